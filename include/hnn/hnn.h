@@ -1,0 +1,9 @@
+/* libhnn: Hamiltonian neural networks in C99. The one header a program includes. */
+#ifndef HNN_HNN_H
+#define HNN_HNN_H
+
+#include "hnn/version.h"
+#include "hnn/core.h"
+#include "hnn/net.h"
+
+#endif /* HNN_HNN_H */

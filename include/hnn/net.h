@@ -1,0 +1,112 @@
+/* libhnn networks: a tanh MLP read either as an energy H(q, p) or as a vector field,
+ * with exact derivatives by forward-mode dual numbers. */
+#ifndef HNN_NET_H
+#define HNN_NET_H
+
+#include "hnn/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How many hidden layers a net may have. */
+#define HNN_MAX_HIDDEN 16
+/* Caps that keep every size computation far from overflow. */
+#define HNN_MAX_DOF 4096u        /* degrees of freedom n (the state has 2n entries) */
+#define HNN_MAX_WIDTH 1048576u   /* neurons in one hidden layer */
+
+typedef enum hnn_net_kind {
+    /* One scalar output, the energy H(x); the field is J grad H = [dH/dp, -dH/dq]. */
+    HNN_NET_HAMILTONIAN = 0,
+    /* 2n outputs read directly as the field [dq/dt, dp/dt] (the baseline MLP). */
+    HNN_NET_FIELD = 1
+} hnn_net_kind;
+
+/* What a net is made of. Get one from hnn_net_def_default(), then change fields.
+ * struct_size lets the struct grow in later versions without breaking old programs:
+ * leave it as hnn_net_def_default() set it. */
+typedef struct hnn_net_def {
+    size_t struct_size;
+    hnn_net_kind kind;            /* default HNN_NET_HAMILTONIAN */
+    size_t dof;                   /* n >= 1: the state is x = [q_1..q_n, p_1..p_n]; default 1 */
+    size_t depth;                 /* hidden layers, 1..HNN_MAX_HIDDEN; default 2 */
+    size_t widths[HNN_MAX_HIDDEN];/* widths[0..depth-1], each 1..HNN_MAX_WIDTH; default 128 */
+    uint64_t seed;                /* initialisation seed (docs/api.md: "Initialisation"); default 0 */
+    hnn_allocator allocator;      /* memory for this net and its workspaces; default malloc */
+} hnn_net_def;
+
+/* Fills the first struct_size bytes of *def with the defaults and sets def->struct_size.
+ * Prefer hnn_net_def_default(), which calls it with the size this header was compiled with. */
+HNN_API void hnn_net_def_init(hnn_net_def *def, size_t struct_size);
+
+static inline hnn_net_def hnn_net_def_default(void)
+{
+    hnn_net_def def;
+    hnn_net_def_init(&def, sizeof def);
+    return def;
+}
+
+typedef struct hnn_net hnn_net;
+
+/* Per-thread scratch memory for evaluating a net. Any evaluation function accepts NULL
+ * instead, and then uses a workspace owned by the net: convenient, but then only one
+ * thread may evaluate that net at a time. */
+typedef struct hnn_workspace hnn_workspace;
+
+/* Creates a net from *def with parameters initialised from def->seed.
+ * On failure *out is NULL and err (if not NULL) says why. */
+HNN_API hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err);
+
+/* Frees the net. NULL is harmless. Workspaces created for it must be destroyed separately. */
+HNN_API void hnn_net_destroy(hnn_net *net);
+
+/* Copies the definition the net was created from into *def (def->struct_size must be set,
+ * e.g. by hnn_net_def_default()). */
+HNN_API hnn_status hnn_net_get_def(const hnn_net *net, hnn_net_def *def);
+
+/* Degrees of freedom n (the state has 2n entries); 0 for NULL. */
+HNN_API size_t hnn_net_dof(const hnn_net *net);
+
+/* Number of parameters; 0 for NULL. */
+HNN_API size_t hnn_net_param_count(const hnn_net *net);
+
+/* Copies all parameters, in PyTorch nn.Linear order (for each layer: weight row-major
+ * [out][in], then bias), into params[0..count-1]. count must equal hnn_net_param_count. */
+HNN_API hnn_status hnn_net_params_get(const hnn_net *net, double *params, size_t count);
+
+/* Replaces all parameters (same order and count as hnn_net_params_get). Non-finite values
+ * are rejected and leave the net unchanged. Not safe while other threads evaluate the net. */
+HNN_API hnn_status hnn_net_params_set(hnn_net *net, const double *params, size_t count);
+
+/* Creates a workspace for evaluating `net` (or any net of the same shape) from one thread. */
+HNN_API hnn_status hnn_workspace_create(const hnn_net *net, hnn_workspace **out, hnn_error *err);
+
+/* Frees a workspace. NULL is harmless. */
+HNN_API void hnn_workspace_destroy(hnn_workspace *ws);
+
+/* The batched evaluation functions below take `count` >= 1 states, row-major
+ * (x[s * 2n + i] is component i of state s), reject NaN or infinite states with
+ * HNN_ERR_NONFINITE before writing anything, and never allocate. A batch gives the same
+ * bits as evaluating its states one at a time. */
+
+/* Energy H(x) of each state into energy[0..count-1]. Hamiltonian nets only. */
+HNN_API hnn_status hnn_net_energy(const hnn_net *net, hnn_workspace *ws,
+                                  const double *x, size_t count, double *energy);
+
+/* Exact gradient [dH/dq_1..dH/dq_n, dH/dp_1..dH/dp_n] of each state into
+ * grad[s * 2n + i], by one forward pass of dual numbers. energy may be NULL; otherwise
+ * it receives H as well, at no extra cost. Hamiltonian nets only. */
+HNN_API hnn_status hnn_net_gradient(const hnn_net *net, hnn_workspace *ws,
+                                    const double *x, size_t count,
+                                    double *energy, double *grad);
+
+/* The vector field [dq/dt, dp/dt] at each state into field[s * 2n + i]: J grad H =
+ * [dH/dp, -dH/dq] for a Hamiltonian net, the raw outputs for a direct-field net. */
+HNN_API hnn_status hnn_net_field(const hnn_net *net, hnn_workspace *ws,
+                                 const double *x, size_t count, double *field);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HNN_NET_H */

@@ -1,0 +1,74 @@
+/* Status strings, error reports and the version query. */
+#include "core.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#define HNNI_STR2(x) #x
+#define HNNI_STR(x) HNNI_STR2(x)
+
+const char *hnn_status_string(hnn_status status)
+{
+    switch (status) {
+    case HNN_OK: return "ok";
+    case HNN_ERR_NULL: return "a required pointer was NULL";
+    case HNN_ERR_INVALID_ARG: return "invalid argument";
+    case HNN_ERR_NO_MEMORY: return "out of memory";
+    case HNN_ERR_TOO_LARGE: return "size too large";
+    case HNN_ERR_NONFINITE: return "input holds NaN or infinity";
+    case HNN_ERR_WRONG_KIND: return "operation does not apply to this kind of net";
+    case HNN_ERR_SIZE_MISMATCH: return "size does not match";
+    case HNN_ERR_IO: return "input/output error";
+    case HNN_ERR_PARSE: return "malformed input";
+    case HNN_ERR_NO_CONVERGENCE: return "implicit solve did not converge";
+    case HNN_ERR_STOPPED: return "stopped by a callback";
+    }
+    return "unknown status";
+}
+
+const char *hnn_version_string(void)
+{
+    return HNNI_STR(HNN_VERSION_MAJOR) "." HNNI_STR(HNN_VERSION_MINOR) "." HNNI_STR(
+        HNN_VERSION_PATCH);
+}
+
+int hnn_version_number(void)
+{
+    return HNN_VERSION_NUMBER;
+}
+
+static void vformat(char *buf, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(buf, HNN_ERROR_MESSAGE_SIZE, fmt, ap);
+    if (n < 0)
+        buf[0] = '\0';
+}
+
+void hnni_format(char *buf, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(buf, fmt, ap);
+    va_end(ap);
+}
+
+hnn_status hnni_fail(hnn_error *err, hnn_status status, const char *fmt, ...)
+{
+    if (err != NULL) {
+        va_list ap;
+        err->status = status;
+        va_start(ap, fmt);
+        vformat(err->message, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+hnn_status hnni_ok(hnn_error *err)
+{
+    if (err != NULL) {
+        err->status = HNN_OK;
+        err->message[0] = '\0';
+    }
+    return HNN_OK;
+}

@@ -1,0 +1,22 @@
+/* Private: filling hnn_error reports. */
+#ifndef HNN_LIB_CORE_H
+#define HNN_LIB_CORE_H
+
+#include "hnn/core.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define HNNI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define HNNI_PRINTF(f, a)
+#endif
+
+/* Writes status and a printf-style message into err (if not NULL); returns status. */
+hnn_status hnni_fail(hnn_error *err, hnn_status status, const char *fmt, ...) HNNI_PRINTF(3, 4);
+
+/* Marks err (if not NULL) as a success; returns HNN_OK. */
+hnn_status hnni_ok(hnn_error *err);
+
+/* Formats a message into a fixed buffer of HNN_ERROR_MESSAGE_SIZE bytes. */
+void hnni_format(char *buf, const char *fmt, ...) HNNI_PRINTF(2, 3);
+
+#endif

@@ -1,0 +1,24 @@
+/* Private: the dense matrix kernels every pass is built from. */
+#ifndef HNN_LIB_KERNELS_H
+#define HNN_LIB_KERNELS_H
+
+#include <stddef.h>
+
+/* C = A * B for row-major A (m x k, row stride lda), B (k x n, stride ldb),
+ * C (m x n, stride ldc); C is overwritten. Each C[i][c] is summed over j in increasing
+ * order starting from +0.0, whatever n is: a column's bits do not depend on its neighbours,
+ * which is what makes a batch bit-identical to its states evaluated one by one. */
+void hnni_gemm(size_t m, size_t k, size_t n, const double *A, size_t lda, const double *B,
+               size_t ldb, double *C, size_t ldc);
+
+/* C += A * B^T for row-major A (m x k, stride lda), B (n x k, stride ldb), C (m x n, stride
+ * ldc): the weight-gradient shape, a dot product of two rows per element. */
+void hnni_gemm_nt_acc(size_t m, size_t k, size_t n, const double *A, size_t lda,
+                      const double *B, size_t ldb, double *C, size_t ldc);
+
+/* C = A^T * B for row-major A (k x m, stride lda), B (k x n, stride ldb), C (m x n, stride
+ * ldc); C is overwritten: the shape of sending adjoints back through a layer. */
+void hnni_gemm_tn(size_t m, size_t k, size_t n, const double *A, size_t lda, const double *B,
+                  size_t ldb, double *C, size_t ldc);
+
+#endif

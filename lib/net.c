@@ -1,0 +1,439 @@
+/* Networks: definition checks, parameters, initialisation and the (dual) forward pass. */
+#include "net_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "core.h"
+#include "dual.h"
+#include "kernels.h"
+#include "rng.h"
+
+/* ---- definitions ---------------------------------------------------------------------- */
+
+void hnn_net_def_init(hnn_net_def *def, size_t struct_size)
+{
+    hnn_net_def d;
+    size_t i;
+    if (def == NULL)
+        return;
+    memset(&d, 0, sizeof d);
+    d.kind = HNN_NET_HAMILTONIAN;
+    d.dof = 1;
+    d.depth = 2;
+    for (i = 0; i < HNN_MAX_HIDDEN; i++)
+        d.widths[i] = 128;
+    d.seed = 0;
+    d.allocator.fn = NULL;
+    d.allocator.user = NULL;
+    if (struct_size > sizeof d)
+        struct_size = sizeof d;
+    d.struct_size = struct_size;
+    memcpy(def, &d, struct_size);
+}
+
+/* Reads a caller's def into a full-size one: fields an older caller did not know keep
+ * their defaults; a def from a newer header (larger) is refused, since it may hold
+ * settings this library cannot honour. */
+static hnn_status read_def(const hnn_net_def *def, hnn_net_def *full, hnn_error *err)
+{
+    if (def->struct_size != sizeof *def)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG,
+                         "hnn_net_def.struct_size is %zu, expected %zu: get the def from "
+                         "hnn_net_def_default()",
+                         def->struct_size, sizeof *def);
+    *full = *def;
+    return HNN_OK;
+}
+
+static hnn_status check_def(const hnn_net_def *d, hnn_error *err)
+{
+    size_t l;
+    if (d->kind != HNN_NET_HAMILTONIAN && d->kind != HNN_NET_FIELD)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "unknown net kind %d", (int)d->kind);
+    if (d->dof == 0)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "dof is 0: a state needs n >= 1");
+    if (d->dof > HNN_MAX_DOF)
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "dof %zu is over the cap %u", d->dof,
+                         HNN_MAX_DOF);
+    if (d->depth == 0 || d->depth > HNN_MAX_HIDDEN)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "depth %zu: a net has 1 to %d hidden layers",
+                         d->depth, HNN_MAX_HIDDEN);
+    for (l = 0; l < d->depth; l++) {
+        if (d->widths[l] == 0)
+            return hnni_fail(err, HNN_ERR_INVALID_ARG, "hidden layer %zu has width 0", l);
+        if (d->widths[l] > HNN_MAX_WIDTH)
+            return hnni_fail(err, HNN_ERR_TOO_LARGE, "hidden layer %zu has width %zu, over the cap %u",
+                             l, d->widths[l], HNN_MAX_WIDTH);
+    }
+    return HNN_OK;
+}
+
+/* Lays out the layers and parameter offsets; fails only if a count overflows size_t. */
+static hnn_status lay_out(hnn_net *net, hnn_error *err)
+{
+    const hnn_net_def *d = &net->def;
+    size_t l, total = 0;
+    net->dim = 2 * d->dof;
+    net->layers = d->depth + 1;
+    net->max_rows = net->dim;
+    for (l = 0; l < net->layers; l++) {
+        size_t weights;
+        net->in[l] = l == 0 ? net->dim : d->widths[l - 1];
+        net->out[l] = l < d->depth ? d->widths[l] : (d->kind == HNN_NET_HAMILTONIAN ? 1 : net->dim);
+        if (net->out[l] > net->max_rows)
+            net->max_rows = net->out[l];
+        net->w_off[l] = total;
+        if (!hnni_mul_size(net->in[l], net->out[l], &weights) ||
+            !hnni_add_size(total, weights, &total))
+            goto overflow;
+        net->b_off[l] = total;
+        if (!hnni_add_size(total, net->out[l], &total))
+            goto overflow;
+    }
+    net->param_count = total;
+    return HNN_OK;
+overflow:
+    return hnni_fail(err, HNN_ERR_TOO_LARGE, "the parameter count overflows size_t");
+}
+
+/* PyTorch's nn.Linear default: weights and biases uniform on [-1/sqrt(fan_in), 1/sqrt(fan_in)),
+ * drawn layer by layer in storage order (weights row-major, then biases) from one stream. */
+static void init_params(hnn_net *net)
+{
+    hnni_rng rng;
+    size_t l, i;
+    hnni_rng_seed(&rng, net->def.seed);
+    for (l = 0; l < net->layers; l++) {
+        const double bound = 1.0 / sqrt((double)net->in[l]);
+        const size_t count = net->in[l] * net->out[l] + net->out[l];
+        double *p = net->params + net->w_off[l];
+        for (i = 0; i < count; i++)
+            p[i] = hnni_rng_range(&rng, -bound, bound);
+    }
+}
+
+/* ---- workspaces ----------------------------------------------------------------------- */
+
+static hnn_status workspace_new(const hnn_allocator *alloc, size_t dim, size_t max_rows,
+                                hnn_workspace **out, hnn_error *err)
+{
+    hnn_workspace *ws;
+    size_t block, bytes;
+    if (!hnni_mul_size(max_rows, HNNI_CHUNK * (1 + dim), &block) ||
+        !hnni_mul_size(block, sizeof(double), &bytes))
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
+    ws = (hnn_workspace *)hnni_alloc(alloc, sizeof *ws);
+    if (ws == NULL)
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a workspace");
+    ws->alloc = *alloc;
+    ws->dim = dim;
+    ws->max_rows = max_rows;
+    ws->block = block;
+    ws->buf[0] = (double *)hnni_alloc(alloc, bytes);
+    ws->buf[1] = ws->buf[0] ? (double *)hnni_alloc(alloc, bytes) : NULL;
+    if (ws->buf[1] == NULL) {
+        hnn_workspace_destroy(ws);
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu bytes of workspace", 2 * bytes);
+    }
+    *out = ws;
+    return hnni_ok(err);
+}
+
+hnn_status hnn_workspace_create(const hnn_net *net, hnn_workspace **out, hnn_error *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (net == NULL || out == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_workspace_create: net and out must not be NULL");
+    return workspace_new(&net->alloc, net->dim, net->max_rows, out, err);
+}
+
+void hnn_workspace_destroy(hnn_workspace *ws)
+{
+    if (ws == NULL)
+        return;
+    hnni_free(&ws->alloc, ws->buf[0], ws->block * sizeof(double));
+    hnni_free(&ws->alloc, ws->buf[1], ws->block * sizeof(double));
+    hnni_free(&ws->alloc, ws, sizeof *ws);
+}
+
+/* ---- life cycle ----------------------------------------------------------------------- */
+
+hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err)
+{
+    hnn_net_def full;
+    hnn_allocator alloc;
+    hnn_net *net;
+    size_t bytes;
+    hnn_status st;
+
+    if (out != NULL)
+        *out = NULL;
+    if (def == NULL || out == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_net_create: def and out must not be NULL");
+    if ((st = read_def(def, &full, err)) != HNN_OK || (st = check_def(&full, err)) != HNN_OK)
+        return st;
+
+    alloc = hnni_allocator_resolve(full.allocator);
+    net = (hnn_net *)hnni_alloc(&alloc, sizeof *net);
+    if (net == NULL)
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a net");
+    net->def = full;
+    net->alloc = alloc;
+    if ((st = lay_out(net, err)) != HNN_OK)
+        goto fail;
+    if (!hnni_mul_size(net->param_count, sizeof(double), &bytes)) {
+        st = hnni_fail(err, HNN_ERR_TOO_LARGE, "the parameter array overflows size_t");
+        goto fail;
+    }
+    net->params = (double *)hnni_alloc(&alloc, bytes);
+    if (net->params == NULL) {
+        st = hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu parameters", net->param_count);
+        goto fail;
+    }
+    if ((st = workspace_new(&alloc, net->dim, net->max_rows, &net->own_ws, err)) != HNN_OK)
+        goto fail;
+    init_params(net);
+    *out = net;
+    return hnni_ok(err);
+fail:
+    hnn_net_destroy(net);
+    return st;
+}
+
+void hnn_net_destroy(hnn_net *net)
+{
+    hnn_allocator alloc;
+    if (net == NULL)
+        return;
+    alloc = net->alloc;
+    hnn_workspace_destroy(net->own_ws);
+    hnni_free(&alloc, net->params, net->param_count * sizeof(double));
+    hnni_free(&alloc, net, sizeof *net);
+}
+
+hnn_status hnn_net_get_def(const hnn_net *net, hnn_net_def *def)
+{
+    size_t size;
+    if (net == NULL || def == NULL)
+        return HNN_ERR_NULL;
+    size = def->struct_size;
+    if (size < sizeof(size_t) || size > sizeof *def)
+        return HNN_ERR_INVALID_ARG;
+    memcpy(def, &net->def, size);
+    def->struct_size = size;
+    return HNN_OK;
+}
+
+size_t hnn_net_dof(const hnn_net *net)
+{
+    return net == NULL ? 0 : net->def.dof;
+}
+
+size_t hnn_net_param_count(const hnn_net *net)
+{
+    return net == NULL ? 0 : net->param_count;
+}
+
+hnn_status hnn_net_params_get(const hnn_net *net, double *params, size_t count)
+{
+    if (net == NULL || params == NULL)
+        return HNN_ERR_NULL;
+    if (count != net->param_count)
+        return HNN_ERR_SIZE_MISMATCH;
+    memcpy(params, net->params, count * sizeof(double));
+    return HNN_OK;
+}
+
+static int all_finite(const double *v, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
+hnn_status hnn_net_params_set(hnn_net *net, const double *params, size_t count)
+{
+    if (net == NULL || params == NULL)
+        return HNN_ERR_NULL;
+    if (count != net->param_count)
+        return HNN_ERR_SIZE_MISMATCH;
+    if (!all_finite(params, count))
+        return HNN_ERR_NONFINITE;
+    memcpy(net->params, params, count * sizeof(double));
+    return HNN_OK;
+}
+
+/* ---- evaluation ----------------------------------------------------------------------- */
+
+/* Checks the arguments every evaluation shares and picks the workspace. */
+static hnn_status begin_eval(const hnn_net *net, hnn_workspace **ws, const double *x,
+                             size_t count, const void *result)
+{
+    size_t elems;
+    if (net == NULL || x == NULL || result == NULL)
+        return HNN_ERR_NULL;
+    if (count == 0)
+        return HNN_ERR_INVALID_ARG;
+    if (*ws == NULL)
+        *ws = net->own_ws;
+    if ((*ws)->dim != net->dim || (*ws)->max_rows < net->max_rows)
+        return HNN_ERR_SIZE_MISMATCH;
+    if (!hnni_mul_size(count, net->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &elems))
+        return HNN_ERR_TOO_LARGE;
+    if (!all_finite(x, count * net->dim))
+        return HNN_ERR_NONFINITE;
+    return HNN_OK;
+}
+
+void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t ntan, double *xT,
+                      double *const *Z, double *const *A)
+{
+    const size_t dim = net->dim;
+    const size_t ld = (1 + ntan) * bc;
+    size_t l, r, s, t;
+
+    /* Layer 0 from the states: z = W x on the value columns; its tangent along e_t is
+     * column t of W, the same for every state. */
+    for (r = 0; r < dim; r++)
+        for (s = 0; s < bc; s++)
+            xT[r * bc + s] = x[s * dim + r];
+    hnni_gemm(net->out[0], dim, bc, net->params + net->w_off[0], dim, xT, bc, Z[0], ld);
+    for (r = 0; r < net->out[0]; r++) {
+        const double *wrow = net->params + net->w_off[0] + r * dim;
+        for (t = 0; t < ntan; t++)
+            for (s = 0; s < bc; s++)
+                Z[0][r * ld + (1 + t) * bc + s] = wrow[t];
+    }
+    hnni_dual_tanh(net->out[0], bc, ntan, net->params + net->b_off[0], Z[0], A[0], ld);
+
+    for (l = 1; l + 1 < net->layers; l++) {
+        hnni_gemm(net->out[l], net->in[l], ld, net->params + net->w_off[l], net->in[l], A[l - 1],
+                  ld, Z[l], ld);
+        hnni_dual_tanh(net->out[l], bc, ntan, net->params + net->b_off[l], Z[l], A[l], ld);
+    }
+}
+
+/* The hidden layers in a workspace's two buffers: each layer's product goes to buf[1] and
+ * its tanh back to buf[0], which also holds the transposed states at the start. */
+static const double *hidden_pass(const hnn_net *net, hnn_workspace *ws, const double *x,
+                                 size_t bc, size_t ntan)
+{
+    double *Z[HNN_MAX_HIDDEN], *A[HNN_MAX_HIDDEN];
+    size_t l;
+    for (l = 0; l + 1 < net->layers; l++) {
+        Z[l] = ws->buf[1];
+        A[l] = ws->buf[0];
+    }
+    hnni_net_forward(net, x, bc, ntan, ws->buf[0], Z, A);
+    return ws->buf[0];
+}
+
+/* The output layer of a Hamiltonian net on a dual block: H = w . a + b and
+ * dH/dx_t = w . da_t, one row-vector product over all columns. */
+static void energy_head(const hnn_net *net, hnn_workspace *ws, const double *hidden,
+                        size_t bc, size_t ntan, double *energy, double *grad)
+{
+    const size_t L = net->layers - 1;
+    const size_t ld = (1 + ntan) * bc;
+    const double *w = net->params + net->w_off[L];
+    const double bias = net->params[net->b_off[L]];
+    double *row = hidden == ws->buf[0] ? ws->buf[1] : ws->buf[0];
+    size_t s, t;
+    hnni_gemm(1, net->in[L], ld, w, net->in[L], hidden, ld, row, ld);
+    if (energy != NULL)
+        for (s = 0; s < bc; s++)
+            energy[s] = row[s] + bias;
+    for (t = 0; t < ntan; t++)
+        for (s = 0; s < bc; s++)
+            grad[s * net->dim + t] = row[(1 + t) * bc + s];
+}
+
+hnn_status hnn_net_energy(const hnn_net *net, hnn_workspace *ws, const double *x, size_t count,
+                          double *energy)
+{
+    hnn_status st = begin_eval(net, &ws, x, count, energy);
+    size_t done;
+    if (st != HNN_OK)
+        return st;
+    if (net->def.kind != HNN_NET_HAMILTONIAN)
+        return HNN_ERR_WRONG_KIND;
+    for (done = 0; done < count; done += HNNI_CHUNK) {
+        size_t bc = count - done < HNNI_CHUNK ? count - done : HNNI_CHUNK;
+        const double *h = hidden_pass(net, ws, x + done * net->dim, bc, 0);
+        energy_head(net, ws, h, bc, 0, energy + done, NULL);
+    }
+    return HNN_OK;
+}
+
+hnn_status hnn_net_gradient(const hnn_net *net, hnn_workspace *ws, const double *x,
+                            size_t count, double *energy, double *grad)
+{
+    hnn_status st = begin_eval(net, &ws, x, count, grad);
+    size_t done;
+    if (st != HNN_OK)
+        return st;
+    if (net->def.kind != HNN_NET_HAMILTONIAN)
+        return HNN_ERR_WRONG_KIND;
+    for (done = 0; done < count; done += HNNI_CHUNK) {
+        size_t bc = count - done < HNNI_CHUNK ? count - done : HNNI_CHUNK;
+        const double *h = hidden_pass(net, ws, x + done * net->dim, bc, net->dim);
+        energy_head(net, ws, h, bc, net->dim, energy ? energy + done : NULL,
+                    grad + done * net->dim);
+    }
+    return HNN_OK;
+}
+
+/* Rotates gradients into Hamiltonian fields in place: [gq, gp] -> [gp, -gq]. */
+static void apply_symplectic_j(double *v, size_t count, size_t n)
+{
+    size_t s, i;
+    for (s = 0; s < count; s++) {
+        double *q = v + s * 2 * n, *p = q + n;
+        for (i = 0; i < n; i++) {
+            double gq = q[i];
+            q[i] = p[i];
+            p[i] = -gq;
+        }
+    }
+}
+
+/* The output layer of a direct-field net on plain values: f = W a + b. */
+static void field_head(const hnn_net *net, hnn_workspace *ws, const double *hidden, size_t bc,
+                       double *field)
+{
+    const size_t L = net->layers - 1;
+    const double *bias = net->params + net->b_off[L];
+    double *out = hidden == ws->buf[0] ? ws->buf[1] : ws->buf[0];
+    size_t r, s;
+    hnni_gemm(net->dim, net->in[L], bc, net->params + net->w_off[L], net->in[L], hidden, bc, out,
+              bc);
+    for (r = 0; r < net->dim; r++)
+        for (s = 0; s < bc; s++)
+            field[s * net->dim + r] = out[r * bc + s] + bias[r];
+}
+
+hnn_status hnn_net_field(const hnn_net *net, hnn_workspace *ws, const double *x, size_t count,
+                         double *field)
+{
+    hnn_status st;
+    size_t done;
+    if (net != NULL && net->def.kind == HNN_NET_HAMILTONIAN) {
+        st = hnn_net_gradient(net, ws, x, count, NULL, field);
+        if (st == HNN_OK)
+            apply_symplectic_j(field, count, net->def.dof);
+        return st;
+    }
+    if ((st = begin_eval(net, &ws, x, count, field)) != HNN_OK)
+        return st;
+    for (done = 0; done < count; done += HNNI_CHUNK) {
+        size_t bc = count - done < HNNI_CHUNK ? count - done : HNNI_CHUNK;
+        const double *h = hidden_pass(net, ws, x + done * net->dim, bc, 0);
+        field_head(net, ws, h, bc, field + done * net->dim);
+    }
+    return HNN_OK;
+}

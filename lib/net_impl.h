@@ -1,0 +1,47 @@
+/* Private: the layout of a net, shared by the rooms that compute with it (net, loss). */
+#ifndef HNN_LIB_NET_IMPL_H
+#define HNN_LIB_NET_IMPL_H
+
+#include "hnn/net.h"
+
+/* States per chunk of a batched evaluation: work buffers are sized for this many states, so
+ * a batch of any size is evaluated in chunks without allocating. */
+#define HNNI_CHUNK 64
+
+/* Layer l (0-based, l < depth + 1; the last is the output layer) maps in[l] inputs to
+ * out[l] outputs with weight params[w_off[l] ..] ([out][in], row-major) and bias
+ * params[b_off[l] ..]. */
+struct hnn_net {
+    hnn_net_def def;        /* as given, with the resolved allocator */
+    hnn_allocator alloc;
+    size_t dim;             /* 2n, the length of a state */
+    size_t layers;          /* depth + 1 */
+    size_t in[HNN_MAX_HIDDEN + 1];
+    size_t out[HNN_MAX_HIDDEN + 1];
+    size_t w_off[HNN_MAX_HIDDEN + 1];
+    size_t b_off[HNN_MAX_HIDDEN + 1];
+    size_t max_rows;        /* largest of dim, every width and the output size */
+    size_t param_count;
+    double *params;
+    hnn_workspace *own_ws;  /* used when a caller passes a NULL workspace */
+};
+
+struct hnn_workspace {
+    hnn_allocator alloc;
+    size_t dim;             /* the shape it was made for */
+    size_t max_rows;
+    size_t block;           /* doubles in each buffer */
+    double *buf[2];         /* ping-pong dual blocks, max_rows x HNNI_CHUNK * (1 + dim) */
+};
+
+/* Runs the hidden layers of `net` on bc <= HNNI_CHUNK states x (row-major), carrying ntan
+ * tangent blocks: 0 for a plain pass, 2n for the dual pass seeded with the unit directions.
+ * xT (2n x bc) receives the transposed states; Z[l] receives hidden layer l's dual block of
+ * pre-activations without bias (value z, tangents dz) and A[l] its activations (a, da), row
+ * stride (1 + ntan) * bc. Z[l] may equal A[l], and the pointers may repeat across layers, as
+ * long as A[l - 1] != Z[l] (the evaluation path ping-pongs two buffers; training keeps every
+ * layer). */
+void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t ntan, double *xT,
+                      double *const *Z, double *const *A);
+
+#endif

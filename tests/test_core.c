@@ -1,0 +1,94 @@
+/* Tests for the core room: status strings, error reports and the version query. */
+#include "test_util.h"
+
+#include <stdio.h>
+
+static void test_status_strings_are_distinct_and_never_null(void **state)
+{
+    const hnn_status all[] = {HNN_OK, HNN_ERR_NULL, HNN_ERR_INVALID_ARG, HNN_ERR_NO_MEMORY,
+                              HNN_ERR_TOO_LARGE, HNN_ERR_NONFINITE, HNN_ERR_WRONG_KIND,
+                              HNN_ERR_SIZE_MISMATCH, HNN_ERR_IO, HNN_ERR_PARSE,
+                              HNN_ERR_NO_CONVERGENCE, HNN_ERR_STOPPED};
+    size_t i, j;
+    (void)state;
+    for (i = 0; i < TEST_COUNT(all); i++) {
+        const char *s = hnn_status_string(all[i]);
+        assert_non_null(s);
+        assert_true(strlen(s) > 0);
+        assert_string_not_equal(s, hnn_status_string((hnn_status)9999));
+        for (j = 0; j < i; j++)
+            assert_string_not_equal(s, hnn_status_string(all[j]));
+    }
+    assert_string_equal(hnn_status_string((hnn_status)-3), "unknown status");
+}
+
+/* The numbers are part of the ABI: pin them. */
+static void test_status_values_are_pinned(void **state)
+{
+    (void)state;
+    assert_int_equal(HNN_OK, 0);
+    assert_int_equal(HNN_ERR_NULL, 1);
+    assert_int_equal(HNN_ERR_INVALID_ARG, 2);
+    assert_int_equal(HNN_ERR_NO_MEMORY, 3);
+    assert_int_equal(HNN_ERR_TOO_LARGE, 4);
+    assert_int_equal(HNN_ERR_NONFINITE, 5);
+    assert_int_equal(HNN_ERR_WRONG_KIND, 6);
+    assert_int_equal(HNN_ERR_SIZE_MISMATCH, 7);
+    assert_int_equal(HNN_ERR_IO, 8);
+    assert_int_equal(HNN_ERR_PARSE, 9);
+    assert_int_equal(HNN_ERR_NO_CONVERGENCE, 10);
+    assert_int_equal(HNN_ERR_STOPPED, 11);
+}
+
+static void test_version_matches_header(void **state)
+{
+    char want[64];
+    (void)state;
+    snprintf(want, sizeof want, "%d.%d.%d", HNN_VERSION_MAJOR, HNN_VERSION_MINOR,
+             HNN_VERSION_PATCH);
+    assert_string_equal(hnn_version_string(), want);
+    assert_int_equal(hnn_version_number(), HNN_VERSION_NUMBER);
+}
+
+/* Constructors fill an hnn_error on failure and clear it on success. */
+static void test_error_reports(void **state)
+{
+    hnn_error err;
+    hnn_net *net = NULL;
+    hnn_net_def def = hnn_net_def_default();
+    (void)state;
+    def.dof = 0;
+    assert_int_equal(hnn_net_create(&def, &net, &err), HNN_ERR_INVALID_ARG);
+    assert_int_equal(err.status, HNN_ERR_INVALID_ARG);
+    assert_true(strlen(err.message) > 0);
+    def.dof = 1;
+    assert_int_equal(hnn_net_create(&def, &net, &err), HNN_OK);
+    assert_int_equal(err.status, HNN_OK);
+    assert_string_equal(err.message, "");
+    hnn_net_destroy(net);
+}
+
+/* hnn_net_def_init writes no more than the size it is given (ABI growth rule). */
+static void test_def_init_respects_struct_size(void **state)
+{
+    unsigned char buf[sizeof(hnn_net_def) + 16];
+    size_t i;
+    (void)state;
+    memset(buf, 0xAB, sizeof buf);
+    hnn_net_def_init((hnn_net_def *)(void *)buf, sizeof(hnn_net_def));
+    for (i = sizeof(hnn_net_def); i < sizeof buf; i++)
+        assert_int_equal(buf[i], 0xAB);
+    hnn_net_def_init(NULL, sizeof(hnn_net_def)); /* harmless */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_strings_are_distinct_and_never_null),
+        cmocka_unit_test(test_status_values_are_pinned),
+        cmocka_unit_test(test_version_matches_header),
+        cmocka_unit_test(test_error_reports),
+        cmocka_unit_test(test_def_init_respects_struct_size),
+    };
+    return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}

@@ -1,0 +1,571 @@
+/* Tests for the net room: exact dual-number derivatives, structure of the Hamiltonian field,
+ * batching, determinism, parameter order, allocator hooks and bad input. */
+#include "test_util.h"
+
+#include <stdio.h>
+
+typedef struct shape {
+    size_t dof, depth, widths[4];
+} shape;
+
+/* Shapes spanning n = 1..3, widths 1..64 and 1..4 hidden layers. */
+static const shape shapes[] = {
+    {1, 1, {1}},
+    {1, 2, {16, 8}},
+    {2, 1, {64}},
+    {2, 3, {5, 32, 3}},
+    {3, 4, {7, 64, 2, 12}},
+    {3, 2, {128, 128}},
+};
+
+static hnn_net *make_net(const shape *sh, hnn_net_kind kind, uint64_t seed)
+{
+    hnn_net_def def = hnn_net_def_default();
+    hnn_net *net = NULL;
+    size_t l;
+    def.kind = kind;
+    def.dof = sh->dof;
+    def.depth = sh->depth;
+    for (l = 0; l < sh->depth; l++)
+        def.widths[l] = sh->widths[l];
+    def.seed = seed;
+    assert_int_equal(hnn_net_create(&def, &net, NULL), HNN_OK);
+    assert_non_null(net);
+    return net;
+}
+
+/* Scales all parameters so the random net is far from linear in the test region:
+ * otherwise a derivative test could pass on an almost-affine function. */
+static void roughen(hnn_net *net, double factor)
+{
+    size_t count = hnn_net_param_count(net), i;
+    double *p = malloc(count * sizeof *p);
+    assert_non_null(p);
+    assert_int_equal(hnn_net_params_get(net, p, count), HNN_OK);
+    for (i = 0; i < count; i++)
+        p[i] *= factor;
+    assert_int_equal(hnn_net_params_set(net, p, count), HNN_OK);
+    free(p);
+}
+
+static double energy_at(hnn_net *net, const double *x)
+{
+    double h;
+    assert_int_equal(hnn_net_energy(net, NULL, x, 1, &h), HNN_OK);
+    return h;
+}
+
+static void test_gradient_matches_central_differences(void **state)
+{
+    size_t si;
+    test_rng rng = {42};
+    (void)state;
+    for (si = 0; si < TEST_COUNT(shapes); si++) {
+        hnn_net *net = make_net(&shapes[si], HNN_NET_HAMILTONIAN, 7 + si);
+        const size_t dim = 2 * shapes[si].dof;
+        int trial;
+        roughen(net, 1.5);
+        for (trial = 0; trial < 5; trial++) {
+            double x[6], g[6], fd[6], h_value, h_plain;
+            size_t k;
+            test_fill(&rng, x, dim, -2.0, 2.0);
+            assert_int_equal(hnn_net_gradient(net, NULL, x, 1, &h_value, g), HNN_OK);
+            h_plain = energy_at(net, x);
+            assert_true(h_value == h_plain); /* the dual pass carries the same value */
+            for (k = 0; k < dim; k++) {
+                const double step = 1e-5;
+                double xp[6], xm[6];
+                memcpy(xp, x, sizeof x);
+                memcpy(xm, x, sizeof x);
+                xp[k] += step;
+                xm[k] -= step;
+                fd[k] = (energy_at(net, xp) - energy_at(net, xm)) / (2 * step);
+            }
+            if (test_rel_err(g, fd, dim) > 1e-7) {
+                fprintf(stderr, "shape %zu trial %d: rel err %g\n", si, trial,
+                        test_rel_err(g, fd, dim));
+                fail();
+            }
+        }
+        hnn_net_destroy(net);
+    }
+}
+
+/* The Hamiltonian field is orthogonal to grad H (dH/dt = 0) and divergence-free. */
+static double divergence_by_differences(hnn_net *net, const double *x, size_t dim)
+{
+    double div = 0.0;
+    size_t k;
+    for (k = 0; k < dim; k++) {
+        const double step = 1e-5;
+        double xp[6], xm[6], fp[6], fm[6];
+        memcpy(xp, x, dim * sizeof *x);
+        memcpy(xm, x, dim * sizeof *x);
+        xp[k] += step;
+        xm[k] -= step;
+        assert_int_equal(hnn_net_field(net, NULL, xp, 1, fp), HNN_OK);
+        assert_int_equal(hnn_net_field(net, NULL, xm, 1, fm), HNN_OK);
+        div += (fp[k] - fm[k]) / (2 * step);
+    }
+    return div;
+}
+
+static void test_hamiltonian_field_conserves_and_is_divergence_free(void **state)
+{
+    size_t si;
+    test_rng rng = {3};
+    (void)state;
+    for (si = 0; si < TEST_COUNT(shapes); si++) {
+        hnn_net *net = make_net(&shapes[si], HNN_NET_HAMILTONIAN, 100 + si);
+        const size_t dim = 2 * shapes[si].dof;
+        int trial;
+        roughen(net, 1.5);
+        for (trial = 0; trial < 5; trial++) {
+            double x[6], g[6], f[6], dot = 0.0, scale = 0.0;
+            size_t k;
+            test_fill(&rng, x, dim, -2.0, 2.0);
+            assert_int_equal(hnn_net_gradient(net, NULL, x, 1, NULL, g), HNN_OK);
+            assert_int_equal(hnn_net_field(net, NULL, x, 1, f), HNN_OK);
+            for (k = 0; k < dim; k++) {
+                dot += g[k] * f[k];
+                scale += fabs(g[k] * f[k]);
+            }
+            assert_true(fabs(dot) <= 1e-13 * scale);
+            assert_true(fabs(divergence_by_differences(net, x, dim)) <= 1e-7);
+        }
+        hnn_net_destroy(net);
+    }
+}
+
+static void test_direct_field_net_has_divergence(void **state)
+{
+    const shape sh = {1, 2, {16, 16}};
+    hnn_net *net = make_net(&sh, HNN_NET_FIELD, 5);
+    test_rng rng = {9};
+    double largest = 0.0;
+    int trial;
+    (void)state;
+    for (trial = 0; trial < 10; trial++) {
+        double x[2];
+        test_fill(&rng, x, 2, -1.0, 1.0);
+        largest = fmax(largest, fabs(divergence_by_differences(net, x, 2)));
+    }
+    assert_true(largest > 1e-3); /* a generic field is not divergence-free */
+    hnn_net_destroy(net);
+}
+
+/* Batches of any size give bit-identical results to single states (across chunk edges). */
+static void test_batch_is_bit_identical_to_single_states(void **state)
+{
+    const size_t count = 150; /* more than two chunks */
+    size_t si;
+    test_rng rng = {11};
+    (void)state;
+    for (si = 0; si < TEST_COUNT(shapes); si++) {
+        hnn_net *hnn = make_net(&shapes[si], HNN_NET_HAMILTONIAN, si);
+        hnn_net *mlp = make_net(&shapes[si], HNN_NET_FIELD, si);
+        const size_t dim = 2 * shapes[si].dof;
+        double *x = malloc(count * dim * sizeof *x), *g = malloc(count * dim * sizeof *g);
+        double *f = malloc(count * dim * sizeof *f), *fm = malloc(count * dim * sizeof *fm);
+        double *h = malloc(count * sizeof *h), *h2 = malloc(count * sizeof *h2);
+        size_t s;
+        test_fill(&rng, x, count * dim, -3.0, 3.0);
+        assert_int_equal(hnn_net_gradient(hnn, NULL, x, count, h, g), HNN_OK);
+        assert_int_equal(hnn_net_energy(hnn, NULL, x, count, h2), HNN_OK);
+        assert_int_equal(hnn_net_field(hnn, NULL, x, count, f), HNN_OK);
+        assert_int_equal(hnn_net_field(mlp, NULL, x, count, fm), HNN_OK);
+        assert_memory_equal(h, h2, count * sizeof *h);
+        for (s = 0; s < count; s++) {
+            double h1, g1[6], f1[6], fm1[6];
+            assert_int_equal(hnn_net_gradient(hnn, NULL, x + s * dim, 1, &h1, g1), HNN_OK);
+            assert_int_equal(hnn_net_field(hnn, NULL, x + s * dim, 1, f1), HNN_OK);
+            assert_int_equal(hnn_net_field(mlp, NULL, x + s * dim, 1, fm1), HNN_OK);
+            assert_memory_equal(&h1, h + s, sizeof h1);
+            assert_memory_equal(g1, g + s * dim, dim * sizeof *g1);
+            assert_memory_equal(f1, f + s * dim, dim * sizeof *f1);
+            assert_memory_equal(fm1, fm + s * dim, dim * sizeof *fm1);
+        }
+        free(x), free(g), free(f), free(fm), free(h), free(h2);
+        hnn_net_destroy(hnn);
+        hnn_net_destroy(mlp);
+    }
+}
+
+/* A caller's workspace gives the same bits as the net's own one. */
+static void test_caller_workspace_matches_own(void **state)
+{
+    const shape sh = {2, 2, {32, 16}};
+    hnn_net *net = make_net(&sh, HNN_NET_HAMILTONIAN, 1);
+    hnn_workspace *ws = NULL;
+    double x[40], g1[40], g2[40];
+    test_rng rng = {5};
+    (void)state;
+    test_fill(&rng, x, 40, -1.0, 1.0);
+    assert_int_equal(hnn_workspace_create(net, &ws, NULL), HNN_OK);
+    assert_int_equal(hnn_net_gradient(net, ws, x, 10, NULL, g1), HNN_OK);
+    assert_int_equal(hnn_net_gradient(net, NULL, x, 10, NULL, g2), HNN_OK);
+    assert_memory_equal(g1, g2, sizeof g1);
+    hnn_workspace_destroy(ws);
+    hnn_workspace_destroy(NULL);
+    hnn_net_destroy(net);
+}
+
+static void test_workspace_of_a_smaller_net_is_refused(void **state)
+{
+    const shape small = {1, 1, {4}}, big = {1, 1, {64}}, other_dof = {2, 1, {4}};
+    hnn_net *a = make_net(&small, HNN_NET_HAMILTONIAN, 1);
+    hnn_net *b = make_net(&big, HNN_NET_HAMILTONIAN, 1);
+    hnn_net *c = make_net(&other_dof, HNN_NET_HAMILTONIAN, 1);
+    hnn_workspace *ws = NULL;
+    double x[4] = {0.1, 0.2, 0.3, 0.4}, g[4];
+    (void)state;
+    assert_int_equal(hnn_workspace_create(a, &ws, NULL), HNN_OK);
+    assert_int_equal(hnn_net_gradient(b, ws, x, 1, NULL, g), HNN_ERR_SIZE_MISMATCH);
+    assert_int_equal(hnn_net_gradient(c, ws, x, 1, NULL, g), HNN_ERR_SIZE_MISMATCH);
+    hnn_workspace_destroy(ws);
+    hnn_net_destroy(a), hnn_net_destroy(b), hnn_net_destroy(c);
+}
+
+static void test_same_seed_same_bits(void **state)
+{
+    const shape sh = {2, 3, {9, 17, 5}};
+    hnn_net *a = make_net(&sh, HNN_NET_HAMILTONIAN, 1234);
+    hnn_net *b = make_net(&sh, HNN_NET_HAMILTONIAN, 1234);
+    hnn_net *c = make_net(&sh, HNN_NET_HAMILTONIAN, 1235);
+    size_t count = hnn_net_param_count(a);
+    double *pa = malloc(count * sizeof *pa), *pb = malloc(count * sizeof *pb);
+    double *pc = malloc(count * sizeof *pc);
+    (void)state;
+    assert_int_equal(hnn_net_params_get(a, pa, count), HNN_OK);
+    assert_int_equal(hnn_net_params_get(b, pb, count), HNN_OK);
+    assert_int_equal(hnn_net_params_get(c, pc, count), HNN_OK);
+    assert_memory_equal(pa, pb, count * sizeof *pa);
+    assert_memory_not_equal(pa, pc, count * sizeof *pa);
+    free(pa), free(pb), free(pc);
+    hnn_net_destroy(a), hnn_net_destroy(b), hnn_net_destroy(c);
+}
+
+/* PyTorch's nn.Linear default: every parameter of a layer within 1/sqrt(fan_in), and
+ * filling that range (so the bound is not, say, twice too tight). */
+static void test_initialisation_follows_torch_bounds(void **state)
+{
+    const shape sh = {2, 2, {50, 30}};
+    hnn_net *net = make_net(&sh, HNN_NET_HAMILTONIAN, 77);
+    const size_t fan_in[3] = {4, 50, 30}, fan_out[3] = {50, 30, 1};
+    size_t count = hnn_net_param_count(net), l, i, off = 0;
+    double *p = malloc(count * sizeof *p);
+    (void)state;
+    assert_int_equal(count, 4 * 50 + 50 + 50 * 30 + 30 + 30 * 1 + 1);
+    assert_int_equal(hnn_net_params_get(net, p, count), HNN_OK);
+    for (l = 0; l < 3; l++) {
+        const double bound = 1.0 / sqrt((double)fan_in[l]);
+        const size_t n = fan_in[l] * fan_out[l];
+        double largest = test_max_abs(p + off, n);
+        for (i = 0; i < n + fan_out[l]; i++)
+            assert_true(fabs(p[off + i]) <= bound);
+        assert_true(largest > 0.9 * bound);
+        off += n + fan_out[l];
+    }
+    free(p);
+    hnn_net_destroy(net);
+}
+
+/* Parameter order is PyTorch's: W1 [out][in], b1, W2, b2. Check it by hand on n = 1,
+ * one hidden layer of width 2: H = w2 . tanh(W1 x + b1) + b2. */
+static void test_parameter_order_matches_hand_computation(void **state)
+{
+    const shape sh = {1, 1, {2}};
+    hnn_net *net = make_net(&sh, HNN_NET_HAMILTONIAN, 0);
+    const double p[] = {
+        0.5, -0.25,  /* W1 row 0: weights from (q, p) into neuron 0 */
+        1.5, 0.75,   /* W1 row 1 */
+        0.1, -0.2,   /* b1 */
+        2.0, -3.0,   /* W2 (1 x 2) */
+        0.125,       /* b2 */
+    };
+    const double x[2] = {0.3, -0.7};
+    double h, g[2], a0, a1, want_h, want_gq, want_gp;
+    (void)state;
+    assert_int_equal(hnn_net_param_count(net), TEST_COUNT(p));
+    assert_int_equal(hnn_net_params_set(net, p, TEST_COUNT(p)), HNN_OK);
+    assert_int_equal(hnn_net_gradient(net, NULL, x, 1, &h, g), HNN_OK);
+    a0 = tanh(0.5 * x[0] - 0.25 * x[1] + 0.1);
+    a1 = tanh(1.5 * x[0] + 0.75 * x[1] - 0.2);
+    want_h = 2.0 * a0 - 3.0 * a1 + 0.125;
+    want_gq = 2.0 * (1 - a0 * a0) * 0.5 - 3.0 * (1 - a1 * a1) * 1.5;
+    want_gp = 2.0 * (1 - a0 * a0) * -0.25 - 3.0 * (1 - a1 * a1) * 0.75;
+    assert_true(fabs(h - want_h) <= 1e-15);
+    assert_true(fabs(g[0] - want_gq) <= 1e-15);
+    assert_true(fabs(g[1] - want_gp) <= 1e-15);
+    hnn_net_destroy(net);
+}
+
+static void test_params_round_trip(void **state)
+{
+    const shape sh = {3, 2, {13, 7}};
+    hnn_net *net = make_net(&sh, HNN_NET_FIELD, 2);
+    size_t count = hnn_net_param_count(net);
+    double *p = malloc(count * sizeof *p), *q = malloc(count * sizeof *q);
+    test_rng rng = {8};
+    (void)state;
+    test_fill(&rng, p, count, -1.0, 1.0);
+    assert_int_equal(hnn_net_params_set(net, p, count), HNN_OK);
+    assert_int_equal(hnn_net_params_get(net, q, count), HNN_OK);
+    assert_memory_equal(p, q, count * sizeof *p);
+    free(p), free(q);
+    hnn_net_destroy(net);
+}
+
+static void test_def_round_trips_through_the_net(void **state)
+{
+    const shape sh = {2, 3, {4, 5, 6}};
+    hnn_net *net = make_net(&sh, HNN_NET_FIELD, 99);
+    hnn_net_def def = hnn_net_def_default();
+    (void)state;
+    assert_int_equal(hnn_net_get_def(net, &def), HNN_OK);
+    assert_int_equal(def.kind, HNN_NET_FIELD);
+    assert_int_equal(def.dof, 2);
+    assert_int_equal(def.depth, 3);
+    assert_int_equal(def.widths[2], 6);
+    assert_true(def.seed == 99);
+    assert_int_equal(hnn_net_dof(net), 2);
+    assert_int_equal(hnn_net_dof(NULL), 0);
+    assert_int_equal(hnn_net_param_count(NULL), 0);
+    hnn_net_destroy(net);
+}
+
+static void test_allocator_hook_sees_every_block(void **state)
+{
+    test_counter counter = {0, 0, 0, -1};
+    hnn_net_def def = hnn_net_def_default();
+    hnn_net *net = NULL;
+    hnn_workspace *ws = NULL;
+    double x[2] = {0.5, 0.5}, g[2];
+    long allocs_after_setup;
+    (void)state;
+    def.allocator = test_allocator(&counter);
+    assert_int_equal(hnn_net_create(&def, &net, NULL), HNN_OK);
+    assert_int_equal(hnn_workspace_create(net, &ws, NULL), HNN_OK);
+    assert_true(counter.allocs > 0);
+    allocs_after_setup = counter.allocs;
+    assert_int_equal(hnn_net_gradient(net, ws, x, 1, NULL, g), HNN_OK);
+    assert_int_equal(hnn_net_field(net, NULL, x, 1, g), HNN_OK);
+    assert_int_equal(counter.allocs, allocs_after_setup); /* evaluation never allocates */
+    hnn_workspace_destroy(ws);
+    hnn_net_destroy(net);
+    assert_int_equal(counter.allocs, counter.frees);
+    assert_int_equal(counter.live_bytes, 0);
+}
+
+/* Every allocation failing in turn gives HNN_ERR_NO_MEMORY and leaks nothing. */
+static void test_allocation_failures_are_reported_without_leaks(void **state)
+{
+    long budget;
+    int saw_success = 0;
+    (void)state;
+    for (budget = 0; budget < 10 && !saw_success; budget++) {
+        test_counter counter = {0, 0, 0, budget};
+        hnn_net_def def = hnn_net_def_default();
+        hnn_net *net = NULL;
+        hnn_error err;
+        hnn_status st;
+        def.allocator = test_allocator(&counter);
+        st = hnn_net_create(&def, &net, &err);
+        if (st == HNN_OK) {
+            saw_success = 1;
+            hnn_net_destroy(net);
+        } else {
+            assert_int_equal(st, HNN_ERR_NO_MEMORY);
+            assert_int_equal(err.status, HNN_ERR_NO_MEMORY);
+            assert_true(strlen(err.message) > 0);
+            assert_null(net);
+        }
+        assert_int_equal(counter.live_bytes, 0);
+    }
+    assert_true(saw_success);
+}
+
+/* ---- bad input ------------------------------------------------------------------------ */
+
+static hnn_status create_with(hnn_net_def def, hnn_error *err)
+{
+    hnn_net *net = (hnn_net *)&def; /* must be reset to NULL on failure */
+    hnn_status st = hnn_net_create(&def, &net, err);
+    if (st == HNN_OK)
+        hnn_net_destroy(net);
+    else
+        assert_null(net);
+    return st;
+}
+
+static void test_bad_definitions_are_refused(void **state)
+{
+    hnn_net_def def;
+    hnn_error err;
+    hnn_net *net = NULL;
+    (void)state;
+
+    assert_int_equal(hnn_net_create(NULL, &net, &err), HNN_ERR_NULL);
+    def = hnn_net_def_default();
+    assert_int_equal(hnn_net_create(&def, NULL, NULL), HNN_ERR_NULL);
+
+    def = hnn_net_def_default();
+    def.dof = 0;
+    assert_int_equal(create_with(def, &err), HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "dof"));
+
+    def = hnn_net_def_default();
+    def.depth = 0;
+    assert_int_equal(create_with(def, &err), HNN_ERR_INVALID_ARG);
+    def.depth = HNN_MAX_HIDDEN + 1;
+    assert_int_equal(create_with(def, &err), HNN_ERR_INVALID_ARG);
+    def.depth = HNN_MAX_HIDDEN; /* the most layers allowed works */
+    {
+        size_t l;
+        for (l = 0; l < HNN_MAX_HIDDEN; l++)
+            def.widths[l] = 3;
+    }
+    assert_int_equal(create_with(def, &err), HNN_OK);
+
+    def = hnn_net_def_default();
+    def.widths[1] = 0;
+    assert_int_equal(create_with(def, &err), HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "layer 1"));
+
+    def = hnn_net_def_default();
+    def.kind = (hnn_net_kind)7;
+    assert_int_equal(create_with(def, &err), HNN_ERR_INVALID_ARG);
+
+    def = hnn_net_def_default();
+    def.struct_size = 3;
+    assert_int_equal(create_with(def, &err), HNN_ERR_INVALID_ARG);
+}
+
+/* Sizes whose byte counts would overflow are refused before any allocation. */
+static void test_overflowing_sizes_are_refused(void **state)
+{
+    test_counter counter = {0, 0, 0, -1};
+    hnn_net_def def = hnn_net_def_default();
+    hnn_error err;
+    (void)state;
+    def.allocator = test_allocator(&counter);
+    def.widths[0] = SIZE_MAX;
+    assert_int_equal(create_with(def, &err), HNN_ERR_TOO_LARGE);
+    def.widths[0] = (size_t)HNN_MAX_WIDTH + 1;
+    assert_int_equal(create_with(def, &err), HNN_ERR_TOO_LARGE);
+    def.widths[0] = 128;
+    def.dof = SIZE_MAX / 2 + 1; /* 2n would wrap to 0 */
+    assert_int_equal(create_with(def, &err), HNN_ERR_TOO_LARGE);
+    assert_int_equal(counter.allocs, 0);
+    /* widths at the cap are legal, but the parameters do not fit in memory: a clean
+     * HNN_ERR_NO_MEMORY (or, on 32-bit hosts, HNN_ERR_TOO_LARGE), never a crash */
+    def = hnn_net_def_default();
+    def.allocator = test_allocator(&counter);
+    def.depth = 3;
+    def.widths[0] = def.widths[1] = def.widths[2] = HNN_MAX_WIDTH;
+    counter.fail_after = 1; /* refuse the big block: never ask the OS (or a sanitizer) for it */
+    {
+        hnn_status st = create_with(def, &err);
+        assert_true(st == HNN_ERR_NO_MEMORY || st == HNN_ERR_TOO_LARGE);
+    }
+    assert_int_equal(counter.live_bytes, 0);
+}
+
+static void test_bad_evaluation_arguments(void **state)
+{
+    const shape sh = {1, 1, {8}};
+    hnn_net *hnn = make_net(&sh, HNN_NET_HAMILTONIAN, 1);
+    hnn_net *mlp = make_net(&sh, HNN_NET_FIELD, 1);
+    double x[4] = {0.1, 0.2, 0.3, 0.4}, out[4] = {-1, -1, -1, -1};
+    (void)state;
+    assert_int_equal(hnn_net_energy(NULL, NULL, x, 1, out), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_energy(hnn, NULL, NULL, 1, out), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_energy(hnn, NULL, x, 1, NULL), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_gradient(hnn, NULL, x, 1, out, NULL), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_field(NULL, NULL, x, 1, out), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_field(mlp, NULL, x, 1, NULL), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_energy(hnn, NULL, x, 0, out), HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_net_field(mlp, NULL, x, 0, out), HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_net_field(hnn, NULL, x, SIZE_MAX / 2, out), HNN_ERR_TOO_LARGE);
+    assert_int_equal(hnn_net_energy(mlp, NULL, x, 1, out), HNN_ERR_WRONG_KIND);
+    assert_int_equal(hnn_net_gradient(mlp, NULL, x, 1, NULL, out), HNN_ERR_WRONG_KIND);
+    assert_int_equal(hnn_workspace_create(NULL, NULL, NULL), HNN_ERR_NULL);
+    hnn_net_destroy(hnn);
+    hnn_net_destroy(mlp);
+}
+
+/* NaN or infinity anywhere in a batch is refused before anything is written. */
+static void test_nonfinite_states_are_refused(void **state)
+{
+    const shape sh = {1, 1, {8}};
+    hnn_net *hnn = make_net(&sh, HNN_NET_HAMILTONIAN, 1);
+    hnn_net *mlp = make_net(&sh, HNN_NET_FIELD, 1);
+    const double bad[] = {NAN, INFINITY, -INFINITY};
+    size_t i;
+    (void)state;
+    for (i = 0; i < TEST_COUNT(bad); i++) {
+        double x[6] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, out[6] = {7, 7, 7, 7, 7, 7};
+        double h[3] = {7, 7, 7};
+        const double untouched[6] = {7, 7, 7, 7, 7, 7};
+        x[5] = bad[i]; /* the last component of the last state */
+        assert_int_equal(hnn_net_energy(hnn, NULL, x, 3, h), HNN_ERR_NONFINITE);
+        assert_int_equal(hnn_net_gradient(hnn, NULL, x, 3, h, out), HNN_ERR_NONFINITE);
+        assert_int_equal(hnn_net_field(hnn, NULL, x, 3, out), HNN_ERR_NONFINITE);
+        assert_int_equal(hnn_net_field(mlp, NULL, x, 3, out), HNN_ERR_NONFINITE);
+        assert_memory_equal(out, untouched, sizeof out);
+        assert_memory_equal(h, untouched, sizeof h);
+    }
+    hnn_net_destroy(hnn);
+    hnn_net_destroy(mlp);
+}
+
+static void test_bad_parameter_arguments(void **state)
+{
+    const shape sh = {1, 1, {2}};
+    hnn_net *net = make_net(&sh, HNN_NET_HAMILTONIAN, 1);
+    size_t count = hnn_net_param_count(net);
+    double p[9], before[9];
+    hnn_net_def def;
+    (void)state;
+    assert_int_equal(count, 9);
+    assert_int_equal(hnn_net_params_get(net, before, count), HNN_OK);
+    assert_int_equal(hnn_net_params_get(NULL, p, count), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_params_get(net, NULL, count), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_params_get(net, p, count - 1), HNN_ERR_SIZE_MISMATCH);
+    assert_int_equal(hnn_net_params_set(net, NULL, count), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_params_set(net, p, count + 1), HNN_ERR_SIZE_MISMATCH);
+    memcpy(p, before, sizeof p);
+    p[4] = NAN;
+    assert_int_equal(hnn_net_params_set(net, p, count), HNN_ERR_NONFINITE);
+    assert_int_equal(hnn_net_params_get(net, p, count), HNN_OK);
+    assert_memory_equal(p, before, sizeof p); /* unchanged */
+    assert_int_equal(hnn_net_get_def(NULL, &def), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_get_def(net, NULL), HNN_ERR_NULL);
+    hnn_net_destroy(net);
+    hnn_net_destroy(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gradient_matches_central_differences),
+        cmocka_unit_test(test_hamiltonian_field_conserves_and_is_divergence_free),
+        cmocka_unit_test(test_direct_field_net_has_divergence),
+        cmocka_unit_test(test_batch_is_bit_identical_to_single_states),
+        cmocka_unit_test(test_caller_workspace_matches_own),
+        cmocka_unit_test(test_workspace_of_a_smaller_net_is_refused),
+        cmocka_unit_test(test_same_seed_same_bits),
+        cmocka_unit_test(test_initialisation_follows_torch_bounds),
+        cmocka_unit_test(test_parameter_order_matches_hand_computation),
+        cmocka_unit_test(test_params_round_trip),
+        cmocka_unit_test(test_def_round_trips_through_the_net),
+        cmocka_unit_test(test_allocator_hook_sees_every_block),
+        cmocka_unit_test(test_allocation_failures_are_reported_without_leaks),
+        cmocka_unit_test(test_bad_definitions_are_refused),
+        cmocka_unit_test(test_overflowing_sizes_are_refused),
+        cmocka_unit_test(test_bad_evaluation_arguments),
+        cmocka_unit_test(test_nonfinite_states_are_refused),
+        cmocka_unit_test(test_bad_parameter_arguments),
+    };
+    return cmocka_run_group_tests_name("net", tests, NULL, NULL);
+}

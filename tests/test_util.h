@@ -1,0 +1,106 @@
+/* Shared helpers for the cmocka tests: cmocka's includes, a tiny RNG, a counting
+ * allocator, and finite-difference checks. Header-only so each test stays one file. */
+#ifndef HNN_TEST_UTIL_H
+#define HNN_TEST_UTIL_H
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <hnn/hnn.h>
+
+/* ---- deterministic test randomness (independent of the library's own RNG) ---------- */
+
+typedef struct test_rng {
+    uint64_t state;
+} test_rng;
+
+static inline double test_uniform(test_rng *r, double lo, double hi)
+{
+    /* xorshift64*: plenty for picking test points */
+    uint64_t x = r->state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    r->state = x;
+    return lo + (hi - lo) * ((double)((x * UINT64_C(2685821657736338717)) >> 11) * 0x1.0p-53);
+}
+
+static inline void test_fill(test_rng *r, double *v, size_t count, double lo, double hi)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        v[i] = test_uniform(r, lo, hi);
+}
+
+/* ---- a counting allocator, optionally failing after a budget of allocations ---------- */
+
+typedef struct test_counter {
+    long allocs;       /* blocks handed out */
+    long frees;        /* blocks returned */
+    long live_bytes;   /* bytes currently held */
+    long fail_after;   /* refuse the allocation after this many (-1: never) */
+} test_counter;
+
+static inline void *test_counting_alloc(void *user, void *ptr, size_t old_size, size_t new_size)
+{
+    test_counter *c = (test_counter *)user;
+    if (new_size == 0) {
+        if (ptr != NULL) {
+            c->frees++;
+            c->live_bytes -= (long)old_size;
+        }
+        free(ptr);
+        return NULL;
+    }
+    if (c->fail_after >= 0 && c->allocs >= c->fail_after)
+        return NULL;
+    ptr = realloc(ptr, new_size);
+    if (ptr != NULL) {
+        if (old_size == 0)
+            c->allocs++;
+        c->live_bytes += (long)new_size - (long)old_size;
+    }
+    return ptr;
+}
+
+static inline hnn_allocator test_allocator(test_counter *c)
+{
+    hnn_allocator a;
+    a.fn = test_counting_alloc;
+    a.user = c;
+    return a;
+}
+
+/* ---- norms ---------------------------------------------------------------------------- */
+
+static inline double test_max_abs(const double *v, size_t count)
+{
+    double m = 0.0;
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (fabs(v[i]) > m)
+            m = fabs(v[i]);
+    return m;
+}
+
+/* max_i |a_i - b_i| / max_i |b_i| (b the trusted side). */
+static inline double test_rel_err(const double *a, const double *b, size_t count)
+{
+    double num = 0.0, den = test_max_abs(b, count);
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (fabs(a[i] - b[i]) > num)
+            num = fabs(a[i] - b[i]);
+    return den > 0.0 ? num / den : num;
+}
+
+#define TEST_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
