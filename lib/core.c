@@ -1,8 +1,10 @@
 /* Status strings, error reports and the version query. */
 #include "core.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #define HNNI_STR2(x) #x
 #define HNNI_STR(x) HNNI_STR2(x)
@@ -71,4 +73,21 @@ hnn_status hnni_ok(hnn_error *err)
         err->message[0] = '\0';
     }
     return HNN_OK;
+}
+
+int hnni_all_finite(const double *v, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
+void hnni_publish_def(void *def, void *defaults, size_t full_size, size_t struct_size)
+{
+    if (struct_size > full_size)
+        struct_size = full_size;
+    *(size_t *)defaults = struct_size;
+    memcpy(def, defaults, struct_size);
 }

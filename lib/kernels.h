@@ -12,9 +12,13 @@ void hnni_gemm(size_t m, size_t k, size_t n, const double *A, size_t lda, const 
                size_t ldb, double *C, size_t ldc);
 
 /* C += A * B^T for row-major A (m x k, stride lda), B (n x k, stride ldb), C (m x n, stride
- * ldc): the weight-gradient shape, a dot product of two rows per element. */
+ * ldc): the weight-gradient shape. scratch holds k * n doubles (B transposed). */
 void hnni_gemm_nt_acc(size_t m, size_t k, size_t n, const double *A, size_t lda,
-                      const double *B, size_t ldb, double *C, size_t ldc);
+                      const double *B, size_t ldb, double *C, size_t ldc, double *scratch);
+
+/* C += A * B, shapes as hnni_gemm. */
+void hnni_gemm_acc_rows(size_t m, size_t k, size_t n, const double *A, size_t lda,
+                        const double *B, size_t ldb, double *C, size_t ldc);
 
 /* C = A^T * B for row-major A (k x m, stride lda), B (k x n, stride ldb), C (m x n, stride
  * ldc); C is overwritten: the shape of sending adjoints back through a layer. */

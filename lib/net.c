@@ -27,10 +27,7 @@ void hnn_net_def_init(hnn_net_def *def, size_t struct_size)
     d.seed = 0;
     d.allocator.fn = NULL;
     d.allocator.user = NULL;
-    if (struct_size > sizeof d)
-        struct_size = sizeof d;
-    d.struct_size = struct_size;
-    memcpy(def, &d, struct_size);
+    hnni_publish_def(def, &d, sizeof d, struct_size);
 }
 
 /* Reads a caller's def into a full-size one: fields an older caller did not know keep
@@ -247,22 +244,13 @@ hnn_status hnn_net_params_get(const hnn_net *net, double *params, size_t count)
     return HNN_OK;
 }
 
-static int all_finite(const double *v, size_t count)
-{
-    size_t i;
-    for (i = 0; i < count; i++)
-        if (!isfinite(v[i]))
-            return 0;
-    return 1;
-}
-
 hnn_status hnn_net_params_set(hnn_net *net, const double *params, size_t count)
 {
     if (net == NULL || params == NULL)
         return HNN_ERR_NULL;
     if (count != net->param_count)
         return HNN_ERR_SIZE_MISMATCH;
-    if (!all_finite(params, count))
+    if (!hnni_all_finite(params, count))
         return HNN_ERR_NONFINITE;
     memcpy(net->params, params, count * sizeof(double));
     return HNN_OK;
@@ -285,7 +273,7 @@ static hnn_status begin_eval(const hnn_net *net, hnn_workspace **ws, const doubl
         return HNN_ERR_SIZE_MISMATCH;
     if (!hnni_mul_size(count, net->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &elems))
         return HNN_ERR_TOO_LARGE;
-    if (!all_finite(x, count * net->dim))
+    if (!hnni_all_finite(x, count * net->dim))
         return HNN_ERR_NONFINITE;
     return HNN_OK;
 }

@@ -20,18 +20,7 @@ static const shape shapes[] = {
 
 static hnn_net *make_net(const shape *sh, hnn_net_kind kind, uint64_t seed)
 {
-    hnn_net_def def = hnn_net_def_default();
-    hnn_net *net = NULL;
-    size_t l;
-    def.kind = kind;
-    def.dof = sh->dof;
-    def.depth = sh->depth;
-    for (l = 0; l < sh->depth; l++)
-        def.widths[l] = sh->widths[l];
-    def.seed = seed;
-    assert_int_equal(hnn_net_create(&def, &net, NULL), HNN_OK);
-    assert_non_null(net);
-    return net;
+    return test_make_net(kind, sh->dof, sh->depth, sh->widths, seed);
 }
 
 /* Scales all parameters so the random net is far from linear in the test region:

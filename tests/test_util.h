@@ -78,6 +78,26 @@ static inline hnn_allocator test_allocator(test_counter *c)
     return a;
 }
 
+/* ---- nets ----------------------------------------------------------------------------- */
+
+/* A net of the given shape, created or the test fails. */
+static inline hnn_net *test_make_net(hnn_net_kind kind, size_t dof, size_t depth,
+                                     const size_t *widths, uint64_t seed)
+{
+    hnn_net_def def = hnn_net_def_default();
+    hnn_net *net = NULL;
+    size_t l;
+    def.kind = kind;
+    def.dof = dof;
+    def.depth = depth;
+    for (l = 0; l < depth; l++)
+        def.widths[l] = widths[l];
+    def.seed = seed;
+    assert_int_equal(hnn_net_create(&def, &net, NULL), HNN_OK);
+    assert_non_null(net);
+    return net;
+}
+
 /* ---- norms ---------------------------------------------------------------------------- */
 
 static inline double test_max_abs(const double *v, size_t count)

@@ -5,5 +5,9 @@
 #include "hnn/version.h"
 #include "hnn/core.h"
 #include "hnn/net.h"
+#include "hnn/loss.h"
+#include "hnn/optim.h"
+#include "hnn/data.h"
+#include "hnn/train.h"
 
 #endif /* HNN_HNN_H */

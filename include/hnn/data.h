@@ -1,0 +1,107 @@
+/* libhnn datasets: states x and their observed time derivatives y = dx/dt, from arrays,
+ * from CSV files, or generated from analytic systems. */
+#ifndef HNN_DATA_H
+#define HNN_DATA_H
+
+#include "hnn/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An immutable, in-memory set of `count` pairs (x_s, y_s), each 2n doubles, row-major. */
+typedef struct hnn_dataset hnn_dataset;
+
+/* Copies count pairs of states x and derivatives y (both count x 2n) into a new dataset.
+ * alloc may be NULL (malloc). Non-finite values are refused (HNN_ERR_NONFINITE). */
+HNN_API hnn_status hnn_dataset_create(size_t dof, size_t count, const double *x,
+                                      const double *y, const hnn_allocator *alloc,
+                                      hnn_dataset **out, hnn_error *err);
+
+/* Frees the dataset. NULL is harmless. */
+HNN_API void hnn_dataset_destroy(hnn_dataset *ds);
+
+/* Pairs, degrees of freedom, and the stored arrays (count x 2n, row-major); 0 / NULL for NULL. */
+HNN_API size_t hnn_dataset_count(const hnn_dataset *ds);
+HNN_API size_t hnn_dataset_dof(const hnn_dataset *ds);
+HNN_API const double *hnn_dataset_states(const hnn_dataset *ds);
+HNN_API const double *hnn_dataset_derivatives(const hnn_dataset *ds);
+
+/* Loads a CSV file: a header row naming the 4n columns q1..qn, p1..pn, dq1..dqn, dp1..dpn
+ * (in that order; n is read from the header), then one row of finite numbers per pair.
+ * Blank lines are skipped; CRLF line ends are accepted. On failure *out is NULL, nothing is
+ * left allocated, and err names the file and line: HNN_ERR_IO (cannot open or read),
+ * HNN_ERR_PARSE (empty file, bad header, wrong column count, a cell that is not a finite
+ * number, no data rows), HNN_ERR_TOO_LARGE, HNN_ERR_NO_MEMORY. */
+HNN_API hnn_status hnn_dataset_load_csv(const char *path, const hnn_allocator *alloc,
+                                        hnn_dataset **out, hnn_error *err);
+
+/* The seed's unit spring, H = (q^2 + p^2) / 2: `count` states drawn uniformly (by area)
+ * from the annulus radius_min <= |(q, p)| <= radius_max, each with its exact derivative
+ * (dq/dt, dp/dt) = (p, -q), then optional Gaussian noise of std noise_std added to the
+ * derivatives (the observed slopes). */
+typedef struct hnn_spring_data_def {
+    size_t struct_size;
+    size_t count;       /* default 1024 */
+    double radius_min;  /* default 0 */
+    double radius_max;  /* default 1.5 */
+    double noise_std;   /* default 0 */
+    uint64_t seed;      /* default 0 */
+    hnn_allocator allocator;
+} hnn_spring_data_def;
+
+HNN_API void hnn_spring_data_def_init(hnn_spring_data_def *def, size_t struct_size);
+
+static inline hnn_spring_data_def hnn_spring_data_def_default(void)
+{
+    hnn_spring_data_def def;
+    hnn_spring_data_def_init(&def, sizeof def);
+    return def;
+}
+
+HNN_API hnn_status hnn_dataset_spring(const hnn_spring_data_def *def, hnn_dataset **out,
+                                      hnn_error *err);
+
+/* The spring and ideal-pendulum tasks of Greydanus, Dzamba & Yosinski (2019), "Hamiltonian
+ * Neural Networks" (docs/training.md has the protocol): `trajectories` orbits from random
+ * initial states at random radii, sampled at timescale * t_end evenly spaced times over
+ * [0, t_end], exact derivatives of the clean states, Gaussian noise of std noise_std added
+ * to the states, and the first train_fraction of all points used for training. */
+typedef enum hnn_greydanus_task {
+    HNN_TASK_SPRING = 0,   /* H = q^2 + p^2 */
+    HNN_TASK_PENDULUM = 1  /* H = 3 (1 - cos q) + p^2 */
+} hnn_greydanus_task;
+
+typedef struct hnn_greydanus_def {
+    size_t struct_size;
+    hnn_greydanus_task task;
+    size_t trajectories;  /* default 50 */
+    double t_end;         /* default 3 */
+    double timescale;     /* samples per unit time: 10 (spring), 15 (pendulum) */
+    double radius_min;    /* 0.1 (spring), 1.3 (pendulum) */
+    double radius_max;    /* 1.0 (spring), 2.3 (pendulum) */
+    double noise_std;     /* default 0.1 */
+    double train_fraction; /* fraction of points (the first ones) for training, in (0, 1); default 0.5 */
+    uint64_t seed;        /* default 0 */
+    hnn_allocator allocator;
+} hnn_greydanus_def;
+
+HNN_API void hnn_greydanus_def_init(hnn_greydanus_def *def, size_t struct_size,
+                                    hnn_greydanus_task task);
+
+static inline hnn_greydanus_def hnn_greydanus_def_default(hnn_greydanus_task task)
+{
+    hnn_greydanus_def def;
+    hnn_greydanus_def_init(&def, sizeof def, task);
+    return def;
+}
+
+/* Generates the task's data and splits it into *train and *test (both created, or neither). */
+HNN_API hnn_status hnn_dataset_greydanus(const hnn_greydanus_def *def, hnn_dataset **train,
+                                         hnn_dataset **test, hnn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HNN_DATA_H */

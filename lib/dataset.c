@@ -1,0 +1,264 @@
+/* Datasets: storage, and generators from analytic systems. */
+#include "dataset.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "core.h"
+#include "rng.h"
+#include "systems.h"
+
+hnn_status hnni_dataset_new(const hnn_allocator *alloc, size_t dof, size_t count,
+                            hnn_dataset **out, hnn_error *err)
+{
+    hnn_allocator a = hnni_allocator_resolve(alloc ? *alloc : (hnn_allocator){NULL, NULL});
+    hnn_dataset *ds;
+    size_t elems, bytes;
+    *out = NULL;
+    if (dof == 0 || count == 0)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "a dataset needs dof >= 1 and count >= 1");
+    if (dof > 4096 || !hnni_mul_size(count, 2 * dof, &elems) ||
+        !hnni_mul_size(elems, sizeof(double), &bytes))
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "a dataset of %zu pairs of dof %zu is too large",
+                         count, dof);
+    ds = (hnn_dataset *)hnni_alloc(&a, sizeof *ds);
+    if (ds == NULL)
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a dataset");
+    ds->alloc = a;
+    ds->dof = dof;
+    ds->dim = 2 * dof;
+    ds->count = count;
+    ds->x = (double *)hnni_alloc(&a, bytes);
+    ds->y = ds->x ? (double *)hnni_alloc(&a, bytes) : NULL;
+    if (ds->y == NULL) {
+        hnn_dataset_destroy(ds);
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu bytes for a dataset", 2 * bytes);
+    }
+    *out = ds;
+    return hnni_ok(err);
+}
+
+void hnn_dataset_destroy(hnn_dataset *ds)
+{
+    hnn_allocator a;
+    if (ds == NULL)
+        return;
+    a = ds->alloc;
+    hnni_free(&a, ds->x, ds->count * ds->dim * sizeof(double));
+    hnni_free(&a, ds->y, ds->count * ds->dim * sizeof(double));
+    hnni_free(&a, ds, sizeof *ds);
+}
+
+hnn_status hnn_dataset_create(size_t dof, size_t count, const double *x, const double *y,
+                              const hnn_allocator *alloc, hnn_dataset **out, hnn_error *err)
+{
+    size_t i, elems;
+    hnn_status st;
+    if (out != NULL)
+        *out = NULL;
+    if (x == NULL || y == NULL || out == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_dataset_create: x, y and out must not be NULL");
+    if ((st = hnni_dataset_new(alloc, dof, count, out, err)) != HNN_OK)
+        return st;
+    elems = count * 2 * dof;
+    for (i = 0; i < elems; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i])) {
+            hnn_dataset_destroy(*out);
+            *out = NULL;
+            return hnni_fail(err, HNN_ERR_NONFINITE, "pair %zu holds NaN or infinity",
+                             i / (2 * dof));
+        }
+    }
+    memcpy((*out)->x, x, elems * sizeof *x);
+    memcpy((*out)->y, y, elems * sizeof *y);
+    return HNN_OK;
+}
+
+size_t hnn_dataset_count(const hnn_dataset *ds)
+{
+    return ds == NULL ? 0 : ds->count;
+}
+
+size_t hnn_dataset_dof(const hnn_dataset *ds)
+{
+    return ds == NULL ? 0 : ds->dof;
+}
+
+const double *hnn_dataset_states(const hnn_dataset *ds)
+{
+    return ds == NULL ? NULL : ds->x;
+}
+
+const double *hnn_dataset_derivatives(const hnn_dataset *ds)
+{
+    return ds == NULL ? NULL : ds->y;
+}
+
+/* ---- the seed's spring ------------------------------------------------------------------ */
+
+void hnn_spring_data_def_init(hnn_spring_data_def *def, size_t struct_size)
+{
+    hnn_spring_data_def d;
+    if (def == NULL)
+        return;
+    memset(&d, 0, sizeof d);
+    d.count = 1024;
+    d.radius_min = 0.0;
+    d.radius_max = 1.5;
+    d.noise_std = 0.0;
+    d.seed = 0;
+    hnni_publish_def(def, &d, sizeof d, struct_size);
+}
+
+hnn_status hnn_dataset_spring(const hnn_spring_data_def *def, hnn_dataset **out, hnn_error *err)
+{
+    const double two_pi = 6.283185307179586476925286766559;
+    hnni_rng rng;
+    hnn_status st;
+    size_t s;
+    if (out != NULL)
+        *out = NULL;
+    if (def == NULL || out == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_dataset_spring: def and out must not be NULL");
+    if (def->struct_size != sizeof *def)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_spring_data_def.struct_size is %zu, "
+                         "expected %zu", def->struct_size, sizeof *def);
+    if (!(isfinite(def->radius_max) && def->radius_min >= 0.0 && def->radius_min <= def->radius_max))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "need 0 <= radius_min <= radius_max, finite");
+    if (!(isfinite(def->noise_std) && def->noise_std >= 0.0))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "noise_std must be finite and >= 0");
+    if ((st = hnni_dataset_new(&def->allocator, 1, def->count, out, err)) != HNN_OK)
+        return st;
+    hnni_rng_seed(&rng, def->seed);
+    for (s = 0; s < def->count; s++) {
+        const double r2min = def->radius_min * def->radius_min;
+        const double r2max = def->radius_max * def->radius_max;
+        const double r = sqrt(r2min + (r2max - r2min) * hnni_rng_uniform(&rng));
+        const double angle = two_pi * hnni_rng_uniform(&rng);
+        double *x = (*out)->x + 2 * s, *y = (*out)->y + 2 * s;
+        x[0] = r * cos(angle);
+        x[1] = r * sin(angle);
+        hnni_system_field(HNNI_SPRING, x, y);
+        if (def->noise_std > 0.0) {
+            y[0] += def->noise_std * hnni_rng_normal(&rng);
+            y[1] += def->noise_std * hnni_rng_normal(&rng);
+        }
+    }
+    return HNN_OK;
+}
+
+/* ---- Greydanus et al. 2019 ------------------------------------------------------------- */
+
+void hnn_greydanus_def_init(hnn_greydanus_def *def, size_t struct_size, hnn_greydanus_task task)
+{
+    hnn_greydanus_def d;
+    const int pendulum = task == HNN_TASK_PENDULUM;
+    if (def == NULL)
+        return;
+    memset(&d, 0, sizeof d);
+    d.task = task;
+    d.trajectories = 50;
+    d.t_end = 3.0;
+    d.timescale = pendulum ? 15.0 : 10.0;
+    d.radius_min = pendulum ? 1.3 : 0.1;
+    d.radius_max = pendulum ? 2.3 : 1.0;
+    d.noise_std = 0.1;
+    d.train_fraction = 0.5;
+    d.seed = 0;
+    hnni_publish_def(def, &d, sizeof d, struct_size);
+}
+
+static hnn_status check_greydanus(const hnn_greydanus_def *d, size_t *per_traj, hnn_error *err)
+{
+    double samples;
+    if (d->struct_size != sizeof *d)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_greydanus_def.struct_size is %zu, "
+                         "expected %zu", d->struct_size, sizeof *d);
+    if (d->task != HNN_TASK_SPRING && d->task != HNN_TASK_PENDULUM)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "unknown task %d", (int)d->task);
+    if (d->trajectories == 0)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "trajectories is 0");
+    if (!(isfinite(d->t_end) && d->t_end > 0.0 && isfinite(d->timescale) && d->timescale > 0.0))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "t_end and timescale must be finite and > 0");
+    if (!(isfinite(d->radius_max) && d->radius_min > 0.0 && d->radius_min <= d->radius_max))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "need 0 < radius_min <= radius_max, finite");
+    if (!(isfinite(d->noise_std) && d->noise_std >= 0.0))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "noise_std must be finite and >= 0");
+    if (!(d->train_fraction > 0.0 && d->train_fraction < 1.0))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "train_fraction must be in (0, 1)");
+    samples = floor(d->timescale * d->t_end); /* numpy: int(timescale * (t1 - t0)) */
+    if (samples < 2.0 || samples > 1e7)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "timescale * t_end gives %g samples per "
+                         "trajectory, need 2 to 1e7", samples);
+    *per_traj = (size_t)samples;
+    return HNN_OK;
+}
+
+/* One trajectory into x, y (samples x 2): a random direction scaled to a random radius, the
+ * exact flow sampled at evenly spaced times, derivatives of the clean states, then noise. */
+static void greydanus_trajectory(const hnn_greydanus_def *d, hnni_rng *rng, size_t samples,
+                                 double *x, double *y)
+{
+    const hnni_system sys = d->task == HNN_TASK_PENDULUM ? HNNI_PENDULUM : HNNI_GREYDANUS_SPRING;
+    const double dt = d->t_end / (double)(samples - 1);
+    double state[2], norm, radius;
+    size_t i;
+    do {
+        state[0] = hnni_rng_range(rng, -1.0, 1.0);
+        state[1] = hnni_rng_range(rng, -1.0, 1.0);
+        norm = sqrt(state[0] * state[0] + state[1] * state[1]);
+    } while (norm == 0.0);
+    radius = hnni_rng_range(rng, d->radius_min, d->radius_max);
+    state[0] *= radius / norm;
+    state[1] *= radius / norm;
+    for (i = 0; i < samples; i++) {
+        if (i > 0) /* RK4 substeps of at most 1e-3: error far below the 0.1 noise */
+            hnni_system_flow_rk4(sys, state, dt, (size_t)ceil(dt / 1e-3));
+        x[2 * i] = state[0];
+        x[2 * i + 1] = state[1];
+        hnni_system_field(sys, state, y + 2 * i);
+    }
+    for (i = 0; i < samples; i++)
+        x[2 * i] += d->noise_std * hnni_rng_normal(rng);
+    for (i = 0; i < samples; i++)
+        x[2 * i + 1] += d->noise_std * hnni_rng_normal(rng);
+}
+
+hnn_status hnn_dataset_greydanus(const hnn_greydanus_def *def, hnn_dataset **train,
+                                 hnn_dataset **test, hnn_error *err)
+{
+    hnn_dataset *all = NULL;
+    hnni_rng rng;
+    size_t per_traj, total, n_train, t;
+    hnn_status st;
+    if (train != NULL)
+        *train = NULL;
+    if (test != NULL)
+        *test = NULL;
+    if (def == NULL || train == NULL || test == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_dataset_greydanus: def, train and test must not be NULL");
+    if ((st = check_greydanus(def, &per_traj, err)) != HNN_OK)
+        return st;
+    if (!hnni_mul_size(per_traj, def->trajectories, &total))
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "too many samples");
+    n_train = (size_t)((double)total * def->train_fraction); /* numpy: int(len * split) */
+    if (n_train == 0 || n_train >= total)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "the split leaves an empty train or test set");
+    if ((st = hnni_dataset_new(&def->allocator, 1, total, &all, err)) != HNN_OK)
+        return st;
+    hnni_rng_seed(&rng, def->seed);
+    for (t = 0; t < def->trajectories; t++)
+        greydanus_trajectory(def, &rng, per_traj, all->x + 2 * t * per_traj,
+                             all->y + 2 * t * per_traj);
+    st = hnn_dataset_create(1, n_train, all->x, all->y, &def->allocator, train, err);
+    if (st == HNN_OK)
+        st = hnn_dataset_create(1, total - n_train, all->x + 2 * n_train, all->y + 2 * n_train,
+                                &def->allocator, test, err);
+    if (st != HNN_OK) {
+        hnn_dataset_destroy(*train);
+        *train = NULL;
+    }
+    hnn_dataset_destroy(all);
+    return st;
+}

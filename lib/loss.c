@@ -1,0 +1,244 @@
+/* Losses: the field-matching MSE and its exact parameter gradient.
+ *
+ * For a Hamiltonian net the loss depends on the parameters only through grad H, which the
+ * dual pass computes; so the gradient is the dual pass run in reverse (reverse-over-forward):
+ * every layer's values, tangents and pre-activation tangents are kept, the adjoint of the
+ * field is sent back through the output layer into the tangents, through the tanh rule
+ * (hnni_dual_tanh_adjoint) and through each linear layer with two matrix products
+ * (weights: adjoint times activations^T; inputs: W^T times adjoint) over all columns at once.
+ * A direct-field net is the same walk with no tangent columns: plain backpropagation. */
+#include "hnn/loss.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "core.h"
+#include "dual.h"
+#include "kernels.h"
+#include "net_impl.h"
+
+struct hnn_loss_workspace {
+    hnn_allocator alloc;
+    size_t dim, depth, widths[HNN_MAX_HIDDEN]; /* the shape it was made for */
+    size_t doubles;                            /* size of the one block below */
+    double *block;
+    double *xT;                                /* 2n x CHUNK */
+    double *Z[HNN_MAX_HIDDEN], *A[HNN_MAX_HIDDEN]; /* per hidden layer, width x CHUNK(1+2n) */
+    double *bar[2];                            /* adjoints, ping-pong, max_rows x CHUNK(1+2n) */
+    double *head[2];                           /* output rows and their adjoints, 2n x CHUNK(1+2n) */
+};
+
+hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **out,
+                                     hnn_error *err)
+{
+    hnn_loss_workspace *lw;
+    size_t ld, total, l, part, bytes;
+    double *p;
+    if (out != NULL)
+        *out = NULL;
+    if (net == NULL || out == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_loss_workspace_create: net and out must not be NULL");
+    ld = HNNI_CHUNK * (1 + net->dim); /* cannot overflow: dim <= 2 * HNN_MAX_DOF */
+    /* xT + two blocks per hidden layer + two adjoint blocks + two head blocks */
+    total = net->dim * HNNI_CHUNK;
+    for (l = 0; l + 1 < net->layers; l++)
+        if (!hnni_mul_size(net->out[l], 2 * ld, &part) || !hnni_add_size(total, part, &total))
+            goto too_large;
+    if (!hnni_mul_size(net->max_rows, 2 * ld, &part) || !hnni_add_size(total, part, &total) ||
+        !hnni_add_size(total, 2 * net->dim * ld, &total) ||
+        !hnni_mul_size(total, sizeof(double), &bytes))
+        goto too_large;
+
+    lw = (hnn_loss_workspace *)hnni_alloc(&net->alloc, sizeof *lw);
+    if (lw == NULL)
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a loss workspace");
+    lw->block = (double *)hnni_alloc(&net->alloc, bytes);
+    if (lw->block == NULL) {
+        hnni_free(&net->alloc, lw, sizeof *lw);
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu bytes of loss workspace", bytes);
+    }
+    lw->alloc = net->alloc;
+    lw->dim = net->dim;
+    lw->depth = net->layers - 1;
+    lw->doubles = total;
+    p = lw->block;
+    lw->xT = p;
+    p += net->dim * HNNI_CHUNK;
+    for (l = 0; l < lw->depth; l++) {
+        lw->widths[l] = net->out[l];
+        lw->Z[l] = p;
+        p += net->out[l] * ld;
+        lw->A[l] = p;
+        p += net->out[l] * ld;
+    }
+    lw->bar[0] = p;
+    p += net->max_rows * ld;
+    lw->bar[1] = p;
+    p += net->max_rows * ld;
+    lw->head[0] = p;
+    p += net->dim * ld;
+    lw->head[1] = p;
+    *out = lw;
+    return hnni_ok(err);
+too_large:
+    return hnni_fail(err, HNN_ERR_TOO_LARGE, "loss workspace size overflows size_t");
+}
+
+void hnn_loss_workspace_destroy(hnn_loss_workspace *lw)
+{
+    hnn_allocator alloc;
+    if (lw == NULL)
+        return;
+    alloc = lw->alloc;
+    hnni_free(&alloc, lw->block, lw->doubles * sizeof(double));
+    hnni_free(&alloc, lw, sizeof *lw);
+}
+
+static int fits(const hnn_loss_workspace *lw, const hnn_net *net)
+{
+    size_t l;
+    if (lw->dim != net->dim || lw->depth != net->layers - 1)
+        return 0;
+    for (l = 0; l < lw->depth; l++)
+        if (lw->widths[l] != net->out[l])
+            return 0;
+    return 1;
+}
+
+/* The Hamiltonian head of one chunk: H and grad H from the last hidden block, the residual
+ * of the field f = J grad H against y, and (when backward) the adjoint block of the last
+ * hidden layer plus the output weights' gradient. Returns the chunk's sum of squares. */
+static double hamiltonian_head(const hnn_net *net, hnn_loss_workspace *lw, const double *y,
+                               size_t bc, double scale, double *grad, double **bar_out)
+{
+    const size_t L = net->layers - 1, n = net->def.dof, dim = net->dim;
+    const size_t ld = (1 + dim) * bc;
+    const double *w = net->params + net->w_off[L];
+    double *row = lw->head[0], *gbar = lw->head[1];
+    double sum = 0.0;
+    size_t s, i;
+
+    hnni_gemm(1, net->in[L], ld, w, net->in[L], lw->A[L - 1], ld, row, ld);
+    for (s = 0; s < bc; s++)
+        gbar[s] = 0.0; /* H itself is not in the loss: its adjoint is 0 */
+    for (s = 0; s < bc; s++) {
+        for (i = 0; i < n; i++) {
+            /* f_q = dH/dp and f_p = -dH/dq, so the residual's adjoint goes back rotated:
+             * gbar_q = -fbar_p, gbar_p = fbar_q */
+            const double rq = row[(1 + n + i) * bc + s] - y[s * dim + i];
+            const double rp = -row[(1 + i) * bc + s] - y[s * dim + n + i];
+            sum += rq * rq + rp * rp;
+            gbar[(1 + i) * bc + s] = -scale * rp;
+            gbar[(1 + n + i) * bc + s] = scale * rq;
+        }
+    }
+    if (grad != NULL) {
+        /* w_out_bar += gbar . da_L (the value columns of gbar are 0), then
+         * da_L_bar = w_out (outer) gbar */
+        hnni_gemm_nt_acc(1, ld, net->in[L], gbar, ld, lw->A[L - 1], ld, grad + net->w_off[L],
+                         net->in[L], lw->bar[1]);
+        hnni_gemm_tn(net->in[L], 1, ld, w, net->in[L], gbar, ld, lw->bar[0], ld);
+        *bar_out = lw->bar[0];
+    }
+    return sum;
+}
+
+/* The direct-field head of one chunk: f = W a + b, its residual, and plain backprop. */
+static double field_head(const hnn_net *net, hnn_loss_workspace *lw, const double *y,
+                         size_t bc, double scale, double *grad, double **bar_out)
+{
+    const size_t L = net->layers - 1, dim = net->dim;
+    const double *W = net->params + net->w_off[L], *b = net->params + net->b_off[L];
+    double *out = lw->head[0], *fbar = lw->head[1];
+    double sum = 0.0;
+    size_t s, i;
+
+    hnni_gemm(dim, net->in[L], bc, W, net->in[L], lw->A[L - 1], bc, out, bc);
+    for (i = 0; i < dim; i++) {
+        for (s = 0; s < bc; s++) {
+            const double r = out[i * bc + s] + b[i] - y[s * dim + i];
+            sum += r * r;
+            fbar[i * bc + s] = scale * r;
+        }
+    }
+    if (grad != NULL) {
+        hnni_gemm_nt_acc(dim, bc, net->in[L], fbar, bc, lw->A[L - 1], bc, grad + net->w_off[L],
+                         net->in[L], lw->bar[1]);
+        for (i = 0; i < dim; i++)
+            for (s = 0; s < bc; s++)
+                grad[net->b_off[L] + i] += fbar[i * bc + s];
+        hnni_gemm_tn(net->in[L], dim, bc, W, net->in[L], fbar, bc, lw->bar[0], bc);
+        *bar_out = lw->bar[0];
+    }
+    return sum;
+}
+
+/* Sends the adjoint block of the last hidden layer back through every hidden layer,
+ * accumulating weight and bias gradients. */
+static void backward_hidden(const hnn_net *net, hnn_loss_workspace *lw, double *bar,
+                            size_t bc, size_t ntan, double *grad)
+{
+    const size_t ld = (1 + ntan) * bc;
+    size_t l = net->layers - 1, r, s, t;
+    while (l-- > 0) {
+        double *gw = grad + net->w_off[l], *gb = grad + net->b_off[l];
+        double *next = bar == lw->bar[0] ? lw->bar[1] : lw->bar[0]; /* free until written */
+        hnni_dual_tanh_adjoint(net->out[l], bc, ntan, lw->A[l], lw->Z[l], bar, ld);
+        for (r = 0; r < net->out[l]; r++)
+            for (s = 0; s < bc; s++)
+                gb[r] += bar[r * ld + s];
+        if (l > 0) {
+            hnni_gemm_nt_acc(net->out[l], ld, net->in[l], bar, ld, lw->A[l - 1], ld, gw,
+                             net->in[l], next);
+            hnni_gemm_tn(net->in[l], net->out[l], ld, net->params + net->w_off[l], net->in[l],
+                         bar, ld, next, ld);
+            bar = next;
+        } else {
+            /* value columns met the states; tangent column t met the unit vector e_t */
+            hnni_gemm_nt_acc(net->out[0], bc, net->dim, bar, ld, lw->xT, bc, gw, net->dim, next);
+            for (r = 0; r < net->out[0]; r++)
+                for (t = 0; t < ntan; t++)
+                    for (s = 0; s < bc; s++)
+                        gw[r * net->dim + t] += bar[r * ld + (1 + t) * bc + s];
+        }
+    }
+}
+
+hnn_status hnn_loss_mse(const hnn_net *net, hnn_loss_workspace *lw, const double *x,
+                        const double *y, size_t count, double *loss, double *grad)
+{
+    size_t elems, done;
+    double sum = 0.0, scale;
+    int hamiltonian;
+    if (net == NULL || lw == NULL || x == NULL || y == NULL)
+        return HNN_ERR_NULL;
+    if (count == 0)
+        return HNN_ERR_INVALID_ARG;
+    if (!fits(lw, net))
+        return HNN_ERR_SIZE_MISMATCH;
+    if (!hnni_mul_size(count, net->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &done))
+        return HNN_ERR_TOO_LARGE;
+    if (!hnni_all_finite(x, elems) || !hnni_all_finite(y, elems))
+        return HNN_ERR_NONFINITE;
+
+    hamiltonian = net->def.kind == HNN_NET_HAMILTONIAN;
+    scale = 2.0 / (double)elems; /* d/df of the mean of squares */
+    if (grad != NULL)
+        memset(grad, 0, net->param_count * sizeof *grad);
+    for (done = 0; done < count; done += HNNI_CHUNK) {
+        const size_t bc = count - done < HNNI_CHUNK ? count - done : HNNI_CHUNK;
+        const size_t ntan = hamiltonian ? net->dim : 0;
+        double *bar = NULL;
+        hnni_net_forward(net, x + done * net->dim, bc, ntan, lw->xT, lw->Z, lw->A);
+        if (hamiltonian)
+            sum += hamiltonian_head(net, lw, y + done * net->dim, bc, scale, grad, &bar);
+        else
+            sum += field_head(net, lw, y + done * net->dim, bc, scale, grad, &bar);
+        if (grad != NULL)
+            backward_hidden(net, lw, bar, bc, ntan, grad);
+    }
+    if (loss != NULL)
+        *loss = sum / (double)elems;
+    return HNN_OK;
+}

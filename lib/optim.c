@@ -1,0 +1,257 @@
+/* Optimizers over flat arrays, following torch.optim (the single-tensor code path of
+ * PyTorch 1.13, the version Debian ships) operation by operation:
+ *
+ * SGD:   g = grad + wd p;  b = g (first step) or momentum b + (1 - dampening) g;
+ *        g = g + momentum b (Nesterov) or b;  p = p - lr g
+ * Adam:  g = grad + wd p;  m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;
+ *        denom = sqrt(v) / sqrt(1 - beta2^t) + eps;  p = p - (lr / (1 - beta1^t)) m / denom
+ * AdamW: p = p (1 - lr wd), then Adam with wd = 0.
+ * amsgrad uses max(vmax, v) in place of v in the denominator. */
+#include "hnn/optim.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "core.h"
+
+struct hnn_optimizer {
+    hnn_optimizer_def def;
+    hnn_allocator alloc;
+    size_t n;          /* parameters */
+    size_t slots;      /* state arrays of n doubles: 1 (SGD), 2 or 3 (Adam) */
+    uint64_t steps;
+    double *state;     /* slots * n doubles: buffer | m, v[, vmax] */
+};
+
+void hnn_optimizer_def_init(hnn_optimizer_def *def, size_t struct_size, hnn_optimizer_kind kind)
+{
+    hnn_optimizer_def d;
+    if (def == NULL)
+        return;
+    memset(&d, 0, sizeof d);
+    d.kind = kind;
+    d.lr = 1e-3;
+    d.weight_decay = kind == HNN_OPT_ADAMW ? 1e-2 : 0.0;
+    d.momentum = 0.0;
+    d.dampening = 0.0;
+    d.nesterov = 0;
+    d.beta1 = 0.9;
+    d.beta2 = 0.999;
+    d.eps = 1e-8;
+    d.amsgrad = 0;
+    hnni_publish_def(def, &d, sizeof d, struct_size);
+}
+
+static int nonneg(double v)
+{
+    return isfinite(v) && v >= 0.0;
+}
+
+static hnn_status check_def(const hnn_optimizer_def *d, hnn_error *err)
+{
+    if (d->struct_size != sizeof *d)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG,
+                         "hnn_optimizer_def.struct_size is %zu, expected %zu: get the def from "
+                         "hnn_optimizer_def_default()", d->struct_size, sizeof *d);
+    if (d->kind != HNN_OPT_SGD && d->kind != HNN_OPT_ADAM && d->kind != HNN_OPT_ADAMW)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "unknown optimizer kind %d", (int)d->kind);
+    if (!nonneg(d->lr) || !nonneg(d->weight_decay))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "lr and weight_decay must be finite and >= 0");
+    if (d->kind == HNN_OPT_SGD) {
+        if (!nonneg(d->momentum) || !isfinite(d->dampening))
+            return hnni_fail(err, HNN_ERR_INVALID_ARG, "momentum must be >= 0 and dampening finite");
+        if (d->nesterov && (d->momentum <= 0.0 || d->dampening != 0.0))
+            return hnni_fail(err, HNN_ERR_INVALID_ARG,
+                             "Nesterov momentum needs momentum > 0 and dampening 0");
+    } else {
+        if (!(d->beta1 >= 0.0 && d->beta1 < 1.0) || !(d->beta2 >= 0.0 && d->beta2 < 1.0))
+            return hnni_fail(err, HNN_ERR_INVALID_ARG, "beta1 and beta2 must be in [0, 1)");
+        if (!(isfinite(d->eps) && d->eps > 0.0))
+            return hnni_fail(err, HNN_ERR_INVALID_ARG, "eps must be finite and > 0");
+    }
+    return HNN_OK;
+}
+
+hnn_status hnn_optimizer_create(const hnn_optimizer_def *def, size_t param_count,
+                                hnn_optimizer **out, hnn_error *err)
+{
+    hnn_optimizer *opt;
+    hnn_allocator alloc;
+    size_t doubles, bytes;
+    hnn_status st;
+    if (out != NULL)
+        *out = NULL;
+    if (def == NULL || out == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_optimizer_create: def and out must not be NULL");
+    if ((st = check_def(def, err)) != HNN_OK)
+        return st;
+    if (param_count == 0)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "param_count is 0");
+    alloc = hnni_allocator_resolve(def->allocator);
+    opt = (hnn_optimizer *)hnni_alloc(&alloc, sizeof *opt);
+    if (opt == NULL)
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate an optimizer");
+    opt->def = *def;
+    opt->alloc = alloc;
+    opt->n = param_count;
+    opt->slots = def->kind == HNN_OPT_SGD ? 1 : (def->amsgrad ? 3 : 2);
+    if (!hnni_mul_size(opt->slots, param_count, &doubles) ||
+        !hnni_mul_size(doubles, sizeof(double), &bytes)) {
+        hnni_free(&alloc, opt, sizeof *opt);
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "optimizer state for %zu parameters overflows",
+                         param_count);
+    }
+    opt->state = (double *)hnni_alloc(&alloc, bytes);
+    if (opt->state == NULL) {
+        hnni_free(&alloc, opt, sizeof *opt);
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate optimizer state (%zu bytes)", bytes);
+    }
+    *out = opt;
+    return hnni_ok(err);
+}
+
+void hnn_optimizer_destroy(hnn_optimizer *opt)
+{
+    hnn_allocator alloc;
+    if (opt == NULL)
+        return;
+    alloc = opt->alloc;
+    hnni_free(&alloc, opt->state, opt->slots * opt->n * sizeof(double));
+    hnni_free(&alloc, opt, sizeof *opt);
+}
+
+static void sgd_step(hnn_optimizer *opt, double *p, const double *grad)
+{
+    const hnn_optimizer_def *d = &opt->def;
+    double *buf = opt->state;
+    size_t i;
+    for (i = 0; i < opt->n; i++) {
+        double g = grad[i];
+        if (d->weight_decay != 0.0)
+            g = g + d->weight_decay * p[i];
+        if (d->momentum != 0.0) {
+            if (opt->steps == 0)
+                buf[i] = g;
+            else
+                buf[i] = buf[i] * d->momentum + (1.0 - d->dampening) * g;
+            g = d->nesterov ? g + d->momentum * buf[i] : buf[i];
+        }
+        p[i] = p[i] + -d->lr * g;
+    }
+}
+
+static void adam_step(hnn_optimizer *opt, double *p, const double *grad)
+{
+    const hnn_optimizer_def *d = &opt->def;
+    double *m = opt->state, *v = m + opt->n, *vmax = d->amsgrad ? v + opt->n : NULL;
+    const double t = (double)(opt->steps + 1);
+    const double bias1 = 1.0 - pow(d->beta1, t), bias2 = 1.0 - pow(d->beta2, t);
+    const double step_size = d->lr / bias1, bias2_sqrt = sqrt(bias2);
+    const double coupled_wd = d->kind == HNN_OPT_ADAM ? d->weight_decay : 0.0;
+    const double shrink = d->kind == HNN_OPT_ADAMW ? 1.0 - d->lr * d->weight_decay : 1.0;
+    size_t i;
+    for (i = 0; i < opt->n; i++) {
+        double g = grad[i], denom;
+        if (shrink != 1.0)
+            p[i] = p[i] * shrink;
+        if (coupled_wd != 0.0)
+            g = g + coupled_wd * p[i];
+        m[i] = m[i] * d->beta1 + (1.0 - d->beta1) * g;
+        v[i] = v[i] * d->beta2 + (1.0 - d->beta2) * (g * g);
+        if (vmax != NULL) {
+            vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
+            denom = sqrt(vmax[i]) / bias2_sqrt + d->eps;
+        } else {
+            denom = sqrt(v[i]) / bias2_sqrt + d->eps;
+        }
+        p[i] = p[i] + -step_size * (m[i] / denom);
+    }
+}
+
+hnn_status hnn_optimizer_step(hnn_optimizer *opt, double *params, const double *grad,
+                              size_t count)
+{
+    size_t i;
+    if (opt == NULL || params == NULL || grad == NULL)
+        return HNN_ERR_NULL;
+    if (count != opt->n)
+        return HNN_ERR_SIZE_MISMATCH;
+    if (!hnni_all_finite(grad, count))
+        return HNN_ERR_NONFINITE;
+    if (opt->def.kind == HNN_OPT_SGD)
+        sgd_step(opt, params, grad);
+    else
+        adam_step(opt, params, grad);
+    opt->steps++;
+    return HNN_OK;
+}
+
+size_t hnn_optimizer_param_count(const hnn_optimizer *opt)
+{
+    return opt == NULL ? 0 : opt->n;
+}
+
+hnn_status hnn_optimizer_set_lr(hnn_optimizer *opt, double lr)
+{
+    if (opt == NULL)
+        return HNN_ERR_NULL;
+    if (!nonneg(lr))
+        return HNN_ERR_INVALID_ARG;
+    opt->def.lr = lr;
+    return HNN_OK;
+}
+
+double hnn_optimizer_lr(const hnn_optimizer *opt)
+{
+    return opt == NULL ? 0.0 : opt->def.lr;
+}
+
+uint64_t hnn_optimizer_steps(const hnn_optimizer *opt)
+{
+    return opt == NULL ? 0 : opt->steps;
+}
+
+void hnn_optimizer_reset(hnn_optimizer *opt)
+{
+    if (opt == NULL)
+        return;
+    opt->steps = 0;
+    memset(opt->state, 0, opt->slots * opt->n * sizeof(double));
+}
+
+size_t hnn_optimizer_state_size(const hnn_optimizer *opt)
+{
+    return opt == NULL ? 0 : 1 + opt->slots * opt->n;
+}
+
+hnn_status hnn_optimizer_state_get(const hnn_optimizer *opt, double *state, size_t count)
+{
+    if (opt == NULL || state == NULL)
+        return HNN_ERR_NULL;
+    if (count != hnn_optimizer_state_size(opt))
+        return HNN_ERR_SIZE_MISMATCH;
+    state[0] = (double)opt->steps;
+    memcpy(state + 1, opt->state, (count - 1) * sizeof *state);
+    return HNN_OK;
+}
+
+hnn_status hnn_optimizer_state_set(hnn_optimizer *opt, const double *state, size_t count)
+{
+    size_t i;
+    if (opt == NULL || state == NULL)
+        return HNN_ERR_NULL;
+    if (count != hnn_optimizer_state_size(opt))
+        return HNN_ERR_SIZE_MISMATCH;
+    if (!hnni_all_finite(state, count))
+        return HNN_ERR_NONFINITE;
+    if (state[0] < 0.0 || state[0] > 0x1p53 || state[0] != floor(state[0]))
+        return HNN_ERR_INVALID_ARG;
+    if (opt->def.kind != HNN_OPT_SGD)
+        for (i = 1 + opt->n; i < count; i++) /* second moments (and their maximum) */
+            if (state[i] < 0.0)
+                return HNN_ERR_INVALID_ARG;
+    opt->steps = (uint64_t)state[0];
+    memcpy(opt->state, state + 1, (count - 1) * sizeof *state);
+    return HNN_OK;
+}

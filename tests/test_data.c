@@ -1,0 +1,256 @@
+/* Tests for the dataset room: storage, the spring and Greydanus generators, and the CSV
+ * loader's parsing and error reports. */
+#include "test_util.h"
+
+#include <stdio.h>
+
+static void test_create_copies_and_refuses_nonfinite(void **state)
+{
+    double x[4] = {1, 2, 3, 4}, y[4] = {5, 6, 7, 8};
+    hnn_dataset *ds = NULL;
+    hnn_error err;
+    (void)state;
+    assert_int_equal(hnn_dataset_create(1, 2, x, y, NULL, &ds, &err), HNN_OK);
+    x[0] = 99;
+    assert_int_equal(hnn_dataset_count(ds), 2);
+    assert_int_equal(hnn_dataset_dof(ds), 1);
+    assert_true(hnn_dataset_states(ds)[0] == 1.0);
+    assert_true(hnn_dataset_derivatives(ds)[3] == 8.0);
+    hnn_dataset_destroy(ds);
+    y[2] = NAN;
+    assert_int_equal(hnn_dataset_create(1, 2, x, y, NULL, &ds, &err), HNN_ERR_NONFINITE);
+    assert_null(ds);
+    assert_int_equal(hnn_dataset_create(0, 2, x, y, NULL, &ds, &err), HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_dataset_create(1, 0, x, y, NULL, &ds, &err), HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_dataset_create(1, SIZE_MAX / 2, x, y, NULL, &ds, &err), HNN_ERR_TOO_LARGE);
+    assert_int_equal(hnn_dataset_create(1, 2, NULL, y, NULL, &ds, &err), HNN_ERR_NULL);
+    assert_int_equal(hnn_dataset_count(NULL), 0);
+    assert_null(hnn_dataset_states(NULL));
+    hnn_dataset_destroy(NULL);
+}
+
+static void test_spring_states_and_exact_slopes(void **state)
+{
+    hnn_spring_data_def def = hnn_spring_data_def_default();
+    hnn_dataset *ds = NULL, *again = NULL;
+    const double *x, *y;
+    size_t s;
+    (void)state;
+    def.count = 500;
+    def.radius_min = 0.2;
+    def.radius_max = 1.4;
+    def.seed = 5;
+    assert_int_equal(hnn_dataset_spring(&def, &ds, NULL), HNN_OK);
+    assert_int_equal(hnn_dataset_count(ds), 500);
+    x = hnn_dataset_states(ds);
+    y = hnn_dataset_derivatives(ds);
+    for (s = 0; s < 500; s++) {
+        const double r = hypot(x[2 * s], x[2 * s + 1]);
+        assert_true(r >= 0.2 - 1e-12 && r <= 1.4 + 1e-12);
+        assert_true(y[2 * s] == x[2 * s + 1]);  /* dq/dt = p */
+        assert_true(y[2 * s + 1] == -x[2 * s]); /* dp/dt = -q */
+    }
+    assert_int_equal(hnn_dataset_spring(&def, &again, NULL), HNN_OK);
+    assert_memory_equal(x, hnn_dataset_states(again), 1000 * sizeof *x); /* same seed */
+    hnn_dataset_destroy(ds);
+    hnn_dataset_destroy(again);
+}
+
+static void test_spring_noise_has_the_requested_std(void **state)
+{
+    hnn_spring_data_def def = hnn_spring_data_def_default();
+    hnn_dataset *ds = NULL;
+    const double *x, *y;
+    double sum = 0, sum2 = 0;
+    size_t s, n = 20000;
+    (void)state;
+    def.count = n;
+    def.noise_std = 0.1;
+    assert_int_equal(hnn_dataset_spring(&def, &ds, NULL), HNN_OK);
+    x = hnn_dataset_states(ds);
+    y = hnn_dataset_derivatives(ds);
+    for (s = 0; s < n; s++) {
+        const double e = y[2 * s] - x[2 * s + 1];
+        sum += e;
+        sum2 += e * e;
+    }
+    assert_true(fabs(sum / n) < 0.005);
+    assert_true(fabs(sqrt(sum2 / n) - 0.1) < 0.003); /* ~4 standard errors */
+    hnn_dataset_destroy(ds);
+    def.noise_std = -1.0;
+    assert_int_equal(hnn_dataset_spring(&def, &ds, NULL), HNN_ERR_INVALID_ARG);
+}
+
+/* Greydanus' spring: 50 trajectories of 30 samples split in half; derivatives are those of
+ * the clean state, whose radius is the trajectory's and lies in [0.1, 1]. */
+static void test_greydanus_spring_protocol(void **state)
+{
+    hnn_greydanus_def def = hnn_greydanus_def_default(HNN_TASK_SPRING);
+    hnn_dataset *train = NULL, *test = NULL;
+    const double *x, *y;
+    double noise2 = 0;
+    size_t s, t;
+    (void)state;
+    assert_int_equal(hnn_dataset_greydanus(&def, &train, &test, NULL), HNN_OK);
+    assert_int_equal(hnn_dataset_count(train), 750);
+    assert_int_equal(hnn_dataset_count(test), 750);
+    x = hnn_dataset_states(train);
+    y = hnn_dataset_derivatives(train);
+    for (t = 0; t < 25; t++) {
+        /* clean state (q, p) = (-dp/dt / 2, dq/dt / 2) for H = q^2 + p^2 */
+        const double r0 = hypot(y[60 * t] / 2, y[60 * t + 1] / 2);
+        assert_true(r0 >= 0.1 && r0 <= 1.0);
+        for (s = 30 * t; s < 30 * t + 30; s++) {
+            const double q = -y[2 * s + 1] / 2, p = y[2 * s] / 2;
+            assert_true(fabs(hypot(q, p) - r0) < 1e-9); /* energy conserved along the orbit */
+            noise2 += (x[2 * s] - q) * (x[2 * s] - q) + (x[2 * s + 1] - p) * (x[2 * s + 1] - p);
+        }
+    }
+    assert_true(fabs(sqrt(noise2 / 1500) - 0.1) < 0.01); /* noise std 0.1 on the states */
+    hnn_dataset_destroy(train);
+    hnn_dataset_destroy(test);
+}
+
+static void test_greydanus_pendulum_protocol(void **state)
+{
+    hnn_greydanus_def def = hnn_greydanus_def_default(HNN_TASK_PENDULUM);
+    hnn_dataset *train = NULL, *test = NULL;
+    const double *x, *y;
+    size_t s, t;
+    (void)state;
+    def.noise_std = 0.0; /* clean states, to check the trajectories themselves */
+    assert_int_equal(hnn_dataset_greydanus(&def, &train, &test, NULL), HNN_OK);
+    assert_int_equal(hnn_dataset_count(train) + hnn_dataset_count(test), 50 * 45);
+    x = hnn_dataset_states(train);
+    y = hnn_dataset_derivatives(train);
+    for (t = 0; t < hnn_dataset_count(train) / 45; t++) {
+        const double *x0 = x + 90 * t;
+        const double h0 = 3 * (1 - cos(x0[0])) + x0[1] * x0[1];
+        const double r0 = hypot(x0[0], x0[1]);
+        assert_true(r0 >= 1.3 - 1e-12 && r0 <= 2.3 + 1e-12);
+        for (s = 45 * t; s < 45 * t + 45; s++) {
+            const double h = 3 * (1 - cos(x[2 * s])) + x[2 * s + 1] * x[2 * s + 1];
+            assert_true(fabs(h - h0) < 1e-9);
+            assert_true(y[2 * s] == 2 * x[2 * s + 1]);
+            assert_true(y[2 * s + 1] == -3 * sin(x[2 * s]));
+        }
+    }
+    hnn_dataset_destroy(train);
+    hnn_dataset_destroy(test);
+    def.train_fraction = 1.0;
+    assert_int_equal(hnn_dataset_greydanus(&def, &train, &test, NULL), HNN_ERR_INVALID_ARG);
+    assert_null(train);
+    assert_null(test);
+}
+
+/* ---- CSV ---------------------------------------------------------------------------- */
+
+static char csv_path[256];
+
+static const char *write_file(const char *text)
+{
+    FILE *f;
+    snprintf(csv_path, sizeof csv_path, "hnn_test_data.csv"); /* in the test's build folder */
+    f = fopen(csv_path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return csv_path;
+}
+
+static void test_csv_loads_rows(void **state)
+{
+    hnn_dataset *ds = NULL;
+    hnn_error err;
+    const double *x, *y;
+    (void)state;
+    write_file("q1,p1,dq1,dp1\n1.5,-2,0.25,1e-3\n\n 3 , 4 ,5,6\r\n");
+    assert_int_equal(hnn_dataset_load_csv(csv_path, NULL, &ds, &err), HNN_OK);
+    assert_int_equal(hnn_dataset_count(ds), 2);
+    assert_int_equal(hnn_dataset_dof(ds), 1);
+    x = hnn_dataset_states(ds);
+    y = hnn_dataset_derivatives(ds);
+    assert_true(x[0] == 1.5 && x[1] == -2.0 && y[0] == 0.25 && y[1] == 1e-3);
+    assert_true(x[2] == 3.0 && x[3] == 4.0 && y[2] == 5.0 && y[3] == 6.0);
+    hnn_dataset_destroy(ds);
+
+    write_file("q1,q2,p1,p2,dq1,dq2,dp1,dp2\n1,2,3,4,5,6,7,8");
+    assert_int_equal(hnn_dataset_load_csv(csv_path, NULL, &ds, &err), HNN_OK);
+    assert_int_equal(hnn_dataset_dof(ds), 2);
+    assert_true(hnn_dataset_states(ds)[3] == 4.0 && hnn_dataset_derivatives(ds)[0] == 5.0);
+    hnn_dataset_destroy(ds);
+    remove(csv_path);
+}
+
+/* Each malformed file: its own status, a message naming the file (and line), nothing
+ * allocated left behind. */
+static void expect_csv_error(const char *text, hnn_status want, const char *where)
+{
+    test_counter counter = {0, 0, 0, -1};
+    hnn_allocator a = test_allocator(&counter);
+    hnn_dataset *ds = (hnn_dataset *)&counter;
+    hnn_error err;
+    const char *path = text ? write_file(text) : "no/such/file.csv";
+    assert_int_equal(hnn_dataset_load_csv(path, &a, &ds, &err), want);
+    assert_null(ds);
+    assert_int_equal(err.status, want);
+    assert_non_null(strstr(err.message, path));
+    if (where != NULL && strstr(err.message, where) == NULL) {
+        fprintf(stderr, "message '%s' lacks '%s'\n", err.message, where);
+        fail();
+    }
+    assert_int_equal(counter.live_bytes, 0);
+    if (text)
+        remove(path);
+}
+
+static void test_csv_errors(void **state)
+{
+    (void)state;
+    expect_csv_error(NULL, HNN_ERR_IO, "cannot open");
+    expect_csv_error("", HNN_ERR_PARSE, "empty file");
+    expect_csv_error("\n\n", HNN_ERR_PARSE, "empty file");
+    expect_csv_error("q1,p1,dq1,dp1\n", HNN_ERR_PARSE, "no data rows");
+    expect_csv_error("q1,p1,dq1\n1,2,3\n", HNN_ERR_PARSE, ":1:");
+    expect_csv_error("q1,p1,dp1,dq1\n1,2,3,4\n", HNN_ERR_PARSE, "header column 3");
+    expect_csv_error("q1,p1,dq1,dp1\n1,2,3,4\n1,2,3\n", HNN_ERR_PARSE, ":3: 3 columns, expected 4");
+    expect_csv_error("q1,p1,dq1,dp1\n1,2,3,4,5\n", HNN_ERR_PARSE, ":2: 5 columns");
+    expect_csv_error("q1,p1,dq1,dp1\n1,2,3,4\n1,abc,3,4\n", HNN_ERR_PARSE, ":3: column 2 ('abc')");
+    expect_csv_error("q1,p1,dq1,dp1\n1,2,,4\n", HNN_ERR_PARSE, ":2: column 3");
+    expect_csv_error("q1,p1,dq1,dp1\n1,2,3,nan\n", HNN_ERR_PARSE, "finite");
+    expect_csv_error("q1,p1,dq1,dp1\n1,2,3,4x\n", HNN_ERR_PARSE, ":2: column 4");
+}
+
+/* A long line (longer than any fixed buffer) is read whole. */
+static void test_csv_long_lines(void **state)
+{
+    char *text = malloc(20000);
+    hnn_dataset *ds = NULL;
+    size_t len;
+    (void)state;
+    strcpy(text, "q1,p1,dq1,dp1\n");
+    len = strlen(text);
+    memset(text + len, ' ', 5000);
+    strcpy(text + len + 5000, "1,2,3,4\n");
+    write_file(text);
+    assert_int_equal(hnn_dataset_load_csv(csv_path, NULL, &ds, NULL), HNN_OK);
+    assert_true(hnn_dataset_states(ds)[0] == 1.0);
+    hnn_dataset_destroy(ds);
+    remove(csv_path);
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_copies_and_refuses_nonfinite),
+        cmocka_unit_test(test_spring_states_and_exact_slopes),
+        cmocka_unit_test(test_spring_noise_has_the_requested_std),
+        cmocka_unit_test(test_greydanus_spring_protocol),
+        cmocka_unit_test(test_greydanus_pendulum_protocol),
+        cmocka_unit_test(test_csv_loads_rows),
+        cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_csv_long_lines),
+    };
+    return cmocka_run_group_tests_name("data", tests, NULL, NULL);
+}
