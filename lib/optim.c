@@ -172,7 +172,6 @@ static void adam_step(hnn_optimizer *opt, double *p, const double *grad)
 hnn_status hnn_optimizer_step(hnn_optimizer *opt, double *params, const double *grad,
                               size_t count)
 {
-    size_t i;
     if (opt == NULL || params == NULL || grad == NULL)
         return HNN_ERR_NULL;
     if (count != opt->n)
