@@ -139,7 +139,7 @@ hnn_status hnn_dataset_spring(const hnn_spring_data_def *def, hnn_dataset **out,
         double *x = (*out)->x + 2 * s, *y = (*out)->y + 2 * s;
         x[0] = r * cos(angle);
         x[1] = r * sin(angle);
-        hnni_system_field(HNNI_SPRING, x, y);
+        hnni_system_field(HNN_SYSTEM_SPRING, x, y);
         if (def->noise_std > 0.0) {
             y[0] += def->noise_std * hnni_rng_normal(&rng);
             y[1] += def->noise_std * hnni_rng_normal(&rng);
@@ -200,7 +200,8 @@ static hnn_status check_greydanus(const hnn_greydanus_def *d, size_t *per_traj, 
 static void greydanus_trajectory(const hnn_greydanus_def *d, hnni_rng *rng, size_t samples,
                                  double *x, double *y)
 {
-    const hnni_system sys = d->task == HNN_TASK_PENDULUM ? HNNI_PENDULUM : HNNI_GREYDANUS_SPRING;
+    const hnn_system sys = d->task == HNN_TASK_PENDULUM ? HNN_SYSTEM_PENDULUM
+                                                        : HNN_SYSTEM_GREYDANUS_SPRING;
     const double dt = d->t_end / (double)(samples - 1);
     double state[2], norm, radius;
     size_t i;

@@ -113,9 +113,10 @@ static void init_params(hnn_net *net)
 
 /* ---- workspaces ----------------------------------------------------------------------- */
 
-static hnn_status workspace_new(const hnn_allocator *alloc, size_t dim, size_t max_rows,
-                                hnn_workspace **out, hnn_error *err)
+static hnn_status workspace_new(const hnn_net *net, hnn_workspace **out, hnn_error *err)
 {
+    const hnn_allocator *alloc = &net->alloc;
+    const size_t dim = net->dim, max_rows = net->max_rows;
     hnn_workspace *ws;
     size_t block, bytes;
     if (!hnni_mul_size(max_rows, HNNI_CHUNK * (1 + dim), &block) ||
@@ -125,6 +126,7 @@ static hnn_status workspace_new(const hnn_allocator *alloc, size_t dim, size_t m
     if (ws == NULL)
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a workspace");
     ws->alloc = *alloc;
+    ws->net = net;
     ws->dim = dim;
     ws->max_rows = max_rows;
     ws->block = block;
@@ -144,7 +146,7 @@ hnn_status hnn_workspace_create(const hnn_net *net, hnn_workspace **out, hnn_err
         *out = NULL;
     if (net == NULL || out == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_workspace_create: net and out must not be NULL");
-    return workspace_new(&net->alloc, net->dim, net->max_rows, out, err);
+    return workspace_new(net, out, err);
 }
 
 void hnn_workspace_destroy(hnn_workspace *ws)
@@ -190,7 +192,7 @@ hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err)
         st = hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu parameters", net->param_count);
         goto fail;
     }
-    if ((st = workspace_new(&alloc, net->dim, net->max_rows, &net->own_ws, err)) != HNN_OK)
+    if ((st = workspace_new(net, &net->own_ws, err)) != HNN_OK)
         goto fail;
     init_params(net);
     *out = net;
@@ -423,5 +425,35 @@ hnn_status hnn_net_field(const hnn_net *net, hnn_workspace *ws, const double *x,
         const double *h = hidden_pass(net, ws, x + done * net->dim, bc, 0);
         field_head(net, ws, h, bc, field + done * net->dim);
     }
+    return HNN_OK;
+}
+
+/* ---- as a field source ---------------------------------------------------------------- */
+
+static hnn_status net_source_field(void *ctx, const double *x, double *f)
+{
+    hnn_workspace *ws = (hnn_workspace *)ctx;
+    return hnn_net_field(ws->net, ws, x, 1, f);
+}
+
+static hnn_status net_source_energy(void *ctx, const double *x, double *energy)
+{
+    hnn_workspace *ws = (hnn_workspace *)ctx;
+    return hnn_net_energy(ws->net, ws, x, 1, energy);
+}
+
+hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws, hnn_field_source *out)
+{
+    if (net == NULL || out == NULL)
+        return HNN_ERR_NULL;
+    if (ws == NULL)
+        ws = net->own_ws;
+    if (ws->net != net)
+        return HNN_ERR_SIZE_MISMATCH;
+    out->dim = net->dim;
+    out->field = net_source_field;
+    out->energy = net->def.kind == HNN_NET_HAMILTONIAN ? net_source_energy : NULL;
+    out->ctx = ws;
+    out->separable = 0;
     return HNN_OK;
 }

@@ -2,6 +2,7 @@
 #ifndef HNN_LIB_NET_IMPL_H
 #define HNN_LIB_NET_IMPL_H
 
+#include "hnn/field.h"
 #include "hnn/net.h"
 
 /* States per chunk of a batched evaluation: work buffers are sized for this many states, so
@@ -28,6 +29,7 @@ struct hnn_net {
 
 struct hnn_workspace {
     hnn_allocator alloc;
+    const hnn_net *net;     /* the net it was made for (net field sources evaluate it) */
     size_t dim;             /* the shape it was made for */
     size_t max_rows;
     size_t block;           /* doubles in each buffer */

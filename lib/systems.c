@@ -1,31 +1,46 @@
-/* Analytic Hamiltonian systems with one degree of freedom. */
+/* Analytic Hamiltonian systems and their field sources. */
 #include "systems.h"
 
 #include <math.h>
 
-double hnni_system_energy(hnni_system sys, const double *x)
+int hnni_system_known(hnn_system sys)
 {
-    const double q = x[0], p = x[1];
+    return sys == HNN_SYSTEM_SPRING || sys == HNN_SYSTEM_GREYDANUS_SPRING ||
+           sys == HNN_SYSTEM_PENDULUM;
+}
+
+size_t hnn_system_dof(hnn_system sys)
+{
+    return hnni_system_known(sys) ? 1 : 0;
+}
+
+double hnn_system_energy(hnn_system sys, const double *x)
+{
+    double q, p;
+    if (x == NULL)
+        return NAN;
+    q = x[0];
+    p = x[1];
     switch (sys) {
-    case HNNI_SPRING: return 0.5 * (q * q + p * p);
-    case HNNI_GREYDANUS_SPRING: return q * q + p * p;
-    case HNNI_PENDULUM: return 3.0 * (1.0 - cos(q)) + p * p;
+    case HNN_SYSTEM_SPRING: return 0.5 * (q * q + p * p);
+    case HNN_SYSTEM_GREYDANUS_SPRING: return q * q + p * p;
+    case HNN_SYSTEM_PENDULUM: return 3.0 * (1.0 - cos(q)) + p * p;
     }
     return NAN;
 }
 
-void hnni_system_field(hnni_system sys, const double *x, double *f)
+void hnni_system_field(hnn_system sys, const double *x, double *f)
 {
     const double q = x[0], p = x[1];
     switch (sys) {
-    case HNNI_SPRING: f[0] = p, f[1] = -q; return;
-    case HNNI_GREYDANUS_SPRING: f[0] = 2.0 * p, f[1] = -2.0 * q; return;
-    case HNNI_PENDULUM: f[0] = 2.0 * p, f[1] = -3.0 * sin(q); return;
+    case HNN_SYSTEM_SPRING: f[0] = p, f[1] = -q; return;
+    case HNN_SYSTEM_GREYDANUS_SPRING: f[0] = 2.0 * p, f[1] = -2.0 * q; return;
+    case HNN_SYSTEM_PENDULUM: f[0] = 2.0 * p, f[1] = -3.0 * sin(q); return;
     }
     f[0] = f[1] = NAN;
 }
 
-void hnni_system_flow_rk4(hnni_system sys, double *x, double t, size_t substeps)
+void hnni_system_flow_rk4(hnn_system sys, double *x, double t, size_t substeps)
 {
     const double h = t / (double)substeps;
     size_t i;
@@ -41,4 +56,36 @@ void hnni_system_flow_rk4(hnni_system sys, double *x, double t, size_t substeps)
         hnni_system_field(sys, y, k4);
         for (j = 0; j < 2; j++) x[j] += h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j]);
     }
+}
+
+/* ---- field sources -------------------------------------------------------------------- */
+
+/* The context of a system source names the system; these constants are never written. */
+static const hnn_system system_ids[] = {HNN_SYSTEM_SPRING, HNN_SYSTEM_GREYDANUS_SPRING,
+                                        HNN_SYSTEM_PENDULUM};
+
+static hnn_status system_field(void *ctx, const double *x, double *f)
+{
+    hnni_system_field(*(const hnn_system *)ctx, x, f);
+    return HNN_OK;
+}
+
+static hnn_status system_energy(void *ctx, const double *x, double *energy)
+{
+    *energy = hnn_system_energy(*(const hnn_system *)ctx, x);
+    return HNN_OK;
+}
+
+hnn_status hnn_field_source_system(hnn_system system, hnn_field_source *out)
+{
+    if (out == NULL)
+        return HNN_ERR_NULL;
+    if (!hnni_system_known(system))
+        return HNN_ERR_INVALID_ARG;
+    out->dim = 2 * hnn_system_dof(system);
+    out->field = system_field;
+    out->energy = system_energy;
+    out->ctx = (void *)&system_ids[system];
+    out->separable = 1;
+    return HNN_OK;
 }

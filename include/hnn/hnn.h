@@ -9,5 +9,7 @@
 #include "hnn/optim.h"
 #include "hnn/data.h"
 #include "hnn/train.h"
+#include "hnn/field.h"
+#include "hnn/integrate.h"
 
 #endif /* HNN_HNN_H */

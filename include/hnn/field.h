@@ -1,0 +1,61 @@
+/* libhnn field sources: the one way to hand a vector field to an integrator or to the
+ * diagnostics, whether it comes from a learned net, an analytic system or the caller. */
+#ifndef HNN_FIELD_H
+#define HNN_FIELD_H
+
+#include "hnn/net.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Writes the field f = dx/dt at one state x (both dim doubles). Returns HNN_OK or a status
+ * that the caller (an integrator step, say) passes on, leaving its own state unchanged. */
+typedef hnn_status (*hnn_field_fn)(void *ctx, const double *x, double *f);
+
+/* Writes the energy H(x) at one state (optional: used by diagnostics and examples). */
+typedef hnn_status (*hnn_energy_fn)(void *ctx, const double *x, double *energy);
+
+/* A vector field on states x = [q_1..q_n, p_1..p_n] (dim = 2n), after GSL's
+ * gsl_odeiv2_system: a function pointer plus a context pointer the library never touches.
+ * `separable` promises H = T(p) + V(q), i.e. dq/dt depends on p only and dp/dt on q only;
+ * it lets leapfrog and symplectic Euler run explicitly. Leave it 0 when unsure: the methods
+ * then solve their implicit stages, which is correct for any field. */
+typedef struct hnn_field_source {
+    size_t dim;
+    hnn_field_fn field;   /* required */
+    hnn_energy_fn energy; /* may be NULL */
+    void *ctx;
+    int separable;
+} hnn_field_source;
+
+/* A source that evaluates `net` (its field J grad H, or a direct-field net's outputs, and for
+ * Hamiltonian nets its energy H) with workspace `ws`. ws NULL uses the net's own workspace,
+ * so only one thread may use such a source at a time; for threads give each its own
+ * workspace (and its own source). ws must have been made for `net`. The net and the
+ * workspace must outlive the source. Never separable (a learned H generally is not). */
+HNN_API hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws,
+                                        hnn_field_source *out);
+
+/* Analytic systems with their exact energies. */
+typedef enum hnn_system {
+    HNN_SYSTEM_SPRING = 0,           /* the seed's unit spring: H = (q^2 + p^2) / 2, n = 1 */
+    HNN_SYSTEM_GREYDANUS_SPRING = 1, /* H = q^2 + p^2, n = 1 (Greydanus et al. 2019) */
+    HNN_SYSTEM_PENDULUM = 2          /* H = 3 (1 - cos q) + p^2, n = 1 (Greydanus et al. 2019) */
+} hnn_system;
+
+/* A separable source for an analytic system (field and energy). HNN_ERR_INVALID_ARG for an
+ * unknown system. */
+HNN_API hnn_status hnn_field_source_system(hnn_system system, hnn_field_source *out);
+
+/* A system's degrees of freedom n (0 for an unknown system). */
+HNN_API size_t hnn_system_dof(hnn_system system);
+
+/* A system's energy at x, or NaN for an unknown system or a NULL x. */
+HNN_API double hnn_system_energy(hnn_system system, const double *x);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HNN_FIELD_H */
