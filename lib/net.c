@@ -260,9 +260,8 @@ hnn_status hnn_net_params_set(hnn_net *net, const double *params, size_t count)
 
 /* ---- evaluation ----------------------------------------------------------------------- */
 
-/* Checks the arguments every evaluation shares and picks the workspace. */
-static hnn_status begin_eval(const hnn_net *net, hnn_workspace **ws, const double *x,
-                             size_t count, const void *result)
+hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double *x,
+                           size_t count, const void *result)
 {
     size_t elems;
     if (net == NULL || x == NULL || result == NULL)
@@ -308,10 +307,8 @@ void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t nta
     }
 }
 
-/* The hidden layers in a workspace's two buffers: each layer's product goes to buf[1] and
- * its tanh back to buf[0], which also holds the transposed states at the start. */
-static const double *hidden_pass(const hnn_net *net, hnn_workspace *ws, const double *x,
-                                 size_t bc, size_t ntan)
+const double *hnni_hidden_pass(const hnn_net *net, hnn_workspace *ws, const double *x,
+                               size_t bc, size_t ntan)
 {
     double *Z[HNN_MAX_HIDDEN], *A[HNN_MAX_HIDDEN];
     size_t l;
@@ -346,7 +343,7 @@ static void energy_head(const hnn_net *net, hnn_workspace *ws, const double *hid
 hnn_status hnn_net_energy(const hnn_net *net, hnn_workspace *ws, const double *x, size_t count,
                           double *energy)
 {
-    hnn_status st = begin_eval(net, &ws, x, count, energy);
+    hnn_status st = hnni_begin_eval(net, &ws, x, count, energy);
     size_t done;
     if (st != HNN_OK)
         return st;
@@ -354,7 +351,7 @@ hnn_status hnn_net_energy(const hnn_net *net, hnn_workspace *ws, const double *x
         return HNN_ERR_WRONG_KIND;
     for (done = 0; done < count; done += HNNI_CHUNK) {
         size_t bc = count - done < HNNI_CHUNK ? count - done : HNNI_CHUNK;
-        const double *h = hidden_pass(net, ws, x + done * net->dim, bc, 0);
+        const double *h = hnni_hidden_pass(net, ws, x + done * net->dim, bc, 0);
         energy_head(net, ws, h, bc, 0, energy + done, NULL);
     }
     return HNN_OK;
@@ -363,7 +360,7 @@ hnn_status hnn_net_energy(const hnn_net *net, hnn_workspace *ws, const double *x
 hnn_status hnn_net_gradient(const hnn_net *net, hnn_workspace *ws, const double *x,
                             size_t count, double *energy, double *grad)
 {
-    hnn_status st = begin_eval(net, &ws, x, count, grad);
+    hnn_status st = hnni_begin_eval(net, &ws, x, count, grad);
     size_t done;
     if (st != HNN_OK)
         return st;
@@ -371,7 +368,7 @@ hnn_status hnn_net_gradient(const hnn_net *net, hnn_workspace *ws, const double 
         return HNN_ERR_WRONG_KIND;
     for (done = 0; done < count; done += HNNI_CHUNK) {
         size_t bc = count - done < HNNI_CHUNK ? count - done : HNNI_CHUNK;
-        const double *h = hidden_pass(net, ws, x + done * net->dim, bc, net->dim);
+        const double *h = hnni_hidden_pass(net, ws, x + done * net->dim, bc, net->dim);
         energy_head(net, ws, h, bc, net->dim, energy ? energy + done : NULL,
                     grad + done * net->dim);
     }
@@ -418,11 +415,11 @@ hnn_status hnn_net_field(const hnn_net *net, hnn_workspace *ws, const double *x,
             apply_symplectic_j(field, count, net->def.dof);
         return st;
     }
-    if ((st = begin_eval(net, &ws, x, count, field)) != HNN_OK)
+    if ((st = hnni_begin_eval(net, &ws, x, count, field)) != HNN_OK)
         return st;
     for (done = 0; done < count; done += HNNI_CHUNK) {
         size_t bc = count - done < HNNI_CHUNK ? count - done : HNNI_CHUNK;
-        const double *h = hidden_pass(net, ws, x + done * net->dim, bc, 0);
+        const double *h = hnni_hidden_pass(net, ws, x + done * net->dim, bc, 0);
         field_head(net, ws, h, bc, field + done * net->dim);
     }
     return HNN_OK;
@@ -456,4 +453,13 @@ hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws, hnn_field
     out->ctx = ws;
     out->separable = 0;
     return HNN_OK;
+}
+
+int hnni_net_source_parts(const hnn_field_source *src, const hnn_net **net, hnn_workspace **ws)
+{
+    if (src->field != net_source_field)
+        return 0;
+    *ws = (hnn_workspace *)src->ctx;
+    *net = (*ws)->net;
+    return 1;
 }

@@ -46,4 +46,18 @@ struct hnn_workspace {
 void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t ntan, double *xT,
                       double *const *Z, double *const *A);
 
+/* Checks the arguments every evaluation shares (pointers, count, workspace shape, overflow,
+ * NaN/Inf in x) and picks the workspace (the net's own when *ws is NULL). */
+hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double *x,
+                           size_t count, const void *result);
+
+/* The hidden layers in a workspace's two buffers: each layer's product goes to buf[1] and
+ * its tanh back to buf[0], which also holds the transposed states at the start. Returns the
+ * last hidden layer's dual block (in buf[0]). */
+const double *hnni_hidden_pass(const hnn_net *net, hnn_workspace *ws, const double *x,
+                               size_t bc, size_t ntan);
+
+/* 1 if src was made by hnn_field_source_net; then *net and *ws are what it evaluates. */
+int hnni_net_source_parts(const hnn_field_source *src, const hnn_net **net, hnn_workspace **ws);
+
 #endif

@@ -143,6 +143,56 @@ static void test_direct_field_net_has_divergence(void **state)
     hnn_net_destroy(net);
 }
 
+/* Hessian of H and field Jacobians against central differences of the exact gradient and
+ * field; a Hamiltonian net's Jacobian has zero trace (divergence) to rounding. */
+static void test_second_derivatives_match_differences(void **state)
+{
+    size_t si;
+    test_rng rng = {31};
+    (void)state;
+    for (si = 0; si < TEST_COUNT(shapes); si++) {
+        hnn_net *hnn = make_net(&shapes[si], HNN_NET_HAMILTONIAN, 40 + si);
+        hnn_net *mlp = make_net(&shapes[si], HNN_NET_FIELD, 40 + si);
+        const size_t dim = 2 * shapes[si].dof;
+        double x[2 * 6], hess[2 * 36], jac[2 * 36], jm[2 * 36], fd[36], fdm[36], trace = 0.0;
+        size_t k, i;
+        roughen(hnn, 1.5);
+        test_fill(&rng, x, 2 * dim, -1.5, 1.5);
+        assert_int_equal(hnn_net_hessian(hnn, NULL, x, 2, hess), HNN_OK);
+        assert_int_equal(hnn_net_field_jacobian(hnn, NULL, x, 2, jac), HNN_OK);
+        assert_int_equal(hnn_net_field_jacobian(mlp, NULL, x, 2, jm), HNN_OK);
+        for (k = 0; k < dim; k++) { /* column k: derivative along x_k, second state */
+            const double step = 1e-5;
+            double xp[6], xm[6], gp[6], gm[6], fp[6], fm[6];
+            memcpy(xp, x + dim, dim * sizeof *x);
+            memcpy(xm, x + dim, dim * sizeof *x);
+            xp[k] += step;
+            xm[k] -= step;
+            assert_int_equal(hnn_net_gradient(hnn, NULL, xp, 1, NULL, gp), HNN_OK);
+            assert_int_equal(hnn_net_gradient(hnn, NULL, xm, 1, NULL, gm), HNN_OK);
+            assert_int_equal(hnn_net_field(mlp, NULL, xp, 1, fp), HNN_OK);
+            assert_int_equal(hnn_net_field(mlp, NULL, xm, 1, fm), HNN_OK);
+            for (i = 0; i < dim; i++) {
+                fd[i * dim + k] = (gp[i] - gm[i]) / (2 * step);
+                fdm[i * dim + k] = (fp[i] - fm[i]) / (2 * step);
+            }
+        }
+        assert_true(test_rel_err(hess + dim * dim, fd, dim * dim) <= 1e-7);
+        assert_true(test_rel_err(jm + dim * dim, fdm, dim * dim) <= 1e-7);
+        for (i = 0; i < dim; i++) {
+            const size_t n = dim / 2;
+            /* J grad H: row i < n is the Hessian's row n + i, row n + i minus row i */
+            for (k = 0; k < dim; k++)
+                assert_true(jac[i * dim + k] == (i < n ? hess[(n + i) * dim + k] : -hess[(i - n) * dim + k]));
+            trace += jac[i * dim + i];
+        }
+        assert_true(fabs(trace) <= 1e-13 * test_max_abs(hess, dim * dim));
+        assert_int_equal(hnn_net_hessian(mlp, NULL, x, 1, hess), HNN_ERR_WRONG_KIND);
+        hnn_net_destroy(hnn);
+        hnn_net_destroy(mlp);
+    }
+}
+
 /* Batches of any size give bit-identical results to single states (across chunk edges). */
 static void test_batch_is_bit_identical_to_single_states(void **state)
 {
@@ -540,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_gradient_matches_central_differences),
         cmocka_unit_test(test_hamiltonian_field_conserves_and_is_divergence_free),
         cmocka_unit_test(test_direct_field_net_has_divergence),
+        cmocka_unit_test(test_second_derivatives_match_differences),
         cmocka_unit_test(test_batch_is_bit_identical_to_single_states),
         cmocka_unit_test(test_caller_workspace_matches_own),
         cmocka_unit_test(test_workspace_of_a_smaller_net_is_refused),

@@ -105,6 +105,18 @@ HNN_API hnn_status hnn_net_gradient(const hnn_net *net, hnn_workspace *ws,
 HNN_API hnn_status hnn_net_field(const hnn_net *net, hnn_workspace *ws,
                                  const double *x, size_t count, double *field);
 
+/* The Hessian of H at each state into hess[s * 4n^2 + i * 2n + k] = d2H / dx_i dx_k, exact to
+ * rounding: forward-mode tangents carried through the reverse pass of the gradient (one
+ * product per layer over 1 + 2n columns). Hamiltonian nets only. Never allocates. */
+HNN_API hnn_status hnn_net_hessian(const hnn_net *net, hnn_workspace *ws, const double *x,
+                                   size_t count, double *hess);
+
+/* The Jacobian of the field at each state, jac[s * 4n^2 + i * 2n + k] = df_i / dx_k, exact to
+ * rounding: J times the Hessian for a Hamiltonian net, one dual pass for a direct-field net.
+ * Its trace is the field's divergence (0 to rounding for Hamiltonian nets). */
+HNN_API hnn_status hnn_net_field_jacobian(const hnn_net *net, hnn_workspace *ws,
+                                          const double *x, size_t count, double *jac);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,115 @@
+/* Second-order derivatives of nets, for diagnostics: the Hessian of a Hamiltonian net's H
+ * and the Jacobian of any net's field, exact to rounding, one state at a time.
+ *
+ * Hessian: forward mode over the reverse pass. The gradient of H runs backwards,
+ *     g_L = w_out,  delta_l = s_l * g_l,  g_(l-1) = W_l^T delta_l   (s = 1 - a^2),
+ * and grad H = g_0. Carrying, beside each g, its derivative along every input direction e_t
+ * (the dual pass gives da_l^(t), hence ds_l^(t) = -2 a_l da_l^(t)):
+ *     dg_L = 0,  d delta_l = ds_l * g_l + s_l * dg_l,  dg_(l-1) = W_l^T d delta_l,
+ * gives column t of the Hessian as dg_0^(t). Each layer is one product over 1 + 2n columns. */
+#include <string.h>
+
+#include "kernels.h"
+#include "net_impl.h"
+
+/* One state: H's Hessian (dim x dim, row-major) into hess. */
+static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, double *hess)
+{
+    const size_t dim = net->dim, ld = 1 + dim, L = net->layers - 1;
+    double *A[HNN_MAX_HIDDEN], *Z[HNN_MAX_HIDDEN];
+    double *xT = ws->buf[0], *g, *next;
+    const double *w = net->params + net->w_off[L];
+    size_t l, r, t, offset = dim;
+
+    /* buf[0]: the states, then every hidden layer's dual block (values and tangents);
+     * buf[1]: one shared pre-activation block, then two blocks for the reverse sweep. The
+     * workspace holds HNNI_CHUNK (64) such columns per row, far more than this needs. */
+    for (l = 0; l < L; l++) {
+        A[l] = ws->buf[0] + offset;
+        Z[l] = ws->buf[1];
+        offset += net->out[l] * ld;
+    }
+    g = ws->buf[1] + net->max_rows * ld;
+    next = g + net->max_rows * ld;
+    hnni_net_forward(net, x, 1, dim, xT, Z, A);
+
+    for (r = 0; r < net->in[L]; r++) {
+        g[r * ld] = w[r];
+        for (t = 1; t <= dim; t++)
+            g[r * ld + t] = 0.0;
+    }
+    for (l = L; l-- > 0;) {
+        double *swap;
+        for (r = 0; r < net->out[l]; r++) {
+            const double *arow = A[l] + r * ld;
+            double *grow = g + r * ld;
+            const double a = arow[0], s = 1.0 - a * a, gv = grow[0];
+            for (t = 1; t <= dim; t++)
+                grow[t] = -2.0 * a * arow[t] * gv + s * grow[t];
+            grow[0] = s * gv;
+        }
+        hnni_gemm_tn(net->in[l], net->out[l], ld, net->params + net->w_off[l], net->in[l], g, ld,
+                     next, ld);
+        swap = g;
+        g = next;
+        next = swap;
+    }
+    for (r = 0; r < dim; r++)
+        for (t = 0; t < dim; t++)
+            hess[r * dim + t] = g[r * ld + 1 + t];
+}
+
+hnn_status hnn_net_hessian(const hnn_net *net, hnn_workspace *ws, const double *x, size_t count,
+                           double *hess)
+{
+    hnn_status st = hnni_begin_eval(net, &ws, x, count, hess);
+    size_t s;
+    if (st != HNN_OK)
+        return st;
+    if (net->def.kind != HNN_NET_HAMILTONIAN)
+        return HNN_ERR_WRONG_KIND;
+    for (s = 0; s < count; s++)
+        hessian_one(net, ws, x + s * net->dim, hess + s * net->dim * net->dim);
+    return HNN_OK;
+}
+
+/* A direct-field net's Jacobian at one state: the dual pass through the hidden layers, then
+ * the output layer applied to the tangent columns. */
+static void field_jacobian_one(const hnn_net *net, hnn_workspace *ws, const double *x, double *jac)
+{
+    const size_t dim = net->dim, ld = 1 + dim, L = net->layers - 1;
+    const double *hidden = hnni_hidden_pass(net, ws, x, 1, dim);
+    double *out = ws->buf[1];
+    size_t i, t;
+    hnni_gemm(dim, net->in[L], ld, net->params + net->w_off[L], net->in[L], hidden, ld, out, ld);
+    for (i = 0; i < dim; i++)
+        for (t = 0; t < dim; t++)
+            jac[i * dim + t] = out[i * ld + 1 + t];
+}
+
+hnn_status hnn_net_field_jacobian(const hnn_net *net, hnn_workspace *ws, const double *x,
+                                  size_t count, double *jac)
+{
+    hnn_status st = hnni_begin_eval(net, &ws, x, count, jac);
+    const size_t n = net != NULL ? net->def.dof : 0, dim = 2 * n;
+    size_t s, i, t;
+    if (st != HNN_OK)
+        return st;
+    for (s = 0; s < count; s++) {
+        double *J = jac + s * dim * dim;
+        if (net->def.kind == HNN_NET_FIELD) {
+            field_jacobian_one(net, ws, x + s * dim, J);
+            continue;
+        }
+        /* f = J grad H: rows of dq/dt are the Hessian's p rows, rows of dp/dt minus its q rows */
+        hessian_one(net, ws, x + s * dim, J);
+        for (i = 0; i < n; i++) {
+            for (t = 0; t < dim; t++) {
+                const double hq = J[i * dim + t];
+                J[i * dim + t] = J[(n + i) * dim + t];
+                J[(n + i) * dim + t] = -hq;
+            }
+        }
+    }
+    return HNN_OK;
+}
