@@ -91,3 +91,17 @@ void hnni_publish_def(void *def, void *defaults, size_t full_size, size_t struct
     *(size_t *)defaults = struct_size;
     memcpy(def, defaults, struct_size);
 }
+
+hnn_status hnni_read_def(const void *def, void *full, size_t full_size, const char *type,
+                         hnn_error *err)
+{
+    size_t size;
+    memcpy(&size, def, sizeof size);
+    if (size < sizeof size || size > full_size)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG,
+                         "%s.struct_size is %zu, expected %zu or the size of an older %s: get "
+                         "the def from its default function", type, size, full_size, type);
+    memcpy(full, def, size);
+    *(size_t *)full = full_size;
+    return HNN_OK;
+}

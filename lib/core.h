@@ -1,4 +1,4 @@
-/* Private: filling hnn_error reports. */
+/* Private: error reports, finiteness checks and the def-struct version rule. */
 #ifndef HNN_LIB_CORE_H
 #define HNN_LIB_CORE_H
 
@@ -8,14 +8,6 @@
 #define HNNI_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define HNNI_PRINTF(f, a)
-/* 1 if all count values are finite (no NaN, no infinity). */
-int hnni_all_finite(const double *v, size_t count);
-
-/* Finishes a *_def_init: every public def struct starts with `size_t struct_size`. Stores
- * min(struct_size, full_size) in the defaults' first field and copies that many bytes to
- * def, so a caller compiled against an older, smaller struct is never written past. */
-void hnni_publish_def(void *def, void *defaults, size_t full_size, size_t struct_size);
-
 #endif
 
 /* Writes status and a printf-style message into err (if not NULL); returns status. */
@@ -30,9 +22,20 @@ void hnni_format(char *buf, const char *fmt, ...) HNNI_PRINTF(2, 3);
 /* 1 if all count values are finite (no NaN, no infinity). */
 int hnni_all_finite(const double *v, size_t count);
 
-/* Finishes a *_def_init: every public def struct starts with `size_t struct_size`. Stores
- * min(struct_size, full_size) in the defaults' first field and copies that many bytes to
- * def, so a caller compiled against an older, smaller struct is never written past. */
+/* Every public def struct starts with `size_t struct_size`, the size of the struct the caller
+ * was compiled with.
+ *
+ * hnni_publish_def finishes a *_def_init: it stores min(struct_size, full_size) in the
+ * defaults' first field and copies that many bytes to def, so a caller compiled against an
+ * older, smaller struct is never written past.
+ *
+ * hnni_read_def reads a caller's def into `full` (full_size bytes, already holding this
+ * library's defaults): the caller's first struct_size bytes replace the defaults, so fields a
+ * caller from an older version did not know keep their defaults. A struct_size smaller than
+ * the size field itself, or larger than full_size (a def from a newer header, whose extra
+ * settings this library could not honour), is refused with HNN_ERR_INVALID_ARG. */
 void hnni_publish_def(void *def, void *defaults, size_t full_size, size_t struct_size);
+hnn_status hnni_read_def(const void *def, void *full, size_t full_size, const char *type,
+                         hnn_error *err);
 
 #endif

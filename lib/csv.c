@@ -1,7 +1,9 @@
-/* The CSV dataset loader. Reads line by line with a growing buffer (no line-length limit),
- * parses strictly (every cell a finite number, every row the header's width), and on any
- * failure frees everything and reports the file and line. */
+/* The CSV dataset loader. Reads line by line with a growing buffer (lines up to 1 GiB),
+ * parses strictly (every cell a finite decimal number whatever the C locale, every row the
+ * header's width, no NUL bytes), and on any failure frees everything and reports the file
+ * and line. */
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include "alloc.h"
 #include "core.h"
 #include "dataset.h"
+#include "hnn/net.h"
 
 typedef struct reader {
     FILE *f;
@@ -20,7 +23,7 @@ typedef struct reader {
 } reader;
 
 /* Reads the next line (without its end) into r->line. Returns 1, 0 at end of file, or -1
- * on a read error or allocation failure (*st says which). */
+ * on a read error, an allocation failure or a NUL byte (*st says which). */
 static int read_line(reader *r, hnn_status *st)
 {
     size_t len = 0;
@@ -32,6 +35,10 @@ static int read_line(reader *r, hnn_status *st)
             return *st = HNN_ERR_NO_MEMORY, -1;
     }
     while ((c = fgetc(r->f)) != EOF && c != '\n') {
+        if (c == '\0') { /* text after it would be invisible to the C string functions */
+            r->number++;
+            return *st = HNN_ERR_PARSE, -1;
+        }
         if (len + 1 >= r->cap) {
             size_t cap = r->cap * 2;
             char *p;
@@ -100,6 +107,31 @@ static size_t count_cells(const char *line)
     return n;
 }
 
+/* Parses a cell as a finite decimal number (as strtod in the "C" locale: digits, an optional
+ * sign, point and exponent). Hexadecimal, inf and nan are refused. strtod follows the
+ * program's locale, so the point is translated to the locale's own decimal separator first
+ * (a program may have called setlocale; the library never does). Returns 1 on success. */
+static int parse_number(const char *cell, double *out)
+{
+    char buf[128], *end;
+    const char *point = localeconv()->decimal_point;
+    size_t len = strlen(cell), i, j = 0;
+    if (len == 0 || len >= sizeof buf - 8 || strpbrk(cell, "xXiInN") != NULL)
+        return 0;
+    for (i = 0; i < len; i++) {
+        if (cell[i] == '.' && point != NULL && point[0] != '\0' && strcmp(point, ".") != 0) {
+            size_t k;
+            for (k = 0; point[k] != '\0' && j < sizeof buf - 1; k++)
+                buf[j++] = point[k];
+        } else if (j < sizeof buf - 1) {
+            buf[j++] = cell[i];
+        }
+    }
+    buf[j] = '\0';
+    *out = strtod(buf, &end);
+    return end != buf && *end == '\0' && isfinite(*out);
+}
+
 /* Header cell k of 4n must be q<i>, p<i>, dq<i> or dp<i> for the right i. */
 static int header_cell_ok(const char *cell, size_t k, size_t n)
 {
@@ -151,19 +183,24 @@ static hnn_status read_header(csv_job *job, hnn_error *err)
     while ((got = read_line(&job->r, &st)) == 1 && is_blank(job->r.line))
         ;
     if (got < 0)
-        return hnni_fail(err, st, "%s: cannot read: %s", job->path, hnn_status_string(st));
+        return hnni_fail(err, st, "%s:%zu: %s", job->path, job->r.number + (st != HNN_ERR_PARSE),
+                         st == HNN_ERR_PARSE ? "a NUL byte: not a text file" : hnn_status_string(st));
     if (got == 0)
         return hnni_fail(err, HNN_ERR_PARSE, "%s: empty file, expected a header row "
                          "q1..qn,p1..pn,dq1..dqn,dp1..dpn", job->path);
     job->width = count_cells(job->r.line);
-    if (job->width % 4 != 0 || job->width / 4 > 4096)
+    if (job->width % 4 != 0)
         return hnni_fail(err, HNN_ERR_PARSE, "%s:%zu: the header has %zu columns; expected 4n "
                          "(q1..qn, p1..pn, dq1..dqn, dp1..dpn)", job->path, job->r.number, job->width);
+    if (job->width / 4 > HNN_MAX_DOF)
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "%s:%zu: the header has n = %zu degrees of "
+                         "freedom, over the cap %u", job->path, job->r.number, job->width / 4,
+                         HNN_MAX_DOF);
     job->n = job->width / 4;
     job->cells = (char **)hnni_alloc(job->r.alloc, job->width * sizeof *job->cells);
     job->row = (double *)hnni_alloc(job->r.alloc, job->width * sizeof *job->row);
     if (job->cells == NULL || job->row == NULL)
-        return hnni_fail(err, HNN_ERR_NO_MEMORY, "%s: out of memory", job->path);
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "%s:%zu: out of memory", job->path, job->r.number);
     split_cells(job->r.line, job->cells, job->width);
     for (k = 0; k < job->width; k++)
         if (!header_cell_ok(job->cells[k], k, job->n))
@@ -186,10 +223,7 @@ static hnn_status read_rows(csv_job *job, hnn_error *err)
             return hnni_fail(err, HNN_ERR_PARSE, "%s:%zu: %zu columns, expected %zu", job->path,
                              job->r.number, cells, job->width);
         for (k = 0; k < job->width; k++) {
-            char *end;
-            errno = 0;
-            job->row[k] = strtod(job->cells[k], &end);
-            if (end == job->cells[k] || *end != '\0' || !isfinite(job->row[k]))
+            if (!parse_number(job->cells[k], &job->row[k]))
                 return hnni_fail(err, HNN_ERR_PARSE, "%s:%zu: column %zu ('%.40s') is not a "
                                  "finite number", job->path, job->r.number, k + 1, job->cells[k]);
         }
@@ -198,8 +232,8 @@ static hnn_status read_rows(csv_job *job, hnn_error *err)
                              hnn_status_string(st));
     }
     if (got < 0)
-        return hnni_fail(err, st, "%s:%zu: cannot read: %s", job->path, job->r.number + 1,
-                         hnn_status_string(st));
+        return hnni_fail(err, st, "%s:%zu: %s", job->path, job->r.number + (st != HNN_ERR_PARSE),
+                         st == HNN_ERR_PARSE ? "a NUL byte: not a text file" : hnn_status_string(st));
     if (job->data.len == 0)
         return hnni_fail(err, HNN_ERR_PARSE, "%s: no data rows after the header", job->path);
     return HNN_OK;

@@ -113,6 +113,7 @@ void hnn_spring_data_def_init(hnn_spring_data_def *def, size_t struct_size)
 
 hnn_status hnn_dataset_spring(const hnn_spring_data_def *def, hnn_dataset **out, hnn_error *err)
 {
+    hnn_spring_data_def full;
     const double two_pi = 6.283185307179586476925286766559;
     hnni_rng rng;
     hnn_status st;
@@ -121,13 +122,15 @@ hnn_status hnn_dataset_spring(const hnn_spring_data_def *def, hnn_dataset **out,
         *out = NULL;
     if (def == NULL || out == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_dataset_spring: def and out must not be NULL");
-    if (def->struct_size != sizeof *def)
-        return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_spring_data_def.struct_size is %zu, "
-                         "expected %zu", def->struct_size, sizeof *def);
-    if (!(isfinite(def->radius_max) && def->radius_min >= 0.0 && def->radius_min <= def->radius_max))
-        return hnni_fail(err, HNN_ERR_INVALID_ARG, "need 0 <= radius_min <= radius_max, finite");
-    if (!(isfinite(def->noise_std) && def->noise_std >= 0.0))
-        return hnni_fail(err, HNN_ERR_INVALID_ARG, "noise_std must be finite and >= 0");
+    hnn_spring_data_def_init(&full, sizeof full);
+    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_spring_data_def", err)) != HNN_OK)
+        return st;
+    def = &full;
+    /* the caps keep squares and sums of radii and noise finite */
+    if (!(def->radius_max <= 1e100 && def->radius_min >= 0.0 && def->radius_min <= def->radius_max))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "need 0 <= radius_min <= radius_max <= 1e100");
+    if (!(def->noise_std >= 0.0 && def->noise_std <= 1e100))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "noise_std must be in [0, 1e100]");
     if ((st = hnni_dataset_new(&def->allocator, 1, def->count, out, err)) != HNN_OK)
         return st;
     hnni_rng_seed(&rng, def->seed);
@@ -172,25 +175,27 @@ void hnn_greydanus_def_init(hnn_greydanus_def *def, size_t struct_size, hnn_grey
 static hnn_status check_greydanus(const hnn_greydanus_def *d, size_t *per_traj, hnn_error *err)
 {
     double samples;
-    if (d->struct_size != sizeof *d)
-        return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_greydanus_def.struct_size is %zu, "
-                         "expected %zu", d->struct_size, sizeof *d);
     if (d->task != HNN_TASK_SPRING && d->task != HNN_TASK_PENDULUM)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "unknown task %d", (int)d->task);
     if (d->trajectories == 0)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "trajectories is 0");
     if (!(isfinite(d->t_end) && d->t_end > 0.0 && isfinite(d->timescale) && d->timescale > 0.0))
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "t_end and timescale must be finite and > 0");
-    if (!(isfinite(d->radius_max) && d->radius_min > 0.0 && d->radius_min <= d->radius_max))
-        return hnni_fail(err, HNN_ERR_INVALID_ARG, "need 0 < radius_min <= radius_max, finite");
-    if (!(isfinite(d->noise_std) && d->noise_std >= 0.0))
-        return hnni_fail(err, HNN_ERR_INVALID_ARG, "noise_std must be finite and >= 0");
+    /* the caps keep the orbits, their fields and the noise finite */
+    if (!(d->radius_max <= 1e100 && d->radius_min > 0.0 && d->radius_min <= d->radius_max))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "need 0 < radius_min <= radius_max <= 1e100");
+    if (!(d->noise_std >= 0.0 && d->noise_std <= 1e100))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "noise_std must be in [0, 1e100]");
     if (!(d->train_fraction > 0.0 && d->train_fraction < 1.0))
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "train_fraction must be in (0, 1)");
     samples = floor(d->timescale * d->t_end); /* numpy: int(timescale * (t1 - t0)) */
     if (samples < 2.0 || samples > 1e7)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "timescale * t_end gives %g samples per "
                          "trajectory, need 2 to 1e7", samples);
+    /* the reference flow takes RK4 substeps of at most 1e-3: cap the total work */
+    if (d->t_end / 1e-3 * (double)d->trajectories > 1e9)
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "t_end %g over %zu trajectories needs more than "
+                         "1e9 reference substeps", d->t_end, d->trajectories);
     *per_traj = (size_t)samples;
     return HNN_OK;
 }
@@ -229,6 +234,7 @@ static void greydanus_trajectory(const hnn_greydanus_def *d, hnni_rng *rng, size
 hnn_status hnn_dataset_greydanus(const hnn_greydanus_def *def, hnn_dataset **train,
                                  hnn_dataset **test, hnn_error *err)
 {
+    hnn_greydanus_def full;
     hnn_dataset *all = NULL;
     hnni_rng rng;
     size_t per_traj, total, n_train, t;
@@ -239,8 +245,11 @@ hnn_status hnn_dataset_greydanus(const hnn_greydanus_def *def, hnn_dataset **tra
         *test = NULL;
     if (def == NULL || train == NULL || test == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_dataset_greydanus: def, train and test must not be NULL");
-    if ((st = check_greydanus(def, &per_traj, err)) != HNN_OK)
+    hnn_greydanus_def_init(&full, sizeof full, HNN_TASK_SPRING);
+    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_greydanus_def", err)) != HNN_OK ||
+        (st = check_greydanus(&full, &per_traj, err)) != HNN_OK)
         return st;
+    def = &full;
     if (!hnni_mul_size(per_traj, def->trajectories, &total))
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "too many samples");
     n_train = (size_t)((double)total * def->train_fraction); /* numpy: int(len * split) */

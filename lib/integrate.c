@@ -82,9 +82,6 @@ void hnn_integrator_def_init(hnn_integrator_def *def, size_t struct_size)
 
 static hnn_status check_def(const hnn_integrator_def *d, hnn_error *err)
 {
-    if (d->struct_size != sizeof *d)
-        return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_integrator_def.struct_size is %zu, "
-                         "expected %zu", d->struct_size, sizeof *d);
     if (!known(d->method))
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "unknown method %d", (int)d->method);
     if (d->dim < 2 || d->dim % 2 != 0)
@@ -108,6 +105,7 @@ static hnn_status check_def(const hnn_integrator_def *d, hnn_error *err)
 hnn_status hnn_integrator_create(const hnn_integrator_def *def, hnn_integrator **out,
                                  hnn_error *err)
 {
+    hnn_integrator_def full;
     hnn_integrator *in;
     hnn_allocator alloc;
     hnn_status st;
@@ -116,8 +114,11 @@ hnn_status hnn_integrator_create(const hnn_integrator_def *def, hnn_integrator *
         *out = NULL;
     if (def == NULL || out == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_integrator_create: def and out must not be NULL");
-    if ((st = check_def(def, err)) != HNN_OK)
+    hnn_integrator_def_init(&full, sizeof full);
+    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_integrator_def", err)) != HNN_OK ||
+        (st = check_def(&full, err)) != HNN_OK)
         return st;
+    def = &full;
     alloc = hnni_allocator_resolve(def->allocator);
     in = (hnn_integrator *)hnni_alloc(&alloc, sizeof *in);
     if (in == NULL)

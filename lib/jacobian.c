@@ -23,7 +23,7 @@ static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, 
 
     /* buf[0]: the states, then every hidden layer's dual block (values and tangents);
      * buf[1]: one shared pre-activation block, then two blocks for the reverse sweep. The
-     * workspace holds HNNI_CHUNK (64) such columns per row, far more than this needs. */
+     * workspace sizes its buffers for this (net.c, workspace_new). */
     for (l = 0; l < L; l++) {
         A[l] = ws->buf[0] + offset;
         Z[l] = ws->buf[1];

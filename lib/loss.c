@@ -22,32 +22,35 @@ struct hnn_loss_workspace {
     hnn_allocator alloc;
     size_t dim, depth, widths[HNN_MAX_HIDDEN]; /* the shape it was made for */
     size_t doubles;                            /* size of the one block below */
+    size_t chunk;                              /* states per chunk */
     double *block;
-    double *xT;                                /* 2n x CHUNK */
-    double *Z[HNN_MAX_HIDDEN], *A[HNN_MAX_HIDDEN]; /* per hidden layer, width x CHUNK(1+2n) */
-    double *bar[2];                            /* adjoints, ping-pong, max_rows x CHUNK(1+2n) */
-    double *head[2];                           /* output rows and their adjoints, 2n x CHUNK(1+2n) */
+    double *xT;                                /* 2n x chunk */
+    double *Z[HNN_MAX_HIDDEN], *A[HNN_MAX_HIDDEN]; /* per hidden layer, width x chunk(1+2n) */
+    double *bar[2];                            /* adjoints, ping-pong, max_rows x chunk(1+2n) */
+    double *head[2];                           /* output rows and their adjoints, 2n x chunk(1+2n) */
 };
 
 hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **out,
                                      hnn_error *err)
 {
     hnn_loss_workspace *lw;
-    size_t ld, total, l, part, bytes;
+    size_t ld, per_state, rows, total, chunk, l, bytes;
     double *p;
     if (out != NULL)
         *out = NULL;
     if (net == NULL || out == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_loss_workspace_create: net and out must not be NULL");
-    ld = HNNI_CHUNK * (1 + net->dim); /* cannot overflow: dim <= 2 * HNN_MAX_DOF */
-    /* xT + two blocks per hidden layer + two adjoint blocks + two head blocks */
-    total = net->dim * HNNI_CHUNK;
+    /* per state: xT, two blocks per hidden layer, two adjoint blocks, two head blocks, each
+     * block a row per neuron of 1 + 2n columns */
+    rows = 2 * net->max_rows + 2 * net->dim; /* dim <= 8192, widths <= 2^20: no overflow */
     for (l = 0; l + 1 < net->layers; l++)
-        if (!hnni_mul_size(net->out[l], 2 * ld, &part) || !hnni_add_size(total, part, &total))
-            goto too_large;
-    if (!hnni_mul_size(net->max_rows, 2 * ld, &part) || !hnni_add_size(total, part, &total) ||
-        !hnni_add_size(total, 2 * net->dim * ld, &total) ||
-        !hnni_mul_size(total, sizeof(double), &bytes))
+        rows += 2 * net->out[l];
+    if (!hnni_mul_size(rows, 1 + net->dim, &per_state) ||
+        !hnni_add_size(per_state, net->dim, &per_state))
+        goto too_large;
+    chunk = hnni_chunk_for(per_state, HNNI_BUFFER_BUDGET * 4);
+    ld = chunk * (1 + net->dim);
+    if (!hnni_mul_size(per_state, chunk, &total) || !hnni_mul_size(total, sizeof(double), &bytes))
         goto too_large;
 
     lw = (hnn_loss_workspace *)hnni_alloc(&net->alloc, sizeof *lw);
@@ -62,9 +65,10 @@ hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **ou
     lw->dim = net->dim;
     lw->depth = net->layers - 1;
     lw->doubles = total;
+    lw->chunk = chunk;
     p = lw->block;
     lw->xT = p;
-    p += net->dim * HNNI_CHUNK;
+    p += net->dim * chunk;
     for (l = 0; l < lw->depth; l++) {
         lw->widths[l] = net->out[l];
         lw->Z[l] = p;
@@ -226,8 +230,8 @@ hnn_status hnn_loss_mse(const hnn_net *net, hnn_loss_workspace *lw, const double
     scale = 2.0 / (double)elems; /* d/df of the mean of squares */
     if (grad != NULL)
         memset(grad, 0, net->param_count * sizeof *grad);
-    for (done = 0; done < count; done += HNNI_CHUNK) {
-        const size_t bc = count - done < HNNI_CHUNK ? count - done : HNNI_CHUNK;
+    for (done = 0; done < count; done += lw->chunk) {
+        const size_t bc = count - done < lw->chunk ? count - done : lw->chunk;
         const size_t ntan = hamiltonian ? net->dim : 0;
         double *bar = NULL;
         hnni_net_forward(net, x + done * net->dim, bc, ntan, lw->xT, lw->Z, lw->A);

@@ -35,13 +35,8 @@ void hnn_net_def_init(hnn_net_def *def, size_t struct_size)
  * settings this library cannot honour. */
 static hnn_status read_def(const hnn_net_def *def, hnn_net_def *full, hnn_error *err)
 {
-    if (def->struct_size != sizeof *def)
-        return hnni_fail(err, HNN_ERR_INVALID_ARG,
-                         "hnn_net_def.struct_size is %zu, expected %zu: get the def from "
-                         "hnn_net_def_default()",
-                         def->struct_size, sizeof *def);
-    *full = *def;
-    return HNN_OK;
+    hnn_net_def_init(full, sizeof *full);
+    return hnni_read_def(def, full, sizeof *full, "hnn_net_def", err);
 }
 
 static hnn_status check_def(const hnn_net_def *d, hnn_error *err)
@@ -117,9 +112,15 @@ static hnn_status workspace_new(const hnn_net *net, hnn_workspace **out, hnn_err
 {
     const hnn_allocator *alloc = &net->alloc;
     const size_t dim = net->dim, max_rows = net->max_rows;
+    size_t per_state, chunk, columns, block, bytes;
     hnn_workspace *ws;
-    size_t block, bytes;
-    if (!hnni_mul_size(max_rows, HNNI_CHUNK * (1 + dim), &block) ||
+    if (!hnni_mul_size(max_rows, 1 + dim, &per_state))
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
+    chunk = hnni_chunk_for(per_state, HNNI_BUFFER_BUDGET);
+    /* the Hessian (jacobian.c) keeps every layer's block of one state: depth + 1 blocks */
+    columns = chunk > net->layers + 1 ? chunk : net->layers + 1;
+    columns = columns > 3 ? columns : 3;
+    if (!hnni_mul_size(per_state, columns, &block) ||
         !hnni_mul_size(block, sizeof(double), &bytes))
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
     ws = (hnn_workspace *)hnni_alloc(alloc, sizeof *ws);
@@ -129,6 +130,7 @@ static hnn_status workspace_new(const hnn_net *net, hnn_workspace **out, hnn_err
     ws->net = net;
     ws->dim = dim;
     ws->max_rows = max_rows;
+    ws->chunk = chunk;
     ws->block = block;
     ws->buf[0] = (double *)hnni_alloc(alloc, bytes);
     ws->buf[1] = ws->buf[0] ? (double *)hnni_alloc(alloc, bytes) : NULL;
@@ -156,6 +158,12 @@ void hnn_workspace_destroy(hnn_workspace *ws)
     hnni_free(&ws->alloc, ws->buf[0], ws->block * sizeof(double));
     hnni_free(&ws->alloc, ws->buf[1], ws->block * sizeof(double));
     hnni_free(&ws->alloc, ws, sizeof *ws);
+}
+
+size_t hnni_chunk_for(size_t per_state, size_t budget)
+{
+    size_t chunk = per_state == 0 ? HNNI_CHUNK : budget / per_state;
+    return chunk < 1 ? 1 : chunk > HNNI_CHUNK ? HNNI_CHUNK : chunk;
 }
 
 /* ---- life cycle ----------------------------------------------------------------------- */
@@ -349,8 +357,8 @@ hnn_status hnn_net_energy(const hnn_net *net, hnn_workspace *ws, const double *x
         return st;
     if (net->def.kind != HNN_NET_HAMILTONIAN)
         return HNN_ERR_WRONG_KIND;
-    for (done = 0; done < count; done += HNNI_CHUNK) {
-        size_t bc = count - done < HNNI_CHUNK ? count - done : HNNI_CHUNK;
+    for (done = 0; done < count; done += ws->chunk) {
+        size_t bc = count - done < ws->chunk ? count - done : ws->chunk;
         const double *h = hnni_hidden_pass(net, ws, x + done * net->dim, bc, 0);
         energy_head(net, ws, h, bc, 0, energy + done, NULL);
     }
@@ -366,8 +374,8 @@ hnn_status hnn_net_gradient(const hnn_net *net, hnn_workspace *ws, const double 
         return st;
     if (net->def.kind != HNN_NET_HAMILTONIAN)
         return HNN_ERR_WRONG_KIND;
-    for (done = 0; done < count; done += HNNI_CHUNK) {
-        size_t bc = count - done < HNNI_CHUNK ? count - done : HNNI_CHUNK;
+    for (done = 0; done < count; done += ws->chunk) {
+        size_t bc = count - done < ws->chunk ? count - done : ws->chunk;
         const double *h = hnni_hidden_pass(net, ws, x + done * net->dim, bc, net->dim);
         energy_head(net, ws, h, bc, net->dim, energy ? energy + done : NULL,
                     grad + done * net->dim);
@@ -417,8 +425,8 @@ hnn_status hnn_net_field(const hnn_net *net, hnn_workspace *ws, const double *x,
     }
     if ((st = hnni_begin_eval(net, &ws, x, count, field)) != HNN_OK)
         return st;
-    for (done = 0; done < count; done += HNNI_CHUNK) {
-        size_t bc = count - done < HNNI_CHUNK ? count - done : HNNI_CHUNK;
+    for (done = 0; done < count; done += ws->chunk) {
+        size_t bc = count - done < ws->chunk ? count - done : ws->chunk;
         const double *h = hnni_hidden_pass(net, ws, x + done * net->dim, bc, 0);
         field_head(net, ws, h, bc, field + done * net->dim);
     }

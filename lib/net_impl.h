@@ -5,9 +5,16 @@
 #include "hnn/field.h"
 #include "hnn/net.h"
 
-/* States per chunk of a batched evaluation: work buffers are sized for this many states, so
- * a batch of any size is evaluated in chunks without allocating. */
+/* States per chunk of a batched evaluation: work buffers are sized for at most this many
+ * states, so a batch of any size is evaluated in chunks without allocating. Wide nets with
+ * many degrees of freedom get smaller chunks, so that a buffer stays near HNNI_BUFFER_BUDGET
+ * doubles (a dual block of one state is max_rows x (1 + 2n), which can be large). Results do
+ * not depend on the chunk size. */
 #define HNNI_CHUNK 64
+#define HNNI_BUFFER_BUDGET ((size_t)1 << 22)
+
+/* The chunk for blocks of `per_state` doubles per state: budget / per_state within [1, 64]. */
+size_t hnni_chunk_for(size_t per_state, size_t budget);
 
 /* Layer l (0-based, l < depth + 1; the last is the output layer) maps in[l] inputs to
  * out[l] outputs with weight params[w_off[l] ..] ([out][in], row-major) and bias
@@ -32,11 +39,12 @@ struct hnn_workspace {
     const hnn_net *net;     /* the net it was made for (net field sources evaluate it) */
     size_t dim;             /* the shape it was made for */
     size_t max_rows;
+    size_t chunk;           /* states per chunk */
     size_t block;           /* doubles in each buffer */
-    double *buf[2];         /* ping-pong dual blocks, max_rows x HNNI_CHUNK * (1 + dim) */
+    double *buf[2];         /* ping-pong dual blocks, max_rows x chunk * (1 + dim) at least */
 };
 
-/* Runs the hidden layers of `net` on bc <= HNNI_CHUNK states x (row-major), carrying ntan
+/* Runs the hidden layers of `net` on bc <= chunk states x (row-major), carrying ntan
  * tangent blocks: 0 for a plain pass, 2n for the dual pass seeded with the unit directions.
  * xT (2n x bc) receives the transposed states; Z[l] receives hidden layer l's dual block of
  * pre-activations without bias (value z, tangents dz) and A[l] its activations (a, da), row

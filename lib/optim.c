@@ -50,10 +50,6 @@ static int nonneg(double v)
 
 static hnn_status check_def(const hnn_optimizer_def *d, hnn_error *err)
 {
-    if (d->struct_size != sizeof *d)
-        return hnni_fail(err, HNN_ERR_INVALID_ARG,
-                         "hnn_optimizer_def.struct_size is %zu, expected %zu: get the def from "
-                         "hnn_optimizer_def_default()", d->struct_size, sizeof *d);
     if (d->kind != HNN_OPT_SGD && d->kind != HNN_OPT_ADAM && d->kind != HNN_OPT_ADAMW)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "unknown optimizer kind %d", (int)d->kind);
     if (!nonneg(d->lr) || !nonneg(d->weight_decay))
@@ -76,6 +72,7 @@ static hnn_status check_def(const hnn_optimizer_def *d, hnn_error *err)
 hnn_status hnn_optimizer_create(const hnn_optimizer_def *def, size_t param_count,
                                 hnn_optimizer **out, hnn_error *err)
 {
+    hnn_optimizer_def full;
     hnn_optimizer *opt;
     hnn_allocator alloc;
     size_t doubles, bytes;
@@ -84,8 +81,11 @@ hnn_status hnn_optimizer_create(const hnn_optimizer_def *def, size_t param_count
         *out = NULL;
     if (def == NULL || out == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_optimizer_create: def and out must not be NULL");
-    if ((st = check_def(def, err)) != HNN_OK)
+    hnn_optimizer_def_init(&full, sizeof full, HNN_OPT_SGD);
+    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_optimizer_def", err)) != HNN_OK ||
+        (st = check_def(&full, err)) != HNN_OK)
         return st;
+    def = &full;
     if (param_count == 0)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "param_count is 0");
     alloc = hnni_allocator_resolve(def->allocator);
@@ -121,52 +121,82 @@ void hnn_optimizer_destroy(hnn_optimizer *opt)
     hnni_free(&alloc, opt, sizeof *opt);
 }
 
-static void sgd_step(hnn_optimizer *opt, double *p, const double *grad)
+/* The new values of one parameter and its state slots, computed without writing, so a step
+ * can be checked in full before anything changes. */
+typedef struct update {
+    double p;
+    double s[3]; /* SGD: buffer; Adam: m, v, vmax */
+} update;
+
+/* Per-step constants of Adam: bias corrections and the two weight-decay forms. */
+typedef struct adam_consts {
+    double step_size, bias2_sqrt, coupled_wd, shrink;
+} adam_consts;
+
+static update sgd_update(const hnn_optimizer *opt, size_t i, double p, double g)
 {
     const hnn_optimizer_def *d = &opt->def;
-    double *buf = opt->state;
-    size_t i;
-    for (i = 0; i < opt->n; i++) {
-        double g = grad[i];
-        if (d->weight_decay != 0.0)
-            g = g + d->weight_decay * p[i];
-        if (d->momentum != 0.0) {
-            if (opt->steps == 0)
-                buf[i] = g;
-            else
-                buf[i] = buf[i] * d->momentum + (1.0 - d->dampening) * g;
-            g = d->nesterov ? g + d->momentum * buf[i] : buf[i];
-        }
-        p[i] = p[i] + -d->lr * g;
+    update u;
+    u.s[0] = opt->state[i];
+    if (d->weight_decay != 0.0)
+        g = g + d->weight_decay * p;
+    if (d->momentum != 0.0) {
+        u.s[0] = opt->steps == 0 ? g : u.s[0] * d->momentum + (1.0 - d->dampening) * g;
+        g = d->nesterov ? g + d->momentum * u.s[0] : u.s[0];
     }
+    u.p = p + -d->lr * g;
+    return u;
 }
 
-static void adam_step(hnn_optimizer *opt, double *p, const double *grad)
+static update adam_update(const hnn_optimizer *opt, const adam_consts *c, size_t i, double p,
+                          double g)
 {
     const hnn_optimizer_def *d = &opt->def;
-    double *m = opt->state, *v = m + opt->n, *vmax = d->amsgrad ? v + opt->n : NULL;
-    const double t = (double)(opt->steps + 1);
-    const double bias1 = 1.0 - pow(d->beta1, t), bias2 = 1.0 - pow(d->beta2, t);
-    const double step_size = d->lr / bias1, bias2_sqrt = sqrt(bias2);
-    const double coupled_wd = d->kind == HNN_OPT_ADAM ? d->weight_decay : 0.0;
-    const double shrink = d->kind == HNN_OPT_ADAMW ? 1.0 - d->lr * d->weight_decay : 1.0;
-    size_t i;
-    for (i = 0; i < opt->n; i++) {
-        double g = grad[i], denom;
-        if (shrink != 1.0)
-            p[i] = p[i] * shrink;
-        if (coupled_wd != 0.0)
-            g = g + coupled_wd * p[i];
-        m[i] = m[i] * d->beta1 + (1.0 - d->beta1) * g;
-        v[i] = v[i] * d->beta2 + (1.0 - d->beta2) * (g * g);
-        if (vmax != NULL) {
-            vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
-            denom = sqrt(vmax[i]) / bias2_sqrt + d->eps;
-        } else {
-            denom = sqrt(v[i]) / bias2_sqrt + d->eps;
-        }
-        p[i] = p[i] + -step_size * (m[i] / denom);
+    const double *m = opt->state, *v = m + opt->n, *vmax = v + opt->n;
+    double denom;
+    update u;
+    if (c->shrink != 1.0)
+        p = p * c->shrink;
+    if (c->coupled_wd != 0.0)
+        g = g + c->coupled_wd * p;
+    u.s[0] = m[i] * d->beta1 + (1.0 - d->beta1) * g;
+    u.s[1] = v[i] * d->beta2 + (1.0 - d->beta2) * (g * g);
+    u.s[2] = 0.0;
+    if (d->amsgrad) {
+        u.s[2] = vmax[i] > u.s[1] ? vmax[i] : u.s[1];
+        denom = sqrt(u.s[2]) / c->bias2_sqrt + d->eps;
+    } else {
+        denom = sqrt(u.s[1]) / c->bias2_sqrt + d->eps;
     }
+    u.p = p + -c->step_size * (u.s[0] / denom);
+    return u;
+}
+
+/* Runs the update over every parameter: with commit 0 only checks that every new value is
+ * finite (returns 0 if not), with commit 1 writes them. Both passes do the same arithmetic. */
+static int apply(hnn_optimizer *opt, double *params, const double *grad, int commit)
+{
+    const hnn_optimizer_def *d = &opt->def;
+    const double t = (double)(opt->steps + 1);
+    adam_consts c;
+    size_t i, k;
+    c.step_size = d->lr / (1.0 - pow(d->beta1, t));
+    c.bias2_sqrt = sqrt(1.0 - pow(d->beta2, t));
+    c.coupled_wd = d->kind == HNN_OPT_ADAM ? d->weight_decay : 0.0;
+    c.shrink = d->kind == HNN_OPT_ADAMW ? 1.0 - d->lr * d->weight_decay : 1.0;
+    for (i = 0; i < opt->n; i++) {
+        const update u = d->kind == HNN_OPT_SGD ? sgd_update(opt, i, params[i], grad[i])
+                                                : adam_update(opt, &c, i, params[i], grad[i]);
+        if (!commit) {
+            if (!isfinite(u.p) || !isfinite(u.s[0]) || !isfinite(u.s[1]) || !isfinite(u.s[2]))
+                return 0;
+            continue;
+        }
+        params[i] = u.p;
+        for (k = 0; k < opt->slots; k++)
+            opt->state[k * opt->n + i] = u.s[k];
+    }
+    return 1;
 }
 
 hnn_status hnn_optimizer_step(hnn_optimizer *opt, double *params, const double *grad,
@@ -176,12 +206,9 @@ hnn_status hnn_optimizer_step(hnn_optimizer *opt, double *params, const double *
         return HNN_ERR_NULL;
     if (count != opt->n)
         return HNN_ERR_SIZE_MISMATCH;
-    if (!hnni_all_finite(grad, count))
+    if (!hnni_all_finite(grad, count) || !apply(opt, params, grad, 0))
         return HNN_ERR_NONFINITE;
-    if (opt->def.kind == HNN_OPT_SGD)
-        sgd_step(opt, params, grad);
-    else
-        adam_step(opt, params, grad);
+    apply(opt, params, grad, 1);
     opt->steps++;
     return HNN_OK;
 }

@@ -115,9 +115,6 @@ static hnn_status check_args(hnn_net *net, hnn_optimizer *opt, const hnn_dataset
 {
     if (net == NULL || opt == NULL || train == NULL || def == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_train: net, opt, train and def must not be NULL");
-    if (def->struct_size != sizeof *def)
-        return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_train_def.struct_size is %zu, expected "
-                         "%zu", def->struct_size, sizeof *def);
     if (def->steps == 0)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "steps is 0");
     if (train->dof != net->def.dof || (val != NULL && val->dof != net->def.dof))
@@ -134,12 +131,19 @@ hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
                      const hnn_dataset *val, const hnn_train_def *def,
                      hnn_train_result *result, hnn_error *err)
 {
+    hnn_train_def full;
     session s;
     hnn_train_result res;
     hnn_status st;
     uint64_t k;
     size_t batch;
 
+    if (def != NULL) {
+        hnn_train_def_init(&full, sizeof full);
+        if ((st = hnni_read_def(def, &full, sizeof full, "hnn_train_def", err)) != HNN_OK)
+            return st;
+        def = &full;
+    }
     if ((st = check_args(net, opt, train, val, def, err)) != HNN_OK)
         return st;
     batch = def->batch_size == 0 || def->batch_size >= train->count ? train->count

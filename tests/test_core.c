@@ -81,6 +81,31 @@ static void test_def_init_respects_struct_size(void **state)
     hnn_net_def_init(NULL, sizeof(hnn_net_def)); /* harmless */
 }
 
+/* A def from an older, smaller header is read up to its struct_size; the rest keeps the
+ * library's defaults (the bytes beyond are never touched: here they are poison). A def from a
+ * newer, larger header is refused. */
+static void test_older_smaller_defs_are_accepted(void **state)
+{
+    union {
+        hnn_net_def def;
+        unsigned char bytes[sizeof(hnn_net_def)];
+    } u;
+    hnn_net *net = NULL;
+    hnn_error err;
+    (void)state;
+    memset(u.bytes, 0xFF, sizeof u.bytes);
+    hnn_net_def_init(&u.def, offsetof(hnn_net_def, allocator));
+    assert_int_equal(u.def.struct_size, offsetof(hnn_net_def, allocator));
+    assert_int_equal(hnn_net_create(&u.def, &net, &err), HNN_OK);
+    assert_int_equal(hnn_net_dof(net), 1);
+    hnn_net_destroy(net);
+    u.def = hnn_net_def_default();
+    u.def.struct_size = sizeof(hnn_net_def) + 8;
+    assert_int_equal(hnn_net_create(&u.def, &net, &err), HNN_ERR_INVALID_ARG);
+    u.def.struct_size = 2;
+    assert_int_equal(hnn_net_create(&u.def, &net, &err), HNN_ERR_INVALID_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -89,6 +114,7 @@ int main(void)
         cmocka_unit_test(test_version_matches_header),
         cmocka_unit_test(test_error_reports),
         cmocka_unit_test(test_def_init_respects_struct_size),
+        cmocka_unit_test(test_older_smaller_defs_are_accepted),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * loader's parsing and error reports. */
 #include "test_util.h"
 
+#include <locale.h>
 #include <stdio.h>
 
 static void test_create_copies_and_refuses_nonfinite(void **state)
@@ -219,6 +220,45 @@ static void test_csv_errors(void **state)
     expect_csv_error("q1,p1,dq1,dp1\n1,2,,4\n", HNN_ERR_PARSE, ":2: column 3");
     expect_csv_error("q1,p1,dq1,dp1\n1,2,3,nan\n", HNN_ERR_PARSE, "finite");
     expect_csv_error("q1,p1,dq1,dp1\n1,2,3,4x\n", HNN_ERR_PARSE, ":2: column 4");
+    expect_csv_error("q1,p1,dq1,dp1\n1,2,3,0x1p3\n", HNN_ERR_PARSE, ":2: column 4"); /* no hex */
+    expect_csv_error("q1,p1,dq1,dp1\n1,2,3,inf\n", HNN_ERR_PARSE, ":2: column 4");
+}
+
+/* A NUL byte would hide the rest of its line from a C-string parser: refused, with its line. */
+static void test_csv_refuses_nul_bytes(void **state)
+{
+    static const char text[] = "q1,p1,dq1,dp1\n1,2,3,4\n5,6,7,8\0,junk\n";
+    hnn_dataset *ds = NULL;
+    hnn_error err;
+    FILE *f = fopen("hnn_test_nul.csv", "wb");
+    (void)state;
+    assert_non_null(f);
+    fwrite(text, 1, sizeof text - 1, f);
+    fclose(f);
+    assert_int_equal(hnn_dataset_load_csv("hnn_test_nul.csv", NULL, &ds, &err), HNN_ERR_PARSE);
+    assert_null(ds);
+    assert_non_null(strstr(err.message, "hnn_test_nul.csv:3:"));
+    assert_non_null(strstr(err.message, "NUL"));
+    remove("hnn_test_nul.csv");
+}
+
+/* Numbers are read the same whatever LC_NUMERIC the program set. */
+static void test_csv_ignores_the_locale(void **state)
+{
+    hnn_dataset *ds = NULL;
+    const char *loc = setlocale(LC_NUMERIC, "de_DE.UTF-8");
+    (void)state;
+    if (loc == NULL)
+        loc = setlocale(LC_NUMERIC, "fr_FR.UTF-8");
+    write_file("q1,p1,dq1,dp1\n1.5,-2.25,+3e-1,4\n");
+    assert_int_equal(hnn_dataset_load_csv(csv_path, NULL, &ds, NULL), HNN_OK);
+    assert_true(hnn_dataset_states(ds)[0] == 1.5 && hnn_dataset_states(ds)[1] == -2.25);
+    assert_true(hnn_dataset_derivatives(ds)[0] == 0.3);
+    hnn_dataset_destroy(ds);
+    remove(csv_path);
+    setlocale(LC_NUMERIC, "C");
+    if (loc == NULL)
+        fprintf(stderr, "note: no comma-decimal locale installed; tested in the C locale only\n");
 }
 
 /* A long line (longer than any fixed buffer) is read whole. */
@@ -251,6 +291,8 @@ int main(void)
         cmocka_unit_test(test_csv_loads_rows),
         cmocka_unit_test(test_csv_errors),
         cmocka_unit_test(test_csv_long_lines),
+        cmocka_unit_test(test_csv_refuses_nul_bytes),
+        cmocka_unit_test(test_csv_ignores_the_locale),
     };
     return cmocka_run_group_tests_name("data", tests, NULL, NULL);
 }

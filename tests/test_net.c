@@ -230,6 +230,27 @@ static void test_batch_is_bit_identical_to_single_states(void **state)
     }
 }
 
+/* Many degrees of freedom and a wide layer make the workspace use chunks smaller than 64
+ * states; results are still bit-identical to single states. */
+static void test_wide_nets_use_smaller_chunks_with_the_same_bits(void **state)
+{
+    const size_t widths[1] = {300}, dof = 200, dim = 400, count = 50;
+    hnn_net *net = test_make_net(HNN_NET_HAMILTONIAN, dof, 1, widths, 8);
+    double *x = malloc(count * dim * sizeof *x), *g = malloc(count * dim * sizeof *g);
+    double g1[400];
+    test_rng rng = {12};
+    size_t s;
+    (void)state;
+    test_fill(&rng, x, count * dim, -1.0, 1.0);
+    assert_int_equal(hnn_net_gradient(net, NULL, x, count, NULL, g), HNN_OK);
+    for (s = 0; s < count; s += 7) {
+        assert_int_equal(hnn_net_gradient(net, NULL, x + s * dim, 1, NULL, g1), HNN_OK);
+        assert_memory_equal(g1, g + s * dim, dim * sizeof *g1);
+    }
+    free(x), free(g);
+    hnn_net_destroy(net);
+}
+
 /* A caller's workspace gives the same bits as the net's own one. */
 static void test_caller_workspace_matches_own(void **state)
 {
@@ -593,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_second_derivatives_match_differences),
         cmocka_unit_test(test_batch_is_bit_identical_to_single_states),
         cmocka_unit_test(test_caller_workspace_matches_own),
+        cmocka_unit_test(test_wide_nets_use_smaller_chunks_with_the_same_bits),
         cmocka_unit_test(test_workspace_of_a_smaller_net_is_refused),
         cmocka_unit_test(test_same_seed_same_bits),
         cmocka_unit_test(test_initialisation_follows_torch_bounds),

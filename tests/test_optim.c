@@ -305,6 +305,35 @@ static void test_bad_optimizer_input(void **state)
     assert_int_equal(hnn_optimizer_state_size(NULL), 0);
 }
 
+/* An update that would overflow is refused whole: a learning rate whose step is infinite, a
+ * gradient whose square overflows the second moment. */
+static void test_overflowing_updates_change_nothing(void **state)
+{
+    hnn_optimizer_def def = hnn_optimizer_def_default(HNN_OPT_ADAM);
+    hnn_optimizer *opt;
+    double p[NP] = {1, 2, 3}, g[NP] = {0.5, -0.5, 0.25}, st[1 + 2 * NP], st2[1 + 2 * NP];
+    const double before[NP] = {1, 2, 3};
+    (void)state;
+    def.lr = 1e308; /* lr / (1 - beta1) overflows */
+    opt = make_opt(&def);
+    assert_int_equal(hnn_optimizer_step(opt, p, g, NP), HNN_ERR_NONFINITE);
+    assert_memory_equal(p, before, sizeof p);
+    assert_int_equal(hnn_optimizer_steps(opt), 0);
+    hnn_optimizer_destroy(opt);
+
+    def = hnn_optimizer_def_default(HNN_OPT_ADAM);
+    opt = make_opt(&def);
+    assert_int_equal(hnn_optimizer_step(opt, p, g, NP), HNN_OK);
+    assert_int_equal(hnn_optimizer_state_get(opt, st, 1 + 2 * NP), HNN_OK);
+    memcpy(p, before, sizeof p);
+    g[1] = 1e200; /* g^2 overflows */
+    assert_int_equal(hnn_optimizer_step(opt, p, g, NP), HNN_ERR_NONFINITE);
+    assert_memory_equal(p, before, sizeof p);
+    assert_int_equal(hnn_optimizer_state_get(opt, st2, 1 + 2 * NP), HNN_OK);
+    assert_memory_equal(st, st2, sizeof st); /* the state too */
+    hnn_optimizer_destroy(opt);
+}
+
 static void test_steps_never_allocate(void **state)
 {
     test_counter counter = {0, 0, 0, -1};
@@ -336,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_state_round_trip_resumes_exactly),
         cmocka_unit_test(test_reset_and_learning_rate),
         cmocka_unit_test(test_bad_optimizer_input),
+        cmocka_unit_test(test_overflowing_updates_change_nothing),
         cmocka_unit_test(test_steps_never_allocate),
     };
     return cmocka_run_group_tests_name("optim", tests, NULL, NULL);

@@ -232,6 +232,21 @@ static void test_divergence_is_reported(void **state)
         assert_true(isfinite(p[i])); /* the last finite parameters are kept */
     free(p);
     hnn_optimizer_destroy(sgd);
+
+    /* Adam whose very first step would overflow: the net keeps its initial parameters */
+    {
+        hnn_optimizer_def ad = hnn_optimizer_def_default(HNN_OPT_ADAM);
+        hnn_optimizer *adam = NULL;
+        double *before = params_of(s.net), *after;
+        ad.lr = 1e308;
+        assert_int_equal(hnn_optimizer_create(&ad, np, &adam, NULL), HNN_OK);
+        assert_int_equal(hnn_train(s.net, adam, s.data, NULL, &td, &r, &err), HNN_ERR_NONFINITE);
+        assert_int_equal(r.steps_done, 0);
+        after = params_of(s.net);
+        assert_memory_equal(before, after, np * sizeof *before);
+        free(before), free(after);
+        hnn_optimizer_destroy(adam);
+    }
     free_setup(&s);
 }
 

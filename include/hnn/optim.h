@@ -50,8 +50,10 @@ HNN_API hnn_status hnn_optimizer_create(const hnn_optimizer_def *def, size_t par
 HNN_API void hnn_optimizer_destroy(hnn_optimizer *opt);
 
 /* One update of params[0..count-1] from grad (count must be the optimizer's param_count).
- * A non-finite gradient is refused with HNN_ERR_NONFINITE and changes nothing. Never
- * allocates. */
+ * A non-finite gradient, or an update that would make a parameter or a moment non-finite
+ * (a learning rate so large it overflows, a gradient whose square overflows), is refused with
+ * HNN_ERR_NONFINITE and changes nothing: the update is checked in full before it is applied.
+ * Never allocates. */
 HNN_API hnn_status hnn_optimizer_step(hnn_optimizer *opt, double *params, const double *grad,
                                       size_t count);
 
