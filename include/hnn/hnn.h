@@ -11,5 +11,6 @@
 #include "hnn/train.h"
 #include "hnn/field.h"
 #include "hnn/integrate.h"
+#include "hnn/diag.h"
 
 #endif /* HNN_HNN_H */
