@@ -251,7 +251,7 @@ hnn_status hnn_diagnostics_divergence(hnn_diagnostics *d, const hnn_field_source
     for (s = 0; s < count; s++) {
         const double *xs = x + s * d->dim;
         double div = 0.0;
-        if (hnni_net_source_parts(src, &net, &ws)) { /* exact: the trace of the dual Jacobian */
+        if (hnni_net_source_parts(src, &net, &ws)) { /* exact: the trace of the Jacobian */
             if ((st = hnn_net_field_jacobian(net, ws, xs, 1, d->matrix)) != HNN_OK)
                 return fail(d, st, "the net's Jacobian failed");
             for (k = 0; k < d->dim; k++)

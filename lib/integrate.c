@@ -2,6 +2,7 @@
  * only on success), rollouts, counters, and the fixed-point solver implicit methods share. */
 #include "integrate_impl.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -178,17 +179,27 @@ static double max_abs(const double *v, size_t m)
     return r;
 }
 
+/* The fixed-point iteration. A correction that beats the best one so far is progress. One
+ * that does not means the iteration has reached its floor: that is convergence if the
+ * correction is at round-off relative to the solution (no absolute floor, so tiny states are
+ * judged as strictly as large ones), and failure if the iteration makes no progress for
+ * STALL_LIMIT corrections in a row above round-off (it diverges or oscillates: h too large).
+ * Comparing with the best so far, not just the last correction, tolerates corrections that
+ * swap between differently scaled components from one iteration to the next. */
+#define STALL_LIMIT 3
+#define ROUNDOFF (1e3 * DBL_EPSILON)
+
 hnn_status hnni_fixed_point(hnn_integrator *in, const hnn_field_source *src, hnni_map_fn map,
                             void *ctx, double *z, double *scratch, size_t m)
 {
-    double prev = INFINITY;
-    size_t it, i;
+    double best = INFINITY, delta = INFINITY;
+    size_t it, i, stalls = 0;
     for (it = 0; it < in->def.max_iterations; it++) {
-        double delta = 0.0;
         hnn_status st = map(in, src, ctx, z, scratch);
         if (st != HNN_OK)
             return st;
         in->iterations++;
+        delta = 0.0;
         for (i = 0; i < m; i++) {
             const double d = fabs(scratch[i] - z[i]);
             delta = d > delta || isnan(d) ? d : delta;
@@ -196,18 +207,21 @@ hnn_status hnni_fixed_point(hnn_integrator *in, const hnn_field_source *src, hnn
         }
         if (delta == 0.0)
             return HNN_OK;
-        if (!(delta < prev)) {
-            /* The correction stopped shrinking: we are at round-off, unless the iteration
-             * never contracted (h too large) or went non-finite. */
-            if (delta <= 1e-8 * (1.0 + max_abs(z, m)))
-                return HNN_OK;
+        if (!isfinite(delta))
             break;
+        if (delta < best) {
+            best = delta;
+            stalls = 0;
+            continue;
         }
-        prev = delta;
+        if (delta <= ROUNDOFF * max_abs(z, m))
+            return HNN_OK;
+        if (++stalls >= STALL_LIMIT)
+            break;
     }
     hnni_format(in->message, "implicit stage did not converge (%s after %zu iterations, "
                 "last correction %.3g): try a smaller step", hnn_method_name(in->def.method),
-                it < in->def.max_iterations ? it + 1 : it, prev);
+                it < in->def.max_iterations ? it + 1 : it, delta);
     return HNN_ERR_NO_CONVERGENCE;
 }
 
@@ -286,10 +300,8 @@ hnn_status hnn_integrator_rollout(hnn_integrator *integ, const hnn_field_source 
         if (traj != NULL)
             memcpy(traj + k * integ->dim, x, integ->dim * sizeof *x);
         if (callback != NULL && callback(user, k, (double)k * h, x)) {
-            if (k < steps) {
-                hnni_format(integ->message, "stopped by the callback after step %zu", k);
-                st = HNN_ERR_STOPPED;
-            }
+            hnni_format(integ->message, "stopped by the callback after step %zu", k);
+            st = HNN_ERR_STOPPED;
             break;
         }
     }

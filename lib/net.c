@@ -469,5 +469,5 @@ int hnni_net_source_parts(const hnn_field_source *src, const hnn_net **net, hnn_
         return 0;
     *ws = (hnn_workspace *)src->ctx;
     *net = (*ws)->net;
-    return 1;
+    return (*net)->dim == src->dim; /* a source whose dim was edited is not trusted */
 }

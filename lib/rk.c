@@ -89,6 +89,12 @@ static hnn_status dopri_substep(hnn_integrator *in, const hnn_field_source *src,
         for (j = 0; j < 7; j++)
             e += dp_e[j] * k[j][i];
         scale = in->def.atol + in->def.rtol * fmax(fabs(x[i]), fabs(xn[i]));
+        if (h * e == 0.0) /* nothing to weigh (with atol 0, a component at 0 has scale 0) */
+            continue;
+        if (scale == 0.0) {
+            *err = INFINITY;
+            return HNN_OK;
+        }
         *err += (h * e / scale) * (h * e / scale);
     }
     *err = sqrt(*err / (double)dim);

@@ -461,6 +461,64 @@ static void test_tao_copies_follow_the_caller(void **state)
     hnn_integrator_destroy(fresh);
 }
 
+/* A stiffly scaled oscillator, H = p^2 / (2m) + k q^2 / 2 with m = k = 1e-3 (omega = 1): the
+ * implicit iterations' corrections swap between q and p from one iteration to the next. */
+static hnn_status scaled_field(void *ctx, const double *x, double *f)
+{
+    (void)ctx;
+    f[0] = x[1] / 1e-3;
+    f[1] = -1e-3 * x[0];
+    return HNN_OK;
+}
+
+/* Regressions from review: the convergence test must judge tiny states as strictly as large
+ * ones, tolerate corrections that alternate between components, and DOPRI5 must accept
+ * atol = 0 with a component at exactly 0. */
+static void test_convergence_test_edge_cases(void **state)
+{
+    const hnn_field_source spring = system_source(HNN_SYSTEM_SPRING);
+    const hnn_field_source scaled = {2, scaled_field, NULL, NULL, 0};
+    const hnn_method implicit[3] = {HNN_METHOD_IMPLICIT_MIDPOINT, HNN_METHOD_GAUSS4, HNN_METHOD_GAUSS6};
+    size_t i;
+    (void)state;
+    for (i = 0; i < 3; i++) {
+        hnn_integrator *in = make_integ(implicit[i], 2, NULL);
+        double tiny[2] = {1e-12, 0.0}, x[2] = {0.0, 1.0};
+        /* h = 10 on the unit spring diverges whatever the state's size */
+        assert_int_equal(hnn_integrator_step(in, &spring, tiny, 10.0), HNN_ERR_NO_CONVERGENCE);
+        assert_true(tiny[0] == 1e-12 && tiny[1] == 0.0);
+        /* h = 0.01 on the scaled oscillator contracts strongly: it must converge, and right */
+        assert_int_equal(hnn_integrator_rollout(in, &scaled, x, 0.01, 100, NULL, NULL, NULL, NULL), HNN_OK);
+        /* (the midpoint rule's phase error over t = 1 is h^2 / 12 ~ 8e-6 of the amplitude) */
+        assert_true(fabs(x[0] - 1000.0 * sin(1.0)) < 2e-2 && fabs(x[1] - cos(1.0)) < 2e-5);
+        hnn_integrator_destroy(in);
+    }
+    {
+        hnn_integrator_def def = hnn_integrator_def_default();
+        hnn_integrator *in;
+        double x[2] = {1.0, 0.0};
+        def.method = HNN_METHOD_DOPRI5;
+        def.atol = 0.0;
+        def.rtol = 1e-9;
+        assert_int_equal(hnn_integrator_create(&def, &in, NULL), HNN_OK);
+        /* p starts at exactly 0 and the first stage's error estimate there is 0 */
+        assert_int_equal(hnn_integrator_step(in, &spring, x, 0.1), HNN_OK);
+        assert_true(fabs(x[0] - cos(0.1)) < 1e-9);
+        hnn_integrator_destroy(in);
+    }
+    {
+        hnn_integrator *in = make_integ(HNN_METHOD_RK4, 2, NULL);
+        stopper s = {0, 3};
+        double x[2] = {1.0, 0.0};
+        size_t done;
+        /* a stop asked at the very last step is still reported */
+        assert_int_equal(hnn_integrator_rollout(in, &spring, x, 0.1, 3, NULL, stop_cb, &s, &done),
+                         HNN_ERR_STOPPED);
+        assert_int_equal(done, 3);
+        hnn_integrator_destroy(in);
+    }
+}
+
 static void test_bad_integrator_input(void **state)
 {
     hnn_integrator_def def = hnn_integrator_def_default();
@@ -527,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_dopri5_step_control),
         cmocka_unit_test(test_separable_and_implicit_forms_agree),
         cmocka_unit_test(test_tao_copies_follow_the_caller),
+        cmocka_unit_test(test_convergence_test_edge_cases),
         cmocka_unit_test(test_bad_integrator_input),
     };
     return cmocka_run_group_tests_name("integrate", tests, NULL, NULL);

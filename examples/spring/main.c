@@ -223,6 +223,8 @@ static hnn_net *train(const options *o, hnn_net_kind kind, const hnn_dataset *da
     hnn_net *net = NULL;
     hnn_train_result res;
     hnn_error err;
+    memset(&res, 0, sizeof res);
+    res.train_loss = NAN;
     nd.kind = kind;
     nd.widths[0] = nd.widths[1] = o->width;
     nd.seed = o->seed;
