@@ -24,6 +24,11 @@ const char *hnn_status_string(hnn_status status)
     case HNN_ERR_PARSE: return "malformed input";
     case HNN_ERR_NO_CONVERGENCE: return "implicit solve did not converge";
     case HNN_ERR_STOPPED: return "stopped by a callback";
+    case HNN_ERR_TRUNCATED: return "model data ends early";
+    case HNN_ERR_BAD_MAGIC: return "not a libhnn model";
+    case HNN_ERR_VERSION: return "model format version is newer than this library";
+    case HNN_ERR_CHECKSUM: return "model checksum mismatch";
+    case HNN_ERR_CORRUPT: return "model data is inconsistent";
     }
     return "unknown status";
 }

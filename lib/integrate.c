@@ -88,9 +88,9 @@ static hnn_status check_def(const hnn_integrator_def *d, hnn_error *err)
     if (d->dim < 2 || d->dim % 2 != 0)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "dim %zu: a state [q, p] has an even "
                          "length >= 2", d->dim);
-    if (d->dim > 2 * (size_t)HNN_MAX_DOF)
+    if (d->dim > HNN_MAX_STATE)
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "dim %zu is over the cap %u", d->dim,
-                         2 * HNN_MAX_DOF);
+                         HNN_MAX_STATE);
     if (!(isfinite(d->rtol) && isfinite(d->atol) && d->rtol >= 0 && d->atol >= 0 &&
           d->rtol + d->atol > 0))
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "rtol and atol must be finite, >= 0, "
@@ -128,7 +128,7 @@ hnn_status hnn_integrator_create(const hnn_integrator_def *def, hnn_integrator *
     in->alloc = alloc;
     in->dim = def->dim;
     in->n = def->dim / 2;
-    doubles = (HNNI_WORK_VECTORS + 2) * in->dim; /* dim <= 8192: no overflow */
+    doubles = (HNNI_WORK_VECTORS + 2) * in->dim; /* dim <= HNN_MAX_STATE: no overflow */
     in->block = (double *)hnni_alloc(&alloc, doubles * sizeof(double));
     if (in->block == NULL) {
         hnni_free(&alloc, in, sizeof *in);

@@ -14,6 +14,7 @@
 
 #include "alloc.h"
 #include "core.h"
+#include "optim.h"
 
 struct hnn_optimizer {
     hnn_optimizer_def def;
@@ -213,6 +214,19 @@ hnn_status hnn_optimizer_step(hnn_optimizer *opt, double *params, const double *
     return HNN_OK;
 }
 
+hnn_status hnn_optimizer_get_def(const hnn_optimizer *opt, hnn_optimizer_def *def)
+{
+    size_t size;
+    if (opt == NULL || def == NULL)
+        return HNN_ERR_NULL;
+    size = def->struct_size;
+    if (size < sizeof(size_t) || size > sizeof *def)
+        return HNN_ERR_INVALID_ARG;
+    memcpy(def, &opt->def, size);
+    def->struct_size = size;
+    return HNN_OK;
+}
+
 size_t hnn_optimizer_param_count(const hnn_optimizer *opt)
 {
     return opt == NULL ? 0 : opt->n;
@@ -280,4 +294,9 @@ hnn_status hnn_optimizer_state_set(hnn_optimizer *opt, const double *state, size
     opt->steps = (uint64_t)state[0];
     memcpy(opt->state, state + 1, (count - 1) * sizeof *state);
     return HNN_OK;
+}
+
+void hnni_optimizer_state_at(const hnn_optimizer *opt, size_t i, double *value)
+{
+    *value = i == 0 ? (double)opt->steps : opt->state[i - 1];
 }

@@ -8,7 +8,9 @@ static void test_status_strings_are_distinct_and_never_null(void **state)
     const hnn_status all[] = {HNN_OK, HNN_ERR_NULL, HNN_ERR_INVALID_ARG, HNN_ERR_NO_MEMORY,
                               HNN_ERR_TOO_LARGE, HNN_ERR_NONFINITE, HNN_ERR_WRONG_KIND,
                               HNN_ERR_SIZE_MISMATCH, HNN_ERR_IO, HNN_ERR_PARSE,
-                              HNN_ERR_NO_CONVERGENCE, HNN_ERR_STOPPED};
+                              HNN_ERR_NO_CONVERGENCE, HNN_ERR_STOPPED, HNN_ERR_TRUNCATED,
+                              HNN_ERR_BAD_MAGIC, HNN_ERR_VERSION, HNN_ERR_CHECKSUM,
+                              HNN_ERR_CORRUPT};
     size_t i, j;
     (void)state;
     for (i = 0; i < TEST_COUNT(all); i++) {
@@ -38,6 +40,11 @@ static void test_status_values_are_pinned(void **state)
     assert_int_equal(HNN_ERR_PARSE, 9);
     assert_int_equal(HNN_ERR_NO_CONVERGENCE, 10);
     assert_int_equal(HNN_ERR_STOPPED, 11);
+    assert_int_equal(HNN_ERR_TRUNCATED, 12);
+    assert_int_equal(HNN_ERR_BAD_MAGIC, 13);
+    assert_int_equal(HNN_ERR_VERSION, 14);
+    assert_int_equal(HNN_ERR_CHECKSUM, 15);
+    assert_int_equal(HNN_ERR_CORRUPT, 16);
 }
 
 static void test_version_matches_header(void **state)

@@ -37,7 +37,12 @@ typedef enum hnn_status {
     HNN_ERR_IO = 8,             /* a file could not be opened, read or written */
     HNN_ERR_PARSE = 9,          /* text input is malformed */
     HNN_ERR_NO_CONVERGENCE = 10,/* an implicit solve did not converge */
-    HNN_ERR_STOPPED = 11        /* a user callback asked to stop */
+    HNN_ERR_STOPPED = 11,       /* a user callback asked to stop */
+    HNN_ERR_TRUNCATED = 12,     /* a model file or buffer ends early */
+    HNN_ERR_BAD_MAGIC = 13,     /* not a libhnn model file */
+    HNN_ERR_VERSION = 14,       /* a model file from a newer, unknown format version */
+    HNN_ERR_CHECKSUM = 15,      /* a model file's checksum does not match its contents */
+    HNN_ERR_CORRUPT = 16        /* a model file's fields are inconsistent or out of range */
 } hnn_status;
 
 /* A short, static, English description of a status ("invalid argument"). Never NULL. */

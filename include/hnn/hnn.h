@@ -12,5 +12,6 @@
 #include "hnn/field.h"
 #include "hnn/integrate.h"
 #include "hnn/diag.h"
+#include "hnn/model.h"
 
 #endif /* HNN_HNN_H */

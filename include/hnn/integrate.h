@@ -23,6 +23,10 @@ typedef enum hnn_method {
     HNN_METHOD_TAO = 9               /* Tao's explicit extended-phase-space method, order 2 */
 } hnn_method;
 
+/* The longest state an integrator takes (a block of many particles stacked into one state
+ * may be much longer than one net's 2n). */
+#define HNN_MAX_STATE 4194304u
+
 /* Number of methods: valid values are 0 .. HNN_METHOD_COUNT - 1. */
 #define HNN_METHOD_COUNT 10
 
@@ -38,7 +42,7 @@ HNN_API int hnn_method_is_symplectic(hnn_method method);
 typedef struct hnn_integrator_def {
     size_t struct_size;
     hnn_method method;      /* default HNN_METHOD_RK4 */
-    size_t dim;             /* state length 2n, >= 2 and even; default 2 */
+    size_t dim;             /* state length, even, 2..HNN_MAX_STATE; default 2 */
     int adaptive;           /* DOPRI5: 1 (default) controls the error with substeps inside
                                each step; 0 takes one step of the given size */
     double rtol, atol;      /* DOPRI5 tolerances; default 1e-9, 1e-12 */

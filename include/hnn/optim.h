@@ -57,6 +57,10 @@ HNN_API void hnn_optimizer_destroy(hnn_optimizer *opt);
 HNN_API hnn_status hnn_optimizer_step(hnn_optimizer *opt, double *params, const double *grad,
                                       size_t count);
 
+/* Copies the optimizer's settings into *def (def->struct_size must be set, e.g. by
+ * hnn_optimizer_def_default()); the learning rate is the current one. */
+HNN_API hnn_status hnn_optimizer_get_def(const hnn_optimizer *opt, hnn_optimizer_def *def);
+
 /* The number of parameters the optimizer was created for (0 for NULL). */
 HNN_API size_t hnn_optimizer_param_count(const hnn_optimizer *opt);
 

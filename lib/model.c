@@ -1,0 +1,572 @@
+/* Model files: serialization of a net (with optional optimizer state and training progress)
+ * into the checked, little-endian format of docs/format.md, safe saving (write a temporary
+ * file, flush, rename), and loading that trusts nothing it reads. */
+#if defined(__unix__) || defined(__APPLE__)
+#define _POSIX_C_SOURCE 200809L /* fileno, fsync */
+#include <unistd.h>
+#define HNNI_HAVE_FSYNC 1
+#endif
+
+#include "hnn/model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "core.h"
+#include "net_impl.h"
+#include "optim.h"
+
+static const unsigned char magic[8] = {0x89, 'H', 'N', 'N', '\r', '\n', 0x1A, '\n'};
+
+#define FLAG_OPTIMIZER 1u
+#define FLAG_TRAINING 2u
+#define OPT_NESTEROV 1u
+#define OPT_AMSGRAD 2u
+#define MAX_PARAMS ((uint64_t)1 << 27)  /* 1 GiB of parameters */
+#define MAX_FILE ((uint64_t)1 << 31)    /* 2 GiB */
+#define OPT_REALS 7                     /* lr, weight_decay, momentum, dampening, beta1, beta2, eps */
+
+/* ---- little-endian encoding, independent of the host's byte order ------------------------ */
+
+typedef struct writer {
+    unsigned char *p;
+    size_t pos;
+} writer;
+
+static void put_u32(writer *w, uint32_t v)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+        w->p[w->pos++] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(writer *w, uint64_t v)
+{
+    int i;
+    for (i = 0; i < 8; i++)
+        w->p[w->pos++] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_f64(writer *w, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits); /* IEEE-754 binary64 on every supported host */
+    put_u64(w, bits);
+}
+
+typedef struct reader {
+    const unsigned char *p;
+    size_t size, pos;
+} reader;
+
+static int get_u32(reader *r, uint32_t *v)
+{
+    int i;
+    if (r->size - r->pos < 4)
+        return 0;
+    *v = 0;
+    for (i = 0; i < 4; i++)
+        *v |= (uint32_t)r->p[r->pos++] << (8 * i);
+    return 1;
+}
+
+static int get_u64(reader *r, uint64_t *v)
+{
+    int i;
+    if (r->size - r->pos < 8)
+        return 0;
+    *v = 0;
+    for (i = 0; i < 8; i++)
+        *v |= (uint64_t)r->p[r->pos++] << (8 * i);
+    return 1;
+}
+
+static int get_f64(reader *r, double *d)
+{
+    uint64_t bits;
+    if (!get_u64(r, &bits))
+        return 0;
+    memcpy(d, &bits, sizeof bits);
+    return 1;
+}
+
+/* ---- sizes -------------------------------------------------------------------------------- */
+
+static uint64_t optimizer_slots(uint32_t kind, uint32_t options)
+{
+    return kind == HNN_OPT_SGD ? 1 : (options & OPT_AMSGRAD) ? 3 : 2;
+}
+
+/* Bytes of a file for this shape and sections; shapes are capped, so no overflow. */
+static uint64_t file_size(uint64_t depth, uint64_t params, int has_opt, uint64_t state,
+                          int has_meta)
+{
+    uint64_t size = 32 + 4 * depth + 8 + 8 + 8 * params;
+    if (has_opt)
+        size += 4 + 4 + 8 * OPT_REALS + 8 + 8 * state;
+    if (has_meta)
+        size += 8 + 8 + 8;
+    return size + 4; /* CRC-32 */
+}
+
+/* ---- saving ------------------------------------------------------------------------------- */
+
+hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer *opt,
+                                 const hnn_train_meta *meta, void *buffer, size_t capacity,
+                                 size_t *size, hnn_error *err)
+{
+    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_SGD);
+    uint64_t state_count = 0, total;
+    writer w;
+    size_t l;
+    if (net == NULL || size == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_model_save_buffer: net and size must not be NULL");
+    if (net->param_count > MAX_PARAMS)
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "%zu parameters: the format holds at most %llu",
+                         net->param_count, (unsigned long long)MAX_PARAMS);
+    if (opt != NULL) {
+        if (hnn_optimizer_param_count(opt) != net->param_count)
+            return hnni_fail(err, HNN_ERR_SIZE_MISMATCH, "the optimizer was made for %zu "
+                             "parameters, the net has %zu", hnn_optimizer_param_count(opt),
+                             net->param_count);
+        hnn_optimizer_get_def(opt, &od);
+        state_count = hnn_optimizer_state_size(opt);
+    }
+    total = file_size(net->layers - 1, net->param_count, opt != NULL, state_count, meta != NULL);
+    if (total > MAX_FILE || total > SIZE_MAX)
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "the model needs %llu bytes, over the 2 GiB cap",
+                         (unsigned long long)total);
+    *size = (size_t)total;
+    if (buffer == NULL)
+        return hnni_ok(err);
+    if (capacity < total)
+        return hnni_fail(err, HNN_ERR_SIZE_MISMATCH, "the buffer holds %zu bytes, the model "
+                         "needs %zu", capacity, *size);
+
+    w.p = (unsigned char *)buffer;
+    w.pos = 0;
+    memcpy(w.p, magic, sizeof magic);
+    w.pos = sizeof magic;
+    put_u32(&w, HNN_MODEL_FORMAT_VERSION);
+    put_u32(&w, (opt != NULL ? FLAG_OPTIMIZER : 0) | (meta != NULL ? FLAG_TRAINING : 0));
+    put_u32(&w, (uint32_t)net->def.kind);
+    put_u32(&w, 0); /* feature map: identity */
+    put_u32(&w, (uint32_t)net->def.dof);
+    put_u32(&w, (uint32_t)(net->layers - 1));
+    for (l = 0; l + 1 < net->layers; l++)
+        put_u32(&w, (uint32_t)net->out[l]);
+    put_u64(&w, net->def.seed);
+    put_u64(&w, net->param_count);
+    for (l = 0; l < net->param_count; l++)
+        put_f64(&w, net->params[l]);
+    if (opt != NULL) {
+        const double reals[OPT_REALS] = {od.lr, od.weight_decay, od.momentum, od.dampening,
+                                         od.beta1, od.beta2, od.eps};
+        size_t i;
+        put_u32(&w, (uint32_t)od.kind);
+        put_u32(&w, (od.nesterov ? OPT_NESTEROV : 0) | (od.amsgrad ? OPT_AMSGRAD : 0));
+        for (i = 0; i < OPT_REALS; i++)
+            put_f64(&w, reals[i]);
+        put_u64(&w, state_count);
+        for (i = 0; i < state_count; i++) {
+            double v;
+            /* one value at a time: no scratch allocation, the caller's buffer may be unaligned */
+            hnni_optimizer_state_at(opt, i, &v);
+            put_f64(&w, v);
+        }
+    }
+    if (meta != NULL) {
+        put_u64(&w, meta->steps_done);
+        put_f64(&w, meta->train_loss);
+        put_f64(&w, meta->val_loss);
+    }
+    put_u32(&w, hnn_crc32(0, w.p, w.pos));
+    return hnni_ok(err);
+}
+
+/* "<path>.tmp", allocated with a. */
+static char *temp_name(const hnn_allocator *a, const char *path, size_t *bytes)
+{
+    const size_t len = strlen(path);
+    char *tmp;
+    if (len > ((size_t)1 << 20))
+        return NULL;
+    *bytes = len + 5;
+    tmp = (char *)hnni_alloc(a, *bytes);
+    if (tmp != NULL) {
+        memcpy(tmp, path, len);
+        memcpy(tmp + len, ".tmp", 5);
+    }
+    return tmp;
+}
+
+/* Writes size bytes to a new file and makes sure they reached the disk. */
+static hnn_status write_file(const char *name, const void *data, size_t size, hnn_error *err)
+{
+    FILE *f = fopen(name, "wb");
+    int ok;
+    if (f == NULL)
+        return hnni_fail(err, HNN_ERR_IO, "%s: cannot create: %s", name, strerror(errno));
+    ok = fwrite(data, 1, size, f) == size && fflush(f) == 0;
+#ifdef HNNI_HAVE_FSYNC
+    ok = ok && fsync(fileno(f)) == 0;
+#endif
+    if (fclose(f) != 0 || !ok)
+        return hnni_fail(err, HNN_ERR_IO, "%s: cannot write: %s", name, strerror(errno));
+    return HNN_OK;
+}
+
+hnn_status hnn_model_save(const char *path, const hnn_net *net, const hnn_optimizer *opt,
+                          const hnn_train_meta *meta, hnn_error *err)
+{
+    hnn_allocator a;
+    unsigned char *buf = NULL;
+    char *tmp = NULL;
+    size_t size = 0, tmp_bytes = 0;
+    hnn_status st;
+    if (path == NULL || net == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_model_save: path and net must not be NULL");
+    a = net->alloc;
+    if ((st = hnn_model_save_buffer(net, opt, meta, NULL, 0, &size, err)) != HNN_OK)
+        return st;
+    buf = (unsigned char *)hnni_alloc(&a, size);
+    tmp = temp_name(&a, path, &tmp_bytes);
+    if (buf == NULL || tmp == NULL) {
+        st = hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu bytes to save a model", size);
+        goto done;
+    }
+    if ((st = hnn_model_save_buffer(net, opt, meta, buf, size, &size, err)) != HNN_OK)
+        goto done;
+    /* The previous file is only ever replaced by a complete, flushed new one. */
+    if ((st = write_file(tmp, buf, size, err)) != HNN_OK) {
+        remove(tmp);
+        goto done;
+    }
+    if (rename(tmp, path) != 0) {
+#ifdef _WIN32
+        /* Windows will not rename over an existing file: remove it first (not atomic). */
+        if (remove(path) == 0 && rename(tmp, path) == 0)
+            goto renamed;
+#endif
+        st = hnni_fail(err, HNN_ERR_IO, "%s: cannot replace: %s", path, strerror(errno));
+        remove(tmp);
+        goto done;
+    }
+#ifdef _WIN32
+renamed:
+#endif
+    st = hnni_ok(err);
+done:
+    hnni_free(&a, buf, size);
+    hnni_free(&a, tmp, tmp_bytes);
+    return st;
+}
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+/* Everything the structure of a file says, read before any of it is trusted. */
+typedef struct layout {
+    uint32_t flags, kind, dof, depth, widths[HNN_MAX_HIDDEN];
+    uint64_t seed, params;
+    size_t params_at;              /* byte offset of the first parameter */
+    uint32_t opt_kind, opt_options;
+    double opt_reals[OPT_REALS];
+    uint64_t state_count;
+    size_t state_at;
+    uint64_t steps_done;
+    double train_loss, val_loss;
+} layout;
+
+static hnn_status truncated(hnn_error *err, const reader *r, const char *what)
+{
+    return hnni_fail(err, HNN_ERR_TRUNCATED, "the model ends at byte %zu, inside %s", r->size, what);
+}
+
+/* The parameter count a shape implies (caps keep it far inside uint64_t). */
+static uint64_t shape_params(const layout *L)
+{
+    uint64_t total = 0, in = 2 * (uint64_t)L->dof;
+    uint32_t l;
+    for (l = 0; l < L->depth; l++) {
+        total += in * L->widths[l] + L->widths[l];
+        in = L->widths[l];
+    }
+    return total + in * (L->kind == HNN_NET_HAMILTONIAN ? 1 : 2 * (uint64_t)L->dof) +
+           (L->kind == HNN_NET_HAMILTONIAN ? 1 : 2 * (uint64_t)L->dof);
+}
+
+/* Reads and checks the fixed header and the shape. */
+static hnn_status read_header(reader *r, layout *L, hnn_error *err)
+{
+    uint32_t version, feature, l;
+    if (r->size < sizeof magic) {
+        if (memcmp(r->p, magic, r->size) == 0)
+            return truncated(err, r, "the magic number");
+        return hnni_fail(err, HNN_ERR_BAD_MAGIC, "not a libhnn model (too short, wrong magic)");
+    }
+    if (memcmp(r->p, magic, sizeof magic) != 0)
+        return hnni_fail(err, HNN_ERR_BAD_MAGIC, "not a libhnn model (wrong magic number)");
+    r->pos = sizeof magic;
+    if (!get_u32(r, &version))
+        return truncated(err, r, "the header");
+    if (version == 0)
+        return hnni_fail(err, HNN_ERR_CORRUPT, "format version 0 does not exist");
+    if (version > HNN_MODEL_FORMAT_VERSION)
+        return hnni_fail(err, HNN_ERR_VERSION, "format version %u; this library reads up to %d",
+                         version, HNN_MODEL_FORMAT_VERSION);
+    if (!get_u32(r, &L->flags) || !get_u32(r, &L->kind) || !get_u32(r, &feature) ||
+        !get_u32(r, &L->dof) || !get_u32(r, &L->depth))
+        return truncated(err, r, "the header");
+    if (L->flags & ~(FLAG_OPTIMIZER | FLAG_TRAINING))
+        return hnni_fail(err, HNN_ERR_CORRUPT, "unknown flags 0x%x", L->flags);
+    if (L->kind > HNN_NET_FIELD)
+        return hnni_fail(err, HNN_ERR_CORRUPT, "unknown net kind %u", L->kind);
+    if (feature != 0)
+        return hnni_fail(err, HNN_ERR_CORRUPT, "unknown feature map %u", feature);
+    if (L->dof == 0 || L->depth == 0)
+        return hnni_fail(err, HNN_ERR_CORRUPT, "n = %u, depth = %u: both must be >= 1", L->dof,
+                         L->depth);
+    if (L->dof > HNN_MAX_DOF || L->depth > HNN_MAX_HIDDEN)
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "n = %u, depth = %u: over the caps %u and %d",
+                         L->dof, L->depth, HNN_MAX_DOF, HNN_MAX_HIDDEN);
+    for (l = 0; l < L->depth; l++) {
+        if (!get_u32(r, &L->widths[l]))
+            return truncated(err, r, "the layer widths");
+        if (L->widths[l] == 0)
+            return hnni_fail(err, HNN_ERR_CORRUPT, "hidden layer %u has width 0", l);
+        if (L->widths[l] > HNN_MAX_WIDTH)
+            return hnni_fail(err, HNN_ERR_TOO_LARGE, "hidden layer %u has width %u, over the cap",
+                             l, L->widths[l]);
+    }
+    if (!get_u64(r, &L->seed) || !get_u64(r, &L->params))
+        return truncated(err, r, "the header");
+    if (L->params != shape_params(L))
+        return hnni_fail(err, HNN_ERR_CORRUPT, "the header says %llu parameters, the shape %llu",
+                         (unsigned long long)L->params, (unsigned long long)shape_params(L));
+    if (L->params > MAX_PARAMS)
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "%llu parameters, over the cap %llu",
+                         (unsigned long long)L->params, (unsigned long long)MAX_PARAMS);
+    return HNN_OK;
+}
+
+/* Reads the structure of the optional sections, checks the total size and the checksum. */
+static hnn_status read_layout(reader *r, layout *L, hnn_error *err)
+{
+    hnn_status st = read_header(r, L, err);
+    uint64_t expected, i;
+    uint32_t stored;
+    if (st != HNN_OK)
+        return st;
+    L->params_at = r->pos;
+    if ((uint64_t)(r->size - r->pos) < 8 * L->params)
+        return truncated(err, r, "the parameters");
+    r->pos += (size_t)(8 * L->params);
+    L->state_count = 0;
+    if (L->flags & FLAG_OPTIMIZER) {
+        if (!get_u32(r, &L->opt_kind) || !get_u32(r, &L->opt_options))
+            return truncated(err, r, "the optimizer section");
+        if (L->opt_kind > HNN_OPT_ADAMW || (L->opt_options & ~(OPT_NESTEROV | OPT_AMSGRAD)))
+            return hnni_fail(err, HNN_ERR_CORRUPT, "unknown optimizer kind %u or options 0x%x",
+                             L->opt_kind, L->opt_options);
+        for (i = 0; i < OPT_REALS; i++)
+            if (!get_f64(r, &L->opt_reals[i]))
+                return truncated(err, r, "the optimizer section");
+        if (!get_u64(r, &L->state_count))
+            return truncated(err, r, "the optimizer section");
+        if (L->state_count != 1 + optimizer_slots(L->opt_kind, L->opt_options) * L->params)
+            return hnni_fail(err, HNN_ERR_CORRUPT, "the optimizer state has %llu values, expected "
+                             "%llu", (unsigned long long)L->state_count,
+                             (unsigned long long)(1 + optimizer_slots(L->opt_kind, L->opt_options) *
+                                                          L->params));
+        L->state_at = r->pos;
+        if ((uint64_t)(r->size - r->pos) < 8 * L->state_count)
+            return truncated(err, r, "the optimizer state");
+        r->pos += (size_t)(8 * L->state_count);
+    }
+    if (L->flags & FLAG_TRAINING) {
+        if (!get_u64(r, &L->steps_done) || !get_f64(r, &L->train_loss) || !get_f64(r, &L->val_loss))
+            return truncated(err, r, "the training section");
+    }
+    expected = file_size(L->depth, L->params, (L->flags & FLAG_OPTIMIZER) != 0, L->state_count,
+                         (L->flags & FLAG_TRAINING) != 0);
+    if (r->size < expected)
+        return truncated(err, r, "the checksum");
+    if (r->size > expected)
+        return hnni_fail(err, HNN_ERR_CORRUPT, "%zu bytes after the end of the model",
+                         r->size - (size_t)expected);
+    get_u32(r, &stored);
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION /* let the fuzzer past the checksum */
+    if (hnn_crc32(0, r->p, r->size - 4) != stored)
+        return hnni_fail(err, HNN_ERR_CHECKSUM, "checksum mismatch: the model is damaged");
+#endif
+    return HNN_OK;
+}
+
+static double f64_at(const reader *r, size_t offset)
+{
+    reader at = *r;
+    double d = 0.0;
+    at.pos = offset;
+    get_f64(&at, &d);
+    return d;
+}
+
+static hnn_status build_net(const reader *r, const layout *L, const hnn_allocator *alloc,
+                            hnn_net **out, hnn_error *err)
+{
+    hnn_net_def def = hnn_net_def_default();
+    hnn_status st;
+    uint32_t l;
+    size_t i;
+    def.kind = (hnn_net_kind)L->kind;
+    def.dof = L->dof;
+    def.depth = L->depth;
+    for (l = 0; l < L->depth; l++)
+        def.widths[l] = L->widths[l];
+    def.seed = L->seed;
+    if (alloc != NULL)
+        def.allocator = *alloc;
+    if ((st = hnn_net_create(&def, out, err)) != HNN_OK)
+        return st;
+    for (i = 0; i < L->params; i++) { /* straight into place: no second copy of the weights */
+        const double v = f64_at(r, L->params_at + 8 * i);
+        if (!isfinite(v)) {
+            hnn_net_destroy(*out);
+            *out = NULL;
+            return hnni_fail(err, HNN_ERR_CORRUPT, "parameter %zu is not finite", i);
+        }
+        (*out)->params[i] = v;
+    }
+    return HNN_OK;
+}
+
+static hnn_status build_optimizer(const reader *r, const layout *L, const hnn_allocator *alloc,
+                                  hnn_optimizer **out, hnn_error *err)
+{
+    hnn_optimizer_def def = hnn_optimizer_def_default((hnn_optimizer_kind)L->opt_kind);
+    hnn_allocator a = hnni_allocator_resolve(alloc ? *alloc : (hnn_allocator){NULL, NULL});
+    double *state;
+    size_t i, bytes = (size_t)L->state_count * sizeof(double);
+    hnn_status st;
+    def.lr = L->opt_reals[0];
+    def.weight_decay = L->opt_reals[1];
+    def.momentum = L->opt_reals[2];
+    def.dampening = L->opt_reals[3];
+    def.beta1 = L->opt_reals[4];
+    def.beta2 = L->opt_reals[5];
+    def.eps = L->opt_reals[6];
+    def.nesterov = (L->opt_options & OPT_NESTEROV) != 0;
+    def.amsgrad = (L->opt_options & OPT_AMSGRAD) != 0;
+    def.allocator = a;
+    if ((st = hnn_optimizer_create(&def, (size_t)L->params, out, err)) != HNN_OK)
+        return st == HNN_ERR_INVALID_ARG
+                   ? hnni_fail(err, HNN_ERR_CORRUPT, "optimizer settings out of range")
+                   : st;
+    state = (double *)hnni_alloc(&a, bytes);
+    if (state == NULL) {
+        st = hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate the optimizer state");
+    } else {
+        for (i = 0; i < L->state_count; i++)
+            state[i] = f64_at(r, L->state_at + 8 * i);
+        st = hnn_optimizer_state_set(*out, state, (size_t)L->state_count);
+        if (st != HNN_OK)
+            st = hnni_fail(err, HNN_ERR_CORRUPT, "the optimizer state is invalid (%s)",
+                           hnn_status_string(st));
+        hnni_free(&a, state, bytes);
+    }
+    if (st != HNN_OK) {
+        hnn_optimizer_destroy(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+hnn_status hnn_model_load_buffer(const void *buffer, size_t size, const hnn_allocator *alloc,
+                                 hnn_net **net, hnn_optimizer **opt, hnn_train_meta *meta,
+                                 hnn_error *err)
+{
+    reader r;
+    layout L;
+    hnn_status st;
+    if (net != NULL)
+        *net = NULL;
+    if (opt != NULL)
+        *opt = NULL;
+    if (buffer == NULL || net == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_model_load_buffer: buffer and net must not be NULL");
+    r.p = (const unsigned char *)buffer;
+    r.size = size;
+    r.pos = 0;
+    memset(&L, 0, sizeof L);
+    if ((st = read_layout(&r, &L, err)) != HNN_OK)
+        return st;
+    if ((L.flags & FLAG_TRAINING) && !((L.train_loss >= 0.0 || isnan(L.train_loss)) &&
+                                       (L.val_loss >= 0.0 || isnan(L.val_loss)) &&
+                                       !isinf(L.train_loss) && !isinf(L.val_loss)))
+        return hnni_fail(err, HNN_ERR_CORRUPT, "training losses must be >= 0, finite or NaN");
+    if ((st = build_net(&r, &L, alloc, net, err)) != HNN_OK)
+        return st;
+    if (opt != NULL && (L.flags & FLAG_OPTIMIZER) &&
+        (st = build_optimizer(&r, &L, alloc, opt, err)) != HNN_OK) {
+        hnn_net_destroy(*net);
+        *net = NULL;
+        return st;
+    }
+    if (meta != NULL) {
+        meta->present = (L.flags & FLAG_TRAINING) != 0;
+        meta->steps_done = meta->present ? L.steps_done : 0;
+        meta->train_loss = meta->present ? L.train_loss : NAN;
+        meta->val_loss = meta->present ? L.val_loss : NAN;
+    }
+    return hnni_ok(err);
+}
+
+hnn_status hnn_model_load(const char *path, const hnn_allocator *alloc, hnn_net **net,
+                          hnn_optimizer **opt, hnn_train_meta *meta, hnn_error *err)
+{
+    hnn_allocator a = hnni_allocator_resolve(alloc ? *alloc : (hnn_allocator){NULL, NULL});
+    unsigned char *buf = NULL;
+    long length;
+    size_t size;
+    FILE *f;
+    hnn_status st;
+    if (net != NULL)
+        *net = NULL;
+    if (opt != NULL)
+        *opt = NULL;
+    if (path == NULL || net == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_model_load: path and net must not be NULL");
+    f = fopen(path, "rb");
+    if (f == NULL)
+        return hnni_fail(err, HNN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fseek(f, 0, SEEK_END) != 0 || (length = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return hnni_fail(err, HNN_ERR_IO, "%s: cannot read its size (not a regular file?)", path);
+    }
+    if ((uint64_t)length > MAX_FILE) {
+        fclose(f);
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "%s: %ld bytes, over the 2 GiB cap", path, length);
+    }
+    size = (size_t)length;
+    buf = (unsigned char *)hnni_alloc(&a, size > 0 ? size : 1);
+    if (buf == NULL) {
+        fclose(f);
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes", path, size);
+    }
+    if (fread(buf, 1, size, f) != size) {
+        st = hnni_fail(err, HNN_ERR_IO, "%s: cannot read", path);
+    } else {
+        st = hnn_model_load_buffer(buf, size, &a, net, opt, meta, err);
+        if (st != HNN_OK && err != NULL) { /* name the file in the message */
+            char inner[HNN_ERROR_MESSAGE_SIZE];
+            memcpy(inner, err->message, sizeof inner);
+            hnni_fail(err, st, "%s: %s", path, inner);
+        }
+    }
+    fclose(f);
+    hnni_free(&a, buf, size > 0 ? size : 1);
+    return st;
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Drives the hnn command-line tool as a user would: train on a CSV, inspect, evaluate, roll
+# out, and check that bad arguments and bad files get a message and a non-zero exit.
+# Usage: run.sh <path to the hnn executable>
+set -euo pipefail
+hnn=$1
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# 225 states of the unit spring on a grid, with exact slopes (dq, dp) = (p, -q)
+awk 'BEGIN { print "q1,p1,dq1,dp1";
+  for (i = 0; i < 15; i++) for (j = 0; j < 15; j++) {
+    q = -1.4 + 0.2 * i; p = -1.4 + 0.2 * j; printf "%.3f,%.3f,%.3f,%.3f\n", q, p, p, -q } }' \
+  > "$dir/spring.csv"
+
+"$hnn" train --data "$dir/spring.csv" --model hnn --width 16 --depth 2 --steps 300 \
+  --batch 64 --out "$dir/m.hnn" > "$dir/train.out" 2> "$dir/train.err"
+grep -q "saved $dir/m.hnn" "$dir/train.out" || fail "train did not report saving"
+grep -q "^step 300/300 loss" "$dir/train.err" || fail "no plain progress lines off a terminal"
+
+"$hnn" info "$dir/m.hnn" > "$dir/info.out"
+grep -q "Hamiltonian" "$dir/info.out" || fail "info: kind"
+grep -q "2 tanh layers: 16 16" "$dir/info.out" || fail "info: layers"
+grep -q "300 steps taken" "$dir/info.out" || fail "info: optimizer steps"
+
+"$hnn" eval "$dir/m.hnn" 1 0 > "$dir/eval.out"
+grep -q "^H " "$dir/eval.out" && grep -q "^grad " "$dir/eval.out" && grep -q "^field " "$dir/eval.out" \
+  || fail "eval output"
+# the field is the gradient turned: field = (dH/dp, -dH/dq)
+awk '/^grad/ { gq = $2; gp = $3 } /^field/ { fq = $2; fp = $3 }
+     END { if (fq != gp || fp != -gq) exit 1 }' "$dir/eval.out" || fail "eval: field != J grad H"
+
+"$hnn" rollout "$dir/m.hnn" --x0 1 0 --integrator gauss4 --h 0.1 --steps 50 --csv "$dir/r.csv" \
+  > /dev/null
+[ "$(head -1 "$dir/r.csv")" = "t,q1,p1,H" ] || fail "rollout header"
+[ "$(wc -l < "$dir/r.csv")" -eq 52 ] || fail "rollout rows"
+# gauss4 on a Hamiltonian net: its own H stays put along the trajectory
+awk -F, 'NR == 2 { h0 = $4 } NR > 2 { d = $4 - h0; if (d < 0) d = -d; if (d > 1e-6) exit 1 }' \
+  "$dir/r.csv" || fail "rollout: the net's H drifted under gauss4"
+
+# bad input: a message and a non-zero exit, never a crash
+expect_fail() { if "$@" > /dev/null 2> "$dir/err"; then fail "accepted: $*"; fi
+                [ -s "$dir/err" ] || fail "no message for: $*"; }
+expect_fail "$hnn"
+expect_fail "$hnn" frobnicate
+expect_fail "$hnn" train --data "$dir/spring.csv"
+expect_fail "$hnn" train --data "$dir/missing.csv" --out "$dir/x.hnn"
+expect_fail "$hnn" train --data "$dir/spring.csv" --width abc --out "$dir/x.hnn"
+expect_fail "$hnn" eval "$dir/m.hnn" 1
+expect_fail "$hnn" eval "$dir/m.hnn" 1 zero
+expect_fail "$hnn" rollout "$dir/m.hnn" --x0 1 0 --integrator rk5 --csv "$dir/r2.csv"
+expect_fail "$hnn" info "$dir/spring.csv"
+grep -q "not a libhnn model" "$dir/err" || fail "info on a CSV: wrong message"
+head -c 100 "$dir/m.hnn" > "$dir/short.hnn"
+expect_fail "$hnn" info "$dir/short.hnn"
+grep -q "ends at byte 100" "$dir/err" || fail "truncated model: wrong message"
+echo "OK: hnn train, info, eval, rollout and their errors"

@@ -1,0 +1,37 @@
+/* libFuzzer target: the model loader must survive any bytes. Whatever loads is also
+ * evaluated and saved again, so a file that passes the checks is a usable model.
+ *
+ *   build: cmake -DHNN_BUILD_FUZZ=ON with clang (see .ci/run); run: fuzz_model corpus/ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <hnn/hnn.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    hnn_net *net = NULL;
+    hnn_optimizer *opt = NULL;
+    hnn_train_meta meta;
+    size_t n, out_size = 0;
+    double *x, *f;
+    if (data == NULL ||
+        hnn_model_load_buffer(data, size, NULL, &net, &opt, &meta, NULL) != HNN_OK)
+        return 0;
+    n = hnn_net_dof(net);
+    x = calloc(2 * n, sizeof *x);
+    f = calloc(2 * n, sizeof *f);
+    if (x != NULL && f != NULL && hnn_net_field(net, NULL, x, 1, f) != HNN_OK)
+        abort(); /* a loaded net must evaluate */
+    if (hnn_model_save_buffer(net, opt, meta.present ? &meta : NULL, NULL, 0, &out_size, NULL) !=
+            HNN_OK ||
+        out_size != size)
+        abort(); /* and serialize back to the same size */
+    free(x);
+    free(f);
+    hnn_optimizer_destroy(opt);
+    hnn_net_destroy(net);
+    return 0;
+}

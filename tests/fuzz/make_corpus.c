@@ -1,0 +1,39 @@
+/* Writes the fuzzer's seed corpus: a few small valid models covering each section. Run from
+ * tests/fuzz: cc make_corpus.c -I../../include -L<build>/lib -lhnn -lm && ./a.out */
+#include <stdio.h>
+
+#include <hnn/hnn.h>
+
+static int make(const char *path, hnn_net_kind kind, size_t dof, size_t width, int with_opt,
+                int with_meta, hnn_optimizer_kind ok)
+{
+    hnn_net_def nd = hnn_net_def_default();
+    hnn_optimizer_def od = hnn_optimizer_def_default(ok);
+    hnn_train_meta meta = {1, 42, 0.125, 0.25};
+    hnn_net *net = NULL;
+    hnn_optimizer *opt = NULL;
+    hnn_error err;
+    int fine;
+    nd.kind = kind;
+    nd.dof = dof;
+    nd.depth = 1;
+    nd.widths[0] = width;
+    od.amsgrad = ok != HNN_OPT_SGD;
+    fine = hnn_net_create(&nd, &net, &err) == HNN_OK &&
+           (!with_opt || hnn_optimizer_create(&od, hnn_net_param_count(net), &opt, &err) == HNN_OK) &&
+           hnn_model_save(path, net, opt, with_meta ? &meta : NULL, &err) == HNN_OK;
+    if (!fine)
+        fprintf(stderr, "%s: %s\n", path, err.message);
+    hnn_optimizer_destroy(opt);
+    hnn_net_destroy(net);
+    return fine;
+}
+
+int main(void)
+{
+    return make("corpus/hnn_n1_w2.hnn", HNN_NET_HAMILTONIAN, 1, 2, 0, 0, HNN_OPT_SGD) &&
+                   make("corpus/mlp_n2_w3_adam_meta.hnn", HNN_NET_FIELD, 2, 3, 1, 1, HNN_OPT_ADAM) &&
+                   make("corpus/hnn_n1_w4_sgd.hnn", HNN_NET_HAMILTONIAN, 1, 4, 1, 0, HNN_OPT_SGD)
+               ? 0
+               : 1;
+}

@@ -1,0 +1,397 @@
+/* Tests for model files: round trips (bit-exact, resumable training), the byte layout, the
+ * checksum, safe saving when the write fails, and loading that survives every truncation
+ * and corruption. */
+#define _POSIX_C_SOURCE 200809L /* setrlimit, for making a write fail */
+#include "test_util.h"
+
+#include <stdio.h>
+
+#ifdef __linux__
+#include <signal.h>
+#include <sys/resource.h>
+#endif
+
+static hnn_net *small_net(hnn_net_kind kind, uint64_t seed)
+{
+    const size_t widths[2] = {6, 5};
+    return test_make_net(kind, 2, 2, widths, seed);
+}
+
+/* A serialized model in a malloc'd buffer. */
+static unsigned char *serialize(const hnn_net *net, const hnn_optimizer *opt,
+                                const hnn_train_meta *meta, size_t *size)
+{
+    unsigned char *buf;
+    assert_int_equal(hnn_model_save_buffer(net, opt, meta, NULL, 0, size, NULL), HNN_OK);
+    buf = malloc(*size);
+    assert_int_equal(hnn_model_save_buffer(net, opt, meta, buf, *size, size, NULL), HNN_OK);
+    return buf;
+}
+
+static void assert_same_params(const hnn_net *a, const hnn_net *b)
+{
+    const size_t n = hnn_net_param_count(a);
+    double *pa = malloc(n * sizeof *pa), *pb = malloc(n * sizeof *pb);
+    assert_int_equal(hnn_net_param_count(b), n);
+    assert_int_equal(hnn_net_params_get(a, pa, n), HNN_OK);
+    assert_int_equal(hnn_net_params_get(b, pb, n), HNN_OK);
+    assert_memory_equal(pa, pb, n * sizeof *pa);
+    free(pa), free(pb);
+}
+
+static void test_crc32_known_value(void **state)
+{
+    (void)state;
+    assert_int_equal(hnn_crc32(0, "123456789", 9), 0xCBF43926u); /* the standard check value */
+    assert_int_equal(hnn_crc32(hnn_crc32(0, "1234", 4), "56789", 5), 0xCBF43926u);
+    assert_int_equal(hnn_crc32(0, NULL, 3), 0u);
+}
+
+/* The bytes are little-endian whatever the host: check a tiny model byte by byte. */
+static void test_byte_layout(void **state)
+{
+    const size_t widths[1] = {1};
+    hnn_net *net = test_make_net(HNN_NET_HAMILTONIAN, 1, 1, widths, 0);
+    const double p[5] = {1.0, -2.0, 0.5, 3.0, 0.25}; /* W1 (1x2), b1, w_out, b_out */
+    static const unsigned char head[32] = {
+        0x89, 'H', 'N', 'N', '\r', '\n', 0x1A, '\n', /* magic */
+        1, 0, 0, 0,                                  /* format version 1 */
+        0, 0, 0, 0,                                  /* flags: no optional sections */
+        0, 0, 0, 0,                                  /* kind: Hamiltonian */
+        0, 0, 0, 0,                                  /* feature map: identity */
+        1, 0, 0, 0,                                  /* n = 1 */
+        1, 0, 0, 0};                                 /* depth = 1 */
+    static const unsigned char one[8] = {0, 0, 0, 0, 0, 0, 0xF0, 0x3F}; /* 1.0 */
+    unsigned char *buf;
+    size_t size;
+    (void)state;
+    assert_int_equal(hnn_net_params_set(net, p, 5), HNN_OK);
+    buf = serialize(net, NULL, NULL, &size);
+    assert_int_equal(size, 32 + 4 + 8 + 8 + 5 * 8 + 4);
+    assert_memory_equal(buf, head, 32);
+    assert_true(buf[32] == 1 && buf[33] == 0); /* width 1 */
+    assert_true(buf[44] == 5 && buf[45] == 0); /* parameter count 5 (after the 8-byte seed) */
+    assert_memory_equal(buf + 52, one, 8);     /* the first parameter, 1.0 */
+    {
+        const uint32_t crc = hnn_crc32(0, buf, size - 4);
+        assert_true(buf[size - 4] == (crc & 0xFF) && buf[size - 1] == (crc >> 24));
+    }
+    free(buf);
+    hnn_net_destroy(net);
+}
+
+static void test_round_trips(void **state)
+{
+    hnn_net *net = small_net(HNN_NET_HAMILTONIAN, 3), *back = NULL;
+    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAMW);
+    hnn_optimizer *opt = NULL, *opt_back = NULL;
+    hnn_train_meta meta = {1, 1234, 0.5, NAN}, meta_back;
+    unsigned char *buf;
+    size_t size, small;
+    double g[200], st1[1 + 3 * 200], st2[1 + 3 * 200];
+    hnn_error err;
+    const char *path = "hnn_test_model.hnn";
+    (void)state;
+    od.amsgrad = 1;
+    od.lr = 0.0125;
+    assert_int_equal(hnn_optimizer_create(&od, hnn_net_param_count(net), &opt, NULL), HNN_OK);
+    {
+        double p[200];
+        size_t i, n = hnn_net_param_count(net);
+        assert_true(n <= 200);
+        hnn_net_params_get(net, p, n);
+        for (i = 0; i < n; i++)
+            g[i] = 0.01 * (double)i - 0.3;
+        hnn_optimizer_step(opt, p, g, n); /* a non-trivial state */
+        hnn_optimizer_step(opt, p, g, n);
+        hnn_net_params_set(net, p, n);
+    }
+    /* memory, everything */
+    buf = serialize(net, opt, &meta, &size);
+    assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, &opt_back, &meta_back, &err), HNN_OK);
+    assert_same_params(net, back);
+    assert_non_null(opt_back);
+    assert_int_equal(hnn_optimizer_state_size(opt_back), hnn_optimizer_state_size(opt));
+    hnn_optimizer_state_get(opt, st1, hnn_optimizer_state_size(opt));
+    hnn_optimizer_state_get(opt_back, st2, hnn_optimizer_state_size(opt));
+    assert_memory_equal(st1, st2, hnn_optimizer_state_size(opt) * sizeof *st1);
+    {
+        hnn_optimizer_def d1 = hnn_optimizer_def_default(HNN_OPT_SGD), d2 = d1;
+        hnn_optimizer_get_def(opt, &d1);
+        hnn_optimizer_get_def(opt_back, &d2);
+        assert_true(d1.kind == d2.kind && d1.lr == d2.lr && d1.amsgrad == d2.amsgrad &&
+                    d1.weight_decay == d2.weight_decay && d1.eps == d2.eps);
+    }
+    assert_int_equal(meta_back.present, 1);
+    assert_true(meta_back.steps_done == 1234 && meta_back.train_loss == 0.5 && isnan(meta_back.val_loss));
+    hnn_net_destroy(back);
+    hnn_optimizer_destroy(opt_back);
+    /* a buffer one byte short is refused, untouched */
+    small = size - 1;
+    assert_int_equal(hnn_model_save_buffer(net, opt, &meta, buf, small, &small, &err), HNN_ERR_SIZE_MISMATCH);
+    assert_int_equal(small, size);
+    free(buf);
+    /* a file, net only: the optimizer comes back NULL, the meta absent */
+    assert_int_equal(hnn_model_save(path, net, NULL, NULL, &err), HNN_OK);
+    assert_int_equal(hnn_model_load(path, NULL, &back, &opt_back, &meta_back, &err), HNN_OK);
+    assert_same_params(net, back);
+    assert_null(opt_back);
+    assert_int_equal(meta_back.present, 0);
+    hnn_net_destroy(back);
+    /* a direct-field net */
+    {
+        hnn_net *mlp = small_net(HNN_NET_FIELD, 4);
+        hnn_net_def def = hnn_net_def_default();
+        assert_int_equal(hnn_model_save(path, mlp, NULL, NULL, &err), HNN_OK);
+        assert_int_equal(hnn_model_load(path, NULL, &back, NULL, NULL, &err), HNN_OK);
+        hnn_net_get_def(back, &def);
+        assert_int_equal(def.kind, HNN_NET_FIELD);
+        assert_same_params(mlp, back);
+        hnn_net_destroy(back);
+        hnn_net_destroy(mlp);
+    }
+    remove(path);
+    hnn_optimizer_destroy(opt);
+    hnn_net_destroy(net);
+}
+
+/* Train 100 steps in one go, or 60, save net and optimizer, load, and 40 more: same bits. */
+static void test_training_resumes_bit_exactly_from_a_file(void **state)
+{
+    hnn_net *a = small_net(HNN_NET_HAMILTONIAN, 5), *b = small_net(HNN_NET_HAMILTONIAN, 5), *c = NULL;
+    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
+    hnn_optimizer *oa, *ob, *oc = NULL;
+    hnn_dataset *data = NULL;
+    hnn_train_def td = hnn_train_def_default();
+    hnn_train_result r;
+    hnn_train_meta meta;
+    double x[300 * 4], y[300 * 4];
+    test_rng rng = {4};
+    const char *path = "hnn_test_resume.hnn";
+    (void)state;
+    test_fill(&rng, x, 1200, -1, 1);
+    test_fill(&rng, y, 1200, -1, 1);
+    assert_int_equal(hnn_dataset_create(2, 300, x, y, NULL, &data, NULL), HNN_OK);
+    hnn_optimizer_create(&od, hnn_net_param_count(a), &oa, NULL);
+    hnn_optimizer_create(&od, hnn_net_param_count(b), &ob, NULL);
+    td.batch_size = 64;
+    td.seed = 2;
+    td.steps = 100;
+    assert_int_equal(hnn_train(a, oa, data, NULL, &td, NULL, NULL), HNN_OK);
+    td.steps = 60;
+    assert_int_equal(hnn_train(b, ob, data, NULL, &td, &r, NULL), HNN_OK);
+    meta.present = 1;
+    meta.steps_done = hnn_optimizer_steps(ob);
+    meta.train_loss = r.train_loss;
+    meta.val_loss = NAN;
+    assert_int_equal(hnn_model_save(path, b, ob, &meta, NULL), HNN_OK);
+    assert_int_equal(hnn_model_load(path, NULL, &c, &oc, &meta, NULL), HNN_OK);
+    assert_true(meta.steps_done == 60 && hnn_optimizer_steps(oc) == 60);
+    td.steps = 40;
+    assert_int_equal(hnn_train(c, oc, data, NULL, &td, NULL, NULL), HNN_OK);
+    assert_same_params(a, c);
+    remove(path);
+    hnn_dataset_destroy(data);
+    hnn_optimizer_destroy(oa), hnn_optimizer_destroy(ob), hnn_optimizer_destroy(oc);
+    hnn_net_destroy(a), hnn_net_destroy(b), hnn_net_destroy(c);
+}
+
+/* Every prefix of a valid model is refused as truncated, and creates nothing. */
+static void test_every_truncation_is_refused(void **state)
+{
+    hnn_net *net = small_net(HNN_NET_HAMILTONIAN, 6), *back = NULL;
+    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_SGD);
+    hnn_optimizer *opt, *ob = NULL;
+    hnn_train_meta meta = {1, 7, 0.1, 0.2};
+    unsigned char *buf;
+    size_t size, k;
+    hnn_error err;
+    (void)state;
+    od.momentum = 0.9;
+    hnn_optimizer_create(&od, hnn_net_param_count(net), &opt, NULL);
+    buf = serialize(net, opt, &meta, &size);
+    for (k = 0; k < size; k++) {
+        unsigned char *copy = malloc(k > 0 ? k : 1); /* exactly k bytes: ASan sees any overread */
+        memcpy(copy, buf, k);
+        assert_int_equal(hnn_model_load_buffer(copy, k, NULL, &back, &ob, NULL, &err), HNN_ERR_TRUNCATED);
+        assert_null(back);
+        assert_null(ob);
+        free(copy);
+    }
+    free(buf);
+    hnn_optimizer_destroy(opt);
+    hnn_net_destroy(net);
+}
+
+/* Flipping any bit of any byte is detected: never HNN_OK, never a crash. */
+static void test_every_flipped_bit_is_refused(void **state)
+{
+    hnn_net *net = small_net(HNN_NET_FIELD, 7), *back = NULL;
+    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
+    hnn_optimizer *opt, *ob = NULL;
+    hnn_train_meta meta = {1, 9, 0.1, NAN};
+    unsigned char *buf;
+    size_t size, k;
+    int bit, counts[32] = {0};
+    (void)state;
+    hnn_optimizer_create(&od, hnn_net_param_count(net), &opt, NULL);
+    buf = serialize(net, opt, &meta, &size);
+    for (k = 0; k < size; k++) {
+        for (bit = 0; bit < 8; bit++) {
+            hnn_status st;
+            buf[k] ^= (unsigned char)(1u << bit);
+            st = hnn_model_load_buffer(buf, size, NULL, &back, &ob, NULL, NULL);
+            buf[k] ^= (unsigned char)(1u << bit);
+            assert_int_not_equal(st, HNN_OK);
+            assert_null(back);
+            counts[st]++;
+        }
+    }
+    fprintf(stderr, "%zu bit flips: checksum %d, corrupt %d, truncated %d, bad magic %d, "
+            "version %d, too large %d\n", size * 8, counts[HNN_ERR_CHECKSUM], counts[HNN_ERR_CORRUPT],
+            counts[HNN_ERR_TRUNCATED], counts[HNN_ERR_BAD_MAGIC], counts[HNN_ERR_VERSION],
+            counts[HNN_ERR_TOO_LARGE]);
+    assert_true(counts[HNN_ERR_CHECKSUM] > 0 && counts[HNN_ERR_BAD_MAGIC] > 0 && counts[HNN_ERR_VERSION] > 0);
+    free(buf);
+    hnn_optimizer_destroy(opt);
+    hnn_net_destroy(net);
+}
+
+/* Rewrites the checksum so a deliberate edit reaches the field checks. */
+static void reseal(unsigned char *buf, size_t size)
+{
+    const uint32_t crc = hnn_crc32(0, buf, size - 4);
+    int i;
+    for (i = 0; i < 4; i++)
+        buf[size - 4 + i] = (unsigned char)(crc >> (8 * i));
+}
+
+static void test_each_failure_has_its_status(void **state)
+{
+    hnn_net *net = small_net(HNN_NET_HAMILTONIAN, 8), *back = NULL;
+    unsigned char *buf, *longer;
+    size_t size;
+    hnn_error err;
+    (void)state;
+    buf = serialize(net, NULL, NULL, &size);
+    buf[8] = 2; /* format version 2 */
+    reseal(buf, size);
+    assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, &err), HNN_ERR_VERSION);
+    assert_non_null(strstr(err.message, "version 2"));
+    buf[8] = 1;
+    buf[0] = 'P';
+    assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, &err), HNN_ERR_BAD_MAGIC);
+    buf[0] = 0x89;
+    buf[32] = 0xFF, buf[33] = 0xFF, buf[34] = 0xFF; /* width 16M: over the cap */
+    reseal(buf, size);
+    assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, &err), HNN_ERR_TOO_LARGE);
+    buf[32] = 6, buf[33] = 0, buf[34] = 0;
+    memset(buf + 56, 0xFF, 8); /* the first parameter made NaN, correctly checksummed */
+    reseal(buf, size);
+    assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, &err), HNN_ERR_CORRUPT);
+    assert_non_null(strstr(err.message, "parameter 0"));
+    free(buf);
+    buf = serialize(net, NULL, NULL, &size);
+    longer = malloc(size + 1);
+    memcpy(longer, buf, size);
+    longer[size] = 0;
+    assert_int_equal(hnn_model_load_buffer(longer, size + 1, NULL, &back, NULL, NULL, &err), HNN_ERR_CORRUPT);
+    buf[size - 1] ^= 0x10;
+    assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, &err), HNN_ERR_CHECKSUM);
+    assert_int_equal(hnn_model_load("no/such/model.hnn", NULL, &back, NULL, NULL, &err), HNN_ERR_IO);
+    assert_non_null(strstr(err.message, "no/such/model.hnn"));
+    assert_int_equal(hnn_model_load_buffer(NULL, 3, NULL, &back, NULL, NULL, &err), HNN_ERR_NULL);
+    assert_int_equal(hnn_model_save(NULL, net, NULL, NULL, &err), HNN_ERR_NULL);
+    assert_null(back);
+    free(buf), free(longer);
+    hnn_net_destroy(net);
+}
+
+/* A save whose write fails (the file-size limit, a real EFBIG from the kernel) reports
+ * HNN_ERR_IO and leaves the previous file exactly as it was, with no temporary left. */
+static void test_failed_save_keeps_the_old_file(void **state)
+{
+#ifdef __linux__
+    hnn_net *old_net = small_net(HNN_NET_HAMILTONIAN, 1);
+    const size_t widths[2] = {64, 64};
+    hnn_net *big = test_make_net(HNN_NET_HAMILTONIAN, 2, 2, widths, 2);
+    const char *path = "hnn_test_atomic.hnn";
+    unsigned char before[4096], after[4096];
+    size_t n_before, n_after;
+    struct rlimit saved, small;
+    hnn_error err;
+    FILE *f;
+    (void)state;
+    assert_int_equal(hnn_model_save(path, old_net, NULL, NULL, &err), HNN_OK);
+    f = fopen(path, "rb");
+    n_before = fread(before, 1, sizeof before, f);
+    fclose(f);
+    signal(SIGXFSZ, SIG_IGN); /* fail the write with EFBIG instead of killing the process */
+    getrlimit(RLIMIT_FSIZE, &saved);
+    small = saved;
+    small.rlim_cur = 2048; /* the big net's file is ~40 KB */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    assert_int_equal(hnn_model_save(path, big, NULL, NULL, &err), HNN_ERR_IO);
+    setrlimit(RLIMIT_FSIZE, &saved);
+    fprintf(stderr, "failed save reported: %s\n", err.message);
+    f = fopen(path, "rb");
+    n_after = fread(after, 1, sizeof after, f);
+    fclose(f);
+    assert_int_equal(n_before, n_after);
+    assert_memory_equal(before, after, n_before);
+    assert_null(fopen("hnn_test_atomic.hnn.tmp", "rb"));
+    remove(path);
+    hnn_net_destroy(old_net);
+    hnn_net_destroy(big);
+#else
+    (void)state;
+    skip();
+#endif
+}
+
+/* A model exported from PyTorch by examples/pytorch/export_hnn.py, with H and grad H that
+ * PyTorch's autograd computed at a few states (tests/fixtures): libhnn must agree to 1e-12. */
+static void test_pytorch_fixture(void **state)
+{
+    hnn_net *net = NULL;
+    hnn_error err;
+    FILE *f;
+    char header[256];
+    int rows = 0;
+    (void)state;
+    assert_int_equal(hnn_model_load(HNN_TEST_FIXTURES "/torch_hnn.hnn", NULL, &net, NULL, NULL, &err), HNN_OK);
+    f = fopen(HNN_TEST_FIXTURES "/torch_hnn_expected.csv", "r");
+    assert_non_null(f);
+    assert_non_null(fgets(header, sizeof header, f));
+    for (;;) {
+        double v[9], h, g[4];
+        int k;
+        if (fscanf(f, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3], &v[4],
+                   &v[5], &v[6], &v[7], &v[8]) != 9)
+            break;
+        assert_int_equal(hnn_net_gradient(net, NULL, v, 1, &h, g), HNN_OK);
+        assert_true(fabs(h - v[4]) <= 1e-12);
+        for (k = 0; k < 4; k++)
+            assert_true(fabs(g[k] - v[5 + k]) <= 1e-12);
+        rows++;
+    }
+    fclose(f);
+    assert_int_equal(rows, 5);
+    hnn_net_destroy(net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crc32_known_value),
+        cmocka_unit_test(test_byte_layout),
+        cmocka_unit_test(test_round_trips),
+        cmocka_unit_test(test_training_resumes_bit_exactly_from_a_file),
+        cmocka_unit_test(test_every_truncation_is_refused),
+        cmocka_unit_test(test_every_flipped_bit_is_refused),
+        cmocka_unit_test(test_each_failure_has_its_status),
+        cmocka_unit_test(test_failed_save_keeps_the_old_file),
+        cmocka_unit_test(test_pytorch_fixture),
+    };
+    return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}
