@@ -2,25 +2,48 @@
  * and their reverse, which training needs because its loss depends on the tangents. */
 #include "dual.h"
 
-#include <math.h>
+#include "dispatch.h"
+#include "vmath.h"
 
-void hnni_dual_tanh(size_t rows, size_t bc, size_t ntan, const double *bias, const double *Z,
-                    double *A, size_t ld)
+HNNI_CLONES void hnni_dual_tanh(size_t rows, size_t bc, size_t ntan, const double *bias,
+                                const double *Z, double *A, size_t ld)
 {
+    enum { GATHER = 256 };
+    double values[GATHER];
     size_t r, s, t;
+    if (bc < 16) {
+        /* Few states: a row holds too few values for tanh's vector loop, so gather the values
+         * of many rows, take tanh once, and scatter them back (the same bits either way). */
+        size_t r0, per = GATHER / bc;
+        for (r0 = 0; r0 < rows; r0 += per) {
+            const size_t nr = rows - r0 < per ? rows - r0 : per;
+            for (r = 0; r < nr; r++)
+                for (s = 0; s < bc; s++)
+                    values[r * bc + s] = Z[(r0 + r) * ld + s] + bias[r0 + r];
+            hnni_tanh_array(values, nr * bc);
+            for (r = 0; r < nr; r++)
+                for (s = 0; s < bc; s++)
+                    A[(r0 + r) * ld + s] = values[r * bc + s];
+        }
+    } else {
+        for (r = 0; r < rows; r++) {
+            double *arow = A + r * ld;
+            const double *zrow = Z + r * ld;
+            for (s = 0; s < bc; s++)
+                arow[s] = zrow[s] + bias[r];
+            hnni_tanh_array(arow, bc);
+        }
+    }
     for (r = 0; r < rows; r++) {
         const double *zrow = Z + r * ld;
         double *arow = A + r * ld;
-        const double b = bias[r];
-        for (s = 0; s < bc; s++)
-            arow[s] = tanh(zrow[s] + b);
         for (t = 1; t <= ntan; t++)
             for (s = 0; s < bc; s++)
                 arow[t * bc + s] = (1.0 - arow[s] * arow[s]) * zrow[t * bc + s];
     }
 }
 
-void hnni_dual_tanh_adjoint(size_t rows, size_t bc, size_t ntan, const double *A,
+HNNI_CLONES void hnni_dual_tanh_adjoint(size_t rows, size_t bc, size_t ntan, const double *A,
                             const double *Z, double *BAR, size_t ld)
 {
     size_t r, s, t;

@@ -1,102 +1,163 @@
-/* Dense kernels. Every product is written as row updates C[i][:] += a * B[j][:] so the
- * compiler vectorises the innermost loop over columns (the batch), which keeps every
- * column's arithmetic identical. Four updates are fused per pass over a row of C to cut
- * memory traffic; they are applied in the same order as one at a time, so the fusion does
- * not change a single bit. */
+/* Dense kernels. Every product is built from one register-blocked micro-kernel: a tile of
+ * MR rows by NR columns of C is held in registers while the inner dimension streams past,
+ * the compiler vectorising across the NR columns. Each C element is still summed over the
+ * inner index in increasing order from its initial value, one multiply and one add at a time
+ * (the library is built with -ffp-contract=off), exactly as the plain triple loop would, so
+ * the tiling, the vector width and the CPU chosen at run time change no bit: a batch stays
+ * bit-identical to its states evaluated one by one, and runs agree across machines. */
 #include "kernels.h"
 
-/* crow[0..n) += sum over t < count of coef[t] * rows[t][0..n), added in order of t. */
-static void accumulate_rows(double *restrict crow, size_t n, const double *coef,
-                            const double *const *rows, size_t count)
+#include "dispatch.h"
+
+enum { MR = 4, NR = 16 };
+
+/* C[i][c] = (accumulate ? C[i][c] : 0) + sum_j A(i, j) B[j][c], with A(i, j) at
+ * A[i * ars + j * acs], for i < m, c < n, j < k. */
+HNNI_CLONES static void gemm_core(size_t m, size_t k, size_t n, const double *A, size_t ars,
+                                  size_t acs, const double *B, size_t ldb, double *C,
+                                  size_t ldc, int accumulate)
 {
-    size_t t = 0, c;
-    for (; t + 4 <= count; t += 4) {
-        const double a0 = coef[t], a1 = coef[t + 1], a2 = coef[t + 2], a3 = coef[t + 3];
-        const double *restrict b0 = rows[t], *restrict b1 = rows[t + 1];
-        const double *restrict b2 = rows[t + 2], *restrict b3 = rows[t + 3];
-        for (c = 0; c < n; c++) {
-            double v = crow[c];
-            v += a0 * b0[c];
-            v += a1 * b1[c];
-            v += a2 * b2[c];
-            v += a3 * b3[c];
-            crow[c] = v;
+    size_t i0, c0, j, r, c;
+    for (c0 = 0; c0 < n; c0 += NR) {
+        const size_t nr = n - c0 < NR ? n - c0 : NR;
+        for (i0 = 0; i0 < m; i0 += MR) {
+            const size_t mr = m - i0 < MR ? m - i0 : MR;
+            if (mr == MR && nr == NR) {
+                double acc[MR][NR];
+                for (r = 0; r < MR; r++)
+                    for (c = 0; c < NR; c++)
+                        acc[r][c] = accumulate ? C[(i0 + r) * ldc + c0 + c] : 0.0;
+                for (j = 0; j < k; j++) {
+                    const double *restrict b = B + j * ldb + c0;
+                    const double a0 = A[(i0 + 0) * ars + j * acs], a1 = A[(i0 + 1) * ars + j * acs];
+                    const double a2 = A[(i0 + 2) * ars + j * acs], a3 = A[(i0 + 3) * ars + j * acs];
+                    for (c = 0; c < NR; c++) {
+                        acc[0][c] += a0 * b[c];
+                        acc[1][c] += a1 * b[c];
+                        acc[2][c] += a2 * b[c];
+                        acc[3][c] += a3 * b[c];
+                    }
+                }
+                for (r = 0; r < MR; r++)
+                    for (c = 0; c < NR; c++)
+                        C[(i0 + r) * ldc + c0 + c] = acc[r][c];
+            } else { /* edges: the same sums, one element at a time */
+                for (r = 0; r < mr; r++) {
+                    for (c = 0; c < nr; c++) {
+                        double s = accumulate ? C[(i0 + r) * ldc + c0 + c] : 0.0;
+                        for (j = 0; j < k; j++)
+                            s += A[(i0 + r) * ars + j * acs] * B[j * ldb + c0 + c];
+                        C[(i0 + r) * ldc + c0 + c] = s;
+                    }
+                }
+            }
         }
     }
-    for (; t < count; t++) {
-        const double a = coef[t];
-        const double *restrict b = rows[t];
-        for (c = 0; c < n; c++)
-            crow[c] += a * b[c];
-    }
 }
-
-/* Row pointers and coefficients are gathered in small batches so accumulate_rows can fuse. */
-#define HNNI_FUSE 64
 
 void hnni_gemm(size_t m, size_t k, size_t n, const double *A, size_t lda, const double *B,
                size_t ldb, double *C, size_t ldc)
 {
-    const double *rows[HNNI_FUSE];
-    size_t i, j, c, t;
-    for (i = 0; i < m; i++) {
-        double *crow = C + i * ldc;
-        for (c = 0; c < n; c++)
-            crow[c] = 0.0;
-        for (j = 0; j < k; j += HNNI_FUSE) {
-            const size_t cnt = k - j < HNNI_FUSE ? k - j : HNNI_FUSE;
-            for (t = 0; t < cnt; t++)
-                rows[t] = B + (j + t) * ldb;
-            accumulate_rows(crow, n, A + i * lda + j, rows, cnt);
-        }
-    }
+    gemm_core(m, k, n, A, lda, 1, B, ldb, C, ldc, 0);
+}
+
+void hnni_gemm_acc_rows(size_t m, size_t k, size_t n, const double *A, size_t lda,
+                        const double *B, size_t ldb, double *C, size_t ldc)
+{
+    gemm_core(m, k, n, A, lda, 1, B, ldb, C, ldc, 1);
 }
 
 void hnni_gemm_nt_acc(size_t m, size_t k, size_t n, const double *A, size_t lda,
                       const double *B, size_t ldb, double *C, size_t ldc, double *scratch)
 {
     /* Dot products of rows would not vectorise (IEEE order forbids reassociating the sum),
-     * so transpose B once (k x n, O(nk)) and accumulate rows of C (O(mnk)). */
+     * so transpose B once (k x n, O(nk)) and run the tiled kernel (O(mnk)). */
     size_t j, c;
     for (j = 0; j < n; j++)
         for (c = 0; c < k; c++)
             scratch[c * n + j] = B[j * ldb + c];
-    hnni_gemm_acc_rows(m, k, n, A, lda, scratch, n, C, ldc);
+    gemm_core(m, k, n, A, lda, 1, scratch, n, C, ldc, 1);
 }
 
-void hnni_gemm_acc_rows(size_t m, size_t k, size_t n, const double *A, size_t lda,
-                        const double *B, size_t ldb, double *C, size_t ldc)
+/* One tile of gemm_narrow: MB rows by nc (1..4) columns of C. Written out per nc with one
+ * accumulator array per column, the shape compilers keep in vector registers. */
+#define MB 16
+#define NARROW_TILE(name, NCOLS)                                                              \
+    static void name(size_t k, const double *AT, size_t ldat, const double *B, size_t ldb,    \
+                     double *C, size_t ldc)                                                   \
+    {                                                                                         \
+        double acc0[MB], acc1[MB], acc2[MB], acc3[MB];                                        \
+        size_t j, r;                                                                          \
+        for (r = 0; r < MB; r++)                                                              \
+            acc0[r] = acc1[r] = acc2[r] = acc3[r] = 0.0;                                      \
+        for (j = 0; j < k; j++) {                                                             \
+            const double *restrict a = AT + j * ldat;                                         \
+            const double *b = B + j * ldb;                                                    \
+            const double b0 = b[0], b1 = NCOLS > 1 ? b[1] : 0.0, b2 = NCOLS > 2 ? b[2] : 0.0,  \
+                         b3 = NCOLS > 3 ? b[3] : 0.0;                                         \
+            for (r = 0; r < MB; r++) {                                                        \
+                acc0[r] += a[r] * b0;                                                         \
+                if (NCOLS > 1)                                                                \
+                    acc1[r] += a[r] * b1;                                                     \
+                if (NCOLS > 2)                                                                \
+                    acc2[r] += a[r] * b2;                                                     \
+                if (NCOLS > 3)                                                                \
+                    acc3[r] += a[r] * b3;                                                     \
+            }                                                                                 \
+        }                                                                                     \
+        for (r = 0; r < MB; r++) {                                                            \
+            C[r * ldc] = acc0[r];                                                             \
+            if (NCOLS > 1)                                                                    \
+                C[r * ldc + 1] = acc1[r];                                                     \
+            if (NCOLS > 2)                                                                    \
+                C[r * ldc + 2] = acc2[r];                                                     \
+            if (NCOLS > 3)                                                                    \
+                C[r * ldc + 3] = acc3[r];                                                     \
+        }                                                                                     \
+    }
+HNNI_CLONES NARROW_TILE(narrow_tile1, 1)
+HNNI_CLONES NARROW_TILE(narrow_tile2, 2)
+HNNI_CLONES NARROW_TILE(narrow_tile3, 3)
+HNNI_CLONES NARROW_TILE(narrow_tile4, 4)
+
+/* C = AT^T B for few columns: vectorised across the rows of C, which are contiguous in AT
+ * (k x m); up to four columns at a time give independent accumulators, hiding the adds'
+ * latency that a single state's one column would wait on. Each element is still summed over
+ * j in increasing order from 0. */
+static void gemm_narrow(size_t m, size_t k, size_t n, const double *AT, size_t ldat,
+                                    const double *B, size_t ldb, double *C, size_t ldc)
 {
-    const double *rows[HNNI_FUSE];
-    size_t i, j, t;
-    for (i = 0; i < m; i++) {
-        for (j = 0; j < k; j += HNNI_FUSE) {
-            const size_t cnt = k - j < HNNI_FUSE ? k - j : HNNI_FUSE;
-            for (t = 0; t < cnt; t++)
-                rows[t] = B + (j + t) * ldb;
-            accumulate_rows(C + i * ldc, n, A + i * lda + j, rows, cnt);
+    size_t i0, c0, c, j;
+    for (c0 = 0; c0 < n; c0 += 4) {
+        const size_t nc = n - c0 < 4 ? n - c0 : 4;
+        for (i0 = 0; i0 + MB <= m; i0 += MB) {
+            const double *at = AT + i0;
+            double *ct = C + i0 * ldc + c0;
+            switch (nc) {
+            case 4: narrow_tile4(k, at, ldat, B + c0, ldb, ct, ldc); break;
+            case 3: narrow_tile3(k, at, ldat, B + c0, ldb, ct, ldc); break;
+            case 2: narrow_tile2(k, at, ldat, B + c0, ldb, ct, ldc); break;
+            default: narrow_tile1(k, at, ldat, B + c0, ldb, ct, ldc); break;
+            }
+        }
+        for (; i0 < m; i0++) {
+            for (c = 0; c < nc; c++) {
+                double s = 0.0;
+                for (j = 0; j < k; j++)
+                    s += AT[j * ldat + i0] * B[j * ldb + c0 + c];
+                C[i0 * ldc + c0 + c] = s;
+            }
         }
     }
 }
+#undef MB
 
 void hnni_gemm_tn(size_t m, size_t k, size_t n, const double *A, size_t lda, const double *B,
                   size_t ldb, double *C, size_t ldc)
 {
-    /* C[j][:] = sum over i of A[i][j] * B[i][:]: gather column j of A as coefficients. */
-    const double *rows[HNNI_FUSE];
-    double coef[HNNI_FUSE];
-    size_t i, j, c, t;
-    for (j = 0; j < m; j++) {
-        double *crow = C + j * ldc;
-        for (c = 0; c < n; c++)
-            crow[c] = 0.0;
-        for (i = 0; i < k; i += HNNI_FUSE) {
-            const size_t cnt = k - i < HNNI_FUSE ? k - i : HNNI_FUSE;
-            for (t = 0; t < cnt; t++) {
-                rows[t] = B + (i + t) * ldb;
-                coef[t] = A[(i + t) * lda + j];
-            }
-            accumulate_rows(crow, n, coef, rows, cnt);
-        }
-    }
+    /* C[i][c] = sum_j A[j][i] B[j][c]: rows of A are the columns needed */
+    if (n < HNNI_NARROW)
+        gemm_narrow(m, k, n, A, lda, B, ldb, C, ldc);
+    else
+        gemm_core(m, k, n, A, 1, lda, B, ldb, C, ldc, 0);
 }

@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 
+/* Products with fewer columns than this (a few states) take the narrow kernel. */
+#define HNNI_NARROW 16
+
 /* C = A * B for row-major A (m x k, row stride lda), B (k x n, stride ldb),
  * C (m x n, stride ldc); C is overwritten. Each C[i][c] is summed over j in increasing
  * order starting from +0.0, whatever n is: a column's bits do not depend on its neighbours,

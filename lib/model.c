@@ -3,6 +3,7 @@
  * file, flush, rename), and loading that trusts nothing it reads. */
 #if defined(__unix__) || defined(__APPLE__)
 #define _POSIX_C_SOURCE 200809L /* fileno, fsync */
+#include <sys/stat.h>
 #include <unistd.h>
 #define HNNI_HAVE_FSYNC 1
 #endif
@@ -127,6 +128,11 @@ hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer *opt,
     if (net->param_count > MAX_PARAMS)
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "%zu parameters: the format holds at most %llu",
                          net->param_count, (unsigned long long)MAX_PARAMS);
+    if (meta != NULL && !((meta->train_loss >= 0.0 || isnan(meta->train_loss)) &&
+                          (meta->val_loss >= 0.0 || isnan(meta->val_loss)) &&
+                          !isinf(meta->train_loss) && !isinf(meta->val_loss)))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "training losses must be >= 0 and finite, or "
+                         "NaN (a model file must load again)");
     if (opt != NULL) {
         if (hnn_optimizer_param_count(opt) != net->param_count)
             return hnni_fail(err, HNN_ERR_SIZE_MISMATCH, "the optimizer was made for %zu "
@@ -203,19 +209,25 @@ static char *temp_name(const hnn_allocator *a, const char *path, size_t *bytes)
     return tmp;
 }
 
-/* Writes size bytes to a new file and makes sure they reached the disk. */
+/* Writes size bytes to a new file and makes sure they reached the disk; on failure removes
+ * what it created (and only that). */
 static hnn_status write_file(const char *name, const void *data, size_t size, hnn_error *err)
 {
     FILE *f = fopen(name, "wb");
-    int ok;
+    int ok, saved;
     if (f == NULL)
         return hnni_fail(err, HNN_ERR_IO, "%s: cannot create: %s", name, strerror(errno));
     ok = fwrite(data, 1, size, f) == size && fflush(f) == 0;
 #ifdef HNNI_HAVE_FSYNC
     ok = ok && fsync(fileno(f)) == 0;
 #endif
-    if (fclose(f) != 0 || !ok)
-        return hnni_fail(err, HNN_ERR_IO, "%s: cannot write: %s", name, strerror(errno));
+    saved = errno;
+    if (fclose(f) != 0 || !ok) {
+        if (ok)
+            saved = errno;
+        remove(name);
+        return hnni_fail(err, HNN_ERR_IO, "%s: cannot write: %s", name, strerror(saved));
+    }
     return HNN_OK;
 }
 
@@ -241,10 +253,8 @@ hnn_status hnn_model_save(const char *path, const hnn_net *net, const hnn_optimi
     if ((st = hnn_model_save_buffer(net, opt, meta, buf, size, &size, err)) != HNN_OK)
         goto done;
     /* The previous file is only ever replaced by a complete, flushed new one. */
-    if ((st = write_file(tmp, buf, size, err)) != HNN_OK) {
-        remove(tmp);
+    if ((st = write_file(tmp, buf, size, err)) != HNN_OK)
         goto done;
-    }
     if (rename(tmp, path) != 0) {
 #ifdef _WIN32
         /* Windows will not rename over an existing file: remove it first (not atomic). */
@@ -440,6 +450,7 @@ static hnn_status build_net(const reader *r, const layout *L, const hnn_allocato
         }
         (*out)->params[i] = v;
     }
+    hnni_net_sync(*out);
     return HNN_OK;
 }
 
@@ -509,11 +520,18 @@ hnn_status hnn_model_load_buffer(const void *buffer, size_t size, const hnn_allo
         return hnni_fail(err, HNN_ERR_CORRUPT, "training losses must be >= 0, finite or NaN");
     if ((st = build_net(&r, &L, alloc, net, err)) != HNN_OK)
         return st;
-    if (opt != NULL && (L.flags & FLAG_OPTIMIZER) &&
-        (st = build_optimizer(&r, &L, alloc, opt, err)) != HNN_OK) {
-        hnn_net_destroy(*net);
-        *net = NULL;
-        return st;
+    if (L.flags & FLAG_OPTIMIZER) {
+        /* checked whether or not the caller wants it: a file is valid or not, whoever asks */
+        hnn_optimizer *o = NULL;
+        if ((st = build_optimizer(&r, &L, alloc, &o, err)) != HNN_OK) {
+            hnn_net_destroy(*net);
+            *net = NULL;
+            return st;
+        }
+        if (opt != NULL)
+            *opt = o;
+        else
+            hnn_optimizer_destroy(o);
     }
     if (meta != NULL) {
         meta->present = (L.flags & FLAG_TRAINING) != 0;
@@ -542,6 +560,15 @@ hnn_status hnn_model_load(const char *path, const hnn_allocator *alloc, hnn_net 
     f = fopen(path, "rb");
     if (f == NULL)
         return hnni_fail(err, HNN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+#ifdef HNNI_HAVE_FSYNC /* POSIX: only regular files (a directory "opens" too) */
+    {
+        struct stat info;
+        if (fstat(fileno(f), &info) != 0 || !S_ISREG(info.st_mode)) {
+            fclose(f);
+            return hnni_fail(err, HNN_ERR_IO, "%s: not a regular file", path);
+        }
+    }
+#endif
     if (fseek(f, 0, SEEK_END) != 0 || (length = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return hnni_fail(err, HNN_ERR_IO, "%s: cannot read its size (not a regular file?)", path);

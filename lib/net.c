@@ -166,6 +166,32 @@ size_t hnni_chunk_for(size_t per_state, size_t budget)
     return chunk < 1 ? 1 : chunk > HNNI_CHUNK ? HNNI_CHUNK : chunk;
 }
 
+void hnni_net_sync(hnn_net *net)
+{
+    size_t l, r, c;
+    for (l = 0; l < net->layers; l++) {
+        const double *w = net->params + net->w_off[l];
+        double *t = net->wt + net->w_off[l];
+        for (r = 0; r < net->out[l]; r++)
+            for (c = 0; c < net->in[l]; c++)
+                t[c * net->out[l] + r] = w[r * net->in[l] + c];
+    }
+}
+
+/* One layer's product Z = W A over n columns. Wide blocks use the tiled kernel on W; narrow
+ * ones (a few states) the kernel that runs down the transposed weights. Both sum every element
+ * in the same order, so they give the same bits. */
+static void layer_product(const hnn_net *net, size_t l, const double *A, size_t lda_in, size_t n,
+                          double *Z, size_t ldz)
+{
+    if (n < HNNI_NARROW)
+        hnni_gemm_tn(net->out[l], net->in[l], n, net->wt + net->w_off[l], net->out[l], A, lda_in,
+                     Z, ldz);
+    else
+        hnni_gemm(net->out[l], net->in[l], n, net->params + net->w_off[l], net->in[l], A, lda_in,
+                  Z, ldz);
+}
+
 /* ---- life cycle ----------------------------------------------------------------------- */
 
 hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err)
@@ -196,13 +222,15 @@ hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err)
         goto fail;
     }
     net->params = (double *)hnni_alloc(&alloc, bytes);
-    if (net->params == NULL) {
+    net->wt = net->params != NULL ? (double *)hnni_alloc(&alloc, bytes) : NULL;
+    if (net->wt == NULL) {
         st = hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu parameters", net->param_count);
         goto fail;
     }
     if ((st = workspace_new(net, &net->own_ws, err)) != HNN_OK)
         goto fail;
     init_params(net);
+    hnni_net_sync(net);
     *out = net;
     return hnni_ok(err);
 fail:
@@ -218,6 +246,7 @@ void hnn_net_destroy(hnn_net *net)
     alloc = net->alloc;
     hnn_workspace_destroy(net->own_ws);
     hnni_free(&alloc, net->params, net->param_count * sizeof(double));
+    hnni_free(&alloc, net->wt, net->param_count * sizeof(double));
     hnni_free(&alloc, net, sizeof *net);
 }
 
@@ -263,6 +292,7 @@ hnn_status hnn_net_params_set(hnn_net *net, const double *params, size_t count)
     if (!hnni_all_finite(params, count))
         return HNN_ERR_NONFINITE;
     memcpy(net->params, params, count * sizeof(double));
+    hnni_net_sync(net);
     return HNN_OK;
 }
 
@@ -299,7 +329,7 @@ void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t nta
     for (r = 0; r < dim; r++)
         for (s = 0; s < bc; s++)
             xT[r * bc + s] = x[s * dim + r];
-    hnni_gemm(net->out[0], dim, bc, net->params + net->w_off[0], dim, xT, bc, Z[0], ld);
+    layer_product(net, 0, xT, bc, bc, Z[0], ld);
     for (r = 0; r < net->out[0]; r++) {
         const double *wrow = net->params + net->w_off[0] + r * dim;
         for (t = 0; t < ntan; t++)
@@ -309,8 +339,7 @@ void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t nta
     hnni_dual_tanh(net->out[0], bc, ntan, net->params + net->b_off[0], Z[0], A[0], ld);
 
     for (l = 1; l + 1 < net->layers; l++) {
-        hnni_gemm(net->out[l], net->in[l], ld, net->params + net->w_off[l], net->in[l], A[l - 1],
-                  ld, Z[l], ld);
+        layer_product(net, l, A[l - 1], ld, ld, Z[l], ld);
         hnni_dual_tanh(net->out[l], bc, ntan, net->params + net->b_off[l], Z[l], A[l], ld);
     }
 }

@@ -31,6 +31,9 @@ struct hnn_net {
     size_t max_rows;        /* largest of dim, every width and the output size */
     size_t param_count;
     double *params;
+    double *wt;             /* each layer's weights transposed ([in][out]) at the same offsets:
+                               the narrow products of single states read them contiguously.
+                               Derived from params: hnni_net_sync after every change. */
     hnn_workspace *own_ws;  /* used when a caller passes a NULL workspace */
 };
 
@@ -53,6 +56,9 @@ struct hnn_workspace {
  * layer). */
 void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t ntan, double *xT,
                       double *const *Z, double *const *A);
+
+/* Rebuilds the derived copies (the transposed weights) after params changed. */
+void hnni_net_sync(hnn_net *net);
 
 /* Checks the arguments every evaluation shares (pointers, count, workspace shape, overflow,
  * NaN/Inf in x) and picks the workspace (the net's own when *ws is NULL). */

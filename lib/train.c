@@ -159,8 +159,8 @@ hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
         if (!full)
             gather_batch(&s, train, def->seed, hnn_optimizer_steps(opt));
         st = hnn_loss_mse(net, s.lw, xb, yb, batch, &loss, s.grad);
-        if (st == HNN_OK)
-            st = hnn_optimizer_step(opt, net->params, s.grad, net->param_count);
+        if (st == HNN_OK && (st = hnn_optimizer_step(opt, net->params, s.grad, net->param_count)) == HNN_OK)
+            hnni_net_sync(net);
         if (st != HNN_OK) {
             hnni_fail(err, st, "training stopped at step %llu: %s", (unsigned long long)k + 1,
                       st == HNN_ERR_NONFINITE ? "the gradient is not finite (diverging? try a "

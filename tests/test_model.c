@@ -307,6 +307,36 @@ static void test_each_failure_has_its_status(void **state)
     hnn_net_destroy(net);
 }
 
+/* Review regressions: a save never writes a file its loader would refuse, and whether a file
+ * loads does not depend on whether the caller asks for its optimizer. */
+static void test_saves_load_and_validity_is_one_answer(void **state)
+{
+    hnn_net *net = small_net(HNN_NET_HAMILTONIAN, 12), *back = NULL;
+    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_SGD);
+    hnn_optimizer *opt = NULL, *ob = NULL;
+    hnn_train_meta bad = {1, 3, -1.0, NAN};
+    unsigned char *buf;
+    size_t size, lr_at;
+    hnn_error err;
+    (void)state;
+    assert_int_equal(hnn_model_save_buffer(net, NULL, &bad, NULL, 0, &size, &err), HNN_ERR_INVALID_ARG);
+    bad.train_loss = INFINITY;
+    assert_int_equal(hnn_model_save("hnn_test_bad.hnn", net, NULL, &bad, &err), HNN_ERR_INVALID_ARG);
+    assert_null(fopen("hnn_test_bad.hnn", "rb"));
+    hnn_optimizer_create(&od, hnn_net_param_count(net), &opt, NULL);
+    buf = serialize(net, opt, NULL, &size);
+    /* make the learning rate negative (the first real of the optimizer section), reseal */
+    lr_at = 32 + 4 * 2 + 8 + 8 + 8 * hnn_net_param_count(net) + 4 + 4;
+    buf[lr_at + 7] |= 0x80;
+    reseal(buf, size);
+    assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, &ob, NULL, &err), HNN_ERR_CORRUPT);
+    assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, &err), HNN_ERR_CORRUPT);
+    assert_null(back);
+    free(buf);
+    hnn_optimizer_destroy(opt);
+    hnn_net_destroy(net);
+}
+
 /* A save whose write fails (the file-size limit, a real EFBIG from the kernel) reports
  * HNN_ERR_IO and leaves the previous file exactly as it was, with no temporary left. */
 static void test_failed_save_keeps_the_old_file(void **state)
@@ -390,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_every_truncation_is_refused),
         cmocka_unit_test(test_every_flipped_bit_is_refused),
         cmocka_unit_test(test_each_failure_has_its_status),
+        cmocka_unit_test(test_saves_load_and_validity_is_one_answer),
         cmocka_unit_test(test_failed_save_keeps_the_old_file),
         cmocka_unit_test(test_pytorch_fixture),
     };

@@ -7,6 +7,7 @@
  *   hnn eval M.hnn q1..qn p1..pn
  *   hnn rollout M.hnn --x0 q1..qn p1..pn [--integrator NAME] [--h H] [--steps N] --csv OUT.csv
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,9 +52,10 @@ static int parse_size(const char *s, size_t *out)
     unsigned long long v;
     if (s == NULL || *s < '0' || *s > '9')
         return 0;
+    errno = 0;
     v = strtoull(s, &end, 10);
     *out = (size_t)v;
-    return *end == '\0' && (unsigned long long)*out == v;
+    return *end == '\0' && errno != ERANGE && (unsigned long long)*out == v;
 }
 
 /* ---- train ------------------------------------------------------------------------------ */
@@ -281,7 +283,8 @@ static int cmd_rollout(int argc, char **argv)
     const char *csv = NULL;
     double x[2 * 64], h = 0.1, *traj = NULL;
     size_t steps = 1000, dim, k, i;
-    int a, have_x0 = 0, ok = 0;
+    int a, have_x0 = 0, ok = 0, bad_args = 0;
+    hnn_status st;
     FILE *f = NULL;
     if (argc < 3)
         return usage();
@@ -291,30 +294,35 @@ static int cmd_rollout(int argc, char **argv)
     dim = 2 * def.dof;
     for (a = 3; a < argc; a++) {
         const char *v = a + 1 < argc ? argv[a + 1] : NULL;
+        const char *option = argv[a];
         int good = v != NULL;
-        if (good && strcmp(argv[a], "--x0") == 0) {
+        if (good && strcmp(option, "--x0") == 0) {
             good = dim <= 128 && parse_state(argc, argv, a + 1, dim, x);
             have_x0 = good;
-            a += (int)dim - 1;
-        } else if (good && strcmp(argv[a], "--integrator") == 0)
+            if (good) /* skip only what was read: never past the end of argv */
+                a += (int)dim - 1;
+        } else if (good && strcmp(option, "--integrator") == 0)
             good = hnn_method_from_name(v, &idef.method) == HNN_OK;
-        else if (good && strcmp(argv[a], "--h") == 0)
+        else if (good && strcmp(option, "--h") == 0)
             good = parse_double(v, &h) && h != 0.0;
-        else if (good && strcmp(argv[a], "--steps") == 0)
-            good = parse_size(v, &steps) && steps > 0;
-        else if (good && strcmp(argv[a], "--csv") == 0)
+        else if (good && strcmp(option, "--steps") == 0)
+            good = parse_size(v, &steps) && steps > 0 && steps <= 100000000;
+        else if (good && strcmp(option, "--csv") == 0)
             csv = v;
         else
             good = 0;
         if (!good) {
-            fprintf(stderr, "hnn rollout: bad option %s (the model's state has %zu numbers)\n",
-                    argv[a], dim);
+            fprintf(stderr, "hnn rollout: bad option %s (the model's state has %zu numbers; "
+                            "steps 1..1e8)\n", option, dim);
+            bad_args = 1;
             goto done;
         }
         a++;
     }
-    if (!have_x0 || csv == NULL) {
-        fprintf(stderr, "hnn rollout: --x0 (%zu numbers) and --csv are required\n", dim);
+    if (!have_x0 || csv == NULL || !isfinite(h * (double)steps)) {
+        fprintf(stderr, "hnn rollout: --x0 (%zu numbers) and --csv are required, and h * steps "
+                        "must be finite\n", dim);
+        bad_args = 1;
         goto done;
     }
     idef.dim = dim;
@@ -324,8 +332,9 @@ static int cmd_rollout(int argc, char **argv)
         fprintf(stderr, "hnn rollout: out of memory\n");
         goto done;
     }
-    if (hnn_integrator_rollout(in, &src, x, h, steps, traj, NULL, NULL, NULL) != HNN_OK) {
-        fprintf(stderr, "hnn rollout: %s\n", hnn_integrator_last_error(in));
+    if ((st = hnn_integrator_rollout(in, &src, x, h, steps, traj, NULL, NULL, NULL)) != HNN_OK) {
+        const char *why = hnn_integrator_last_error(in);
+        fprintf(stderr, "hnn rollout: %s\n", *why ? why : hnn_status_string(st));
         goto done;
     }
     if ((f = fopen(csv, "w")) == NULL) {
@@ -361,6 +370,8 @@ done:
     free(traj);
     hnn_integrator_destroy(in);
     hnn_net_destroy(net);
+    if (bad_args)
+        return usage();
     return ok ? 0 : 1;
 }
 

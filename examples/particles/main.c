@@ -9,6 +9,7 @@
  * Without MODEL.hnn it first trains a small HNN on the unit spring (about a second).
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -122,6 +123,19 @@ typedef struct options {
     hnn_method method;
 } options;
 
+/* A whole number written in digits (no sign), at most `cap`. */
+static int parse_count(const char *s, size_t cap, size_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (*s < '0' || *s > '9')
+        return 0;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    *out = (size_t)v;
+    return *end == '\0' && errno != ERANGE && v <= cap;
+}
+
 static int parse(int argc, char **argv, options *o)
 {
     int i;
@@ -133,7 +147,7 @@ static int parse(int argc, char **argv, options *o)
     o->method = HNN_METHOD_IMPLICIT_MIDPOINT;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
+        int good;
         if (a[0] != '-' && o->model == NULL) {
             o->model = a;
             continue;
@@ -141,25 +155,26 @@ static int parse(int argc, char **argv, options *o)
         if (v == NULL)
             return 0;
         if (strcmp(a, "--particles") == 0)
-            o->particles = strtoull(v, &end, 10);
+            good = parse_count(v, (size_t)1 << 24, &o->particles) && o->particles >= 1;
         else if (strcmp(a, "--frames") == 0)
-            o->frames = strtoull(v, &end, 10);
+            good = parse_count(v, (size_t)1 << 30, &o->frames) && o->frames >= 1;
         else if (strcmp(a, "--threads") == 0)
-            o->threads = strtoull(v, &end, 10);
-        else if (strcmp(a, "--dt") == 0)
+            good = parse_count(v, MAX_THREADS, &o->threads) && o->threads >= 1;
+        else if (strcmp(a, "--dt") == 0) {
+            char *end;
             o->dt = strtod(v, &end);
-        else if (strcmp(a, "--integrator") == 0) {
-            if (hnn_method_from_name(v, &o->method) != HNN_OK)
-                return 0;
-            end = (char *)v + strlen(v);
-        } else
-            return 0;
-        if (end == v || *end != '\0')
+            good = end != v && *end == '\0' && isfinite(o->dt) && o->dt > 0;
+        } else if (strcmp(a, "--integrator") == 0)
+            good = hnn_method_from_name(v, &o->method) == HNN_OK;
+        else
+            good = 0;
+        if (!good)
             return 0;
         i++;
     }
-    return o->particles >= o->threads && o->threads >= 1 && o->threads <= MAX_THREADS &&
-           o->frames >= 1 && isfinite(o->dt) && o->dt > 0;
+    if (o->threads > o->particles) /* no empty blocks: one thread per particle at most */
+        o->threads = o->particles;
+    return 1;
 }
 
 /* A small HNN of the unit spring, when no model file is given. */
@@ -215,6 +230,8 @@ static int setup_block(block *b, const hnn_net *net, const options *o, size_t co
 {
     hnn_integrator_def idef = hnn_integrator_def_default();
     memset(b, 0, sizeof *b);
+    if (count > ((size_t)1 << 24)) /* parse() caps it; keeps every size below far from overflow */
+        return 0;
     b->net = net;
     b->count = count;
     b->n = hnn_net_dof(net);
@@ -264,7 +281,7 @@ int main(int argc, char **argv)
 
     alloc.user = &count;
     if (!parse(argc, argv, &o)) {
-        fprintf(stderr, "usage: %s [MODEL.hnn] [--particles N] [--frames F] [--dt DT] "
+        fprintf(stderr, "usage: %s [MODEL.hnn] [--particles N (1..2^24)] [--frames F] [--dt DT > 0] "
                         "[--threads T (1..%d)] [--integrator NAME]\n", argv[0], MAX_THREADS);
         return 2;
     }
@@ -272,6 +289,16 @@ int main(int argc, char **argv)
                         : (net = demo_model(&alloc, &err)) == NULL) {
         fprintf(stderr, "particles: %s\n", err.message);
         return 1;
+    }
+    {
+        hnn_net_def def = hnn_net_def_default();
+        hnn_net_get_def(net, &def);
+        if (def.kind != HNN_NET_HAMILTONIAN) {
+            fprintf(stderr, "particles: %s is a direct-field net: the particles' energy needs a "
+                            "Hamiltonian one\n", o.model);
+            hnn_net_destroy(net);
+            return 1;
+        }
     }
     memset(blocks, 0, sizeof blocks);
     for (t = 0; t < o.threads; t++) {
@@ -287,8 +314,10 @@ int main(int argc, char **argv)
     t0 = seconds();
     for (t = 0; t < o.threads; t++)
         if (pthread_create(&threads[t], NULL, run_block, &blocks[t]) != 0) {
+            size_t started = t;
             fprintf(stderr, "particles: cannot start a thread\n");
-            o.threads = t;
+            for (t = 0; t < started; t++) /* the others still use the blocks: wait for them */
+                pthread_join(threads[t], NULL);
             goto done;
         }
     for (t = 0; t < o.threads; t++)

@@ -55,6 +55,11 @@ def export(model, path, seed=0):
     else:
         raise ValueError(f"the last layer has {out} outputs: 1 (H) or {dim} (a field) expected")
     widths = [o for (_, o) in shapes[:-1]]
+    # the format's caps (docs/format.md): a file over them would not load
+    if not 1 <= len(widths) <= 16:
+        raise ValueError(f"{len(widths)} hidden layers: libhnn takes 1 to 16")
+    if n > 4096 or any(w > 1048576 for w in widths):
+        raise ValueError("n over 4096 or a layer wider than 1048576: over libhnn's caps")
     for (i, o), prev in zip(shapes[1:], widths):
         if i != prev:
             raise ValueError("consecutive layers do not connect")
@@ -65,6 +70,8 @@ def export(model, path, seed=0):
             params.extend(m.bias.detach().double().reshape(-1).tolist())
     if not all(math.isfinite(v) for v in params):
         raise ValueError("a parameter is not finite")
+    if len(params) > 1 << 27:
+        raise ValueError(f"{len(params)} parameters: the format holds at most 2^27")
     body = bytearray(MAGIC)
     body += struct.pack("<6I", FORMAT_VERSION, 0, kind, 0, n, len(widths))
     body += struct.pack(f"<{len(widths)}I", *widths)
@@ -72,11 +79,16 @@ def export(model, path, seed=0):
     body += struct.pack(f"<{len(params)}d", *params)
     body += struct.pack("<I", zlib.crc32(bytes(body)) & 0xFFFFFFFF)
     tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(body)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(body)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def write_fixture(out_dir):

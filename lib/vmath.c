@@ -1,0 +1,72 @@
+/* A vectorisable tanh. libm's tanh is a scalar call per element and took about a third of
+ * a training step; this one has no branches and no calls, so the compiler runs it 2, 4 or 8
+ * elements at a time (whatever the CPU chosen at load time has), with the same bits on each.
+ *
+ * The method is Cephes' (S. L. Moshier): for |x| < 0.625 a rational approximation
+ * x + x^3 P(x^2) / Q(x^2); above, 1 - 2 / (exp(2|x|) + 1) with the sign restored. exp is
+ * Cephes' too: 2^k e^r with r reduced by a two-part ln 2 and a rational approximation of
+ * e^r; 2^k is built directly in the exponent bits. Rounding to the nearest integer uses the
+ * 1.5 * 2^52 trick, which is exact without a floor instruction. */
+#include "vmath.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "dispatch.h"
+
+static inline double bits_to_double(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+static inline uint64_t double_to_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+/* e^x for 0 <= x <= 45 (the range tanh needs below). */
+static inline double exp_small(double x)
+{
+    const double log2e = 1.4426950408889634073599, round_magic = 0x1.8p52;
+    const double c1 = 6.93145751953125E-1, c2 = 1.42860682030941723212E-6;
+    const double p0 = 1.26177193074810590878E-4, p1 = 3.02994407707441961300E-2,
+                 p2 = 9.99999999999999999910E-1;
+    const double q0 = 3.00198505138664455042E-6, q1 = 2.52448340349684104192E-3,
+                 q2 = 2.27265548208155028766E-1, q3 = 2.00000000000000000009E0;
+    const double shifted = x * log2e + round_magic; /* k in the low mantissa bits */
+    const double k = shifted - round_magic;         /* round(x / ln 2) */
+    const double r = (x - k * c1) - k * c2;         /* |r| <= ln 2 / 2 */
+    const double rr = r * r;
+    const double pr = r * ((p0 * rr + p1) * rr + p2);
+    const double er = 1.0 + 2.0 * (pr / ((((q0 * rr + q1) * rr + q2) * rr + q3) - pr));
+    const double scale = bits_to_double((double_to_bits(shifted) + 1023u) << 52); /* 2^k */
+    return er * scale;
+}
+
+static inline double tanh_one(double x)
+{
+    const double p0 = -9.64399179425052238628E-1, p1 = -9.92877231001918586564E1,
+                 p2 = -1.61468768441708447952E3;
+    const double q0 = 1.12811678491632931402E2, q1 = 2.23548839060100448583E3,
+                 q2 = 4.84406305325125486048E3;
+    const double ax = fabs(x);
+    /* |x| < 0.625 */
+    const double s = x * x;
+    const double small = x + x * s * (((p0 * s + p1) * s + p2) / (((s + q0) * s + q1) * s + q2));
+    /* |x| >= 0.625; past 22, 1 - 2 / (e^44 + 1) rounds to 1 */
+    const double e = exp_small(2.0 * (ax < 22.0 ? ax : 22.0));
+    const double large = copysign(1.0 - 2.0 / (e + 1.0), x);
+    return ax < 0.625 ? (ax == 0.0 ? x : small) : large; /* tanh(-0) = -0 */
+}
+
+HNNI_CLONES void hnni_tanh_array(double *x, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        x[i] = tanh_one(x[i]);
+}
