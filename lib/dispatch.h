@@ -1,10 +1,12 @@
 /* Private: run-time choice of the instruction set for the hot kernels.
  *
- * HNNI_CLONES compiles a function once per target (AVX-512, AVX2, baseline x86-64) and picks
- * the best the CPU has when the library loads (GCC's target_clones, an ifunc on glibc). The
- * default build stays portable (no -march=native) yet uses wide vectors where they exist.
- * Because the library is built with -ffp-contract=off, no clone fuses a multiply and an add,
- * so every clone computes the same bits. Define HNN_NO_DISPATCH to build only the baseline. */
+ * HNNI_CLONES compiles a function once per target (x86-64-v4: AVX-512; x86-64-v3: AVX2 and
+ * FMA; baseline x86-64) and picks the best the CPU has when the library loads (GCC's
+ * target_clones, an ifunc on glibc). The default build stays portable (no -march=native) yet
+ * uses wide vectors and fused multiply-add instructions where they exist. Every clone computes
+ * the same bits: the library is built with -ffp-contract=off, and the kernels that fuse call
+ * fma() explicitly, which is correctly rounded on every target. Define HNN_NO_DISPATCH to
+ * build only the baseline. */
 #ifndef HNN_LIB_DISPATCH_H
 #define HNN_LIB_DISPATCH_H
 
@@ -12,7 +14,7 @@
  * resolvers, and the program crashes at start-up. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
     !defined(HNN_NO_DISPATCH) && !defined(__SANITIZE_THREAD__)
-#define HNNI_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define HNNI_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define HNNI_CLONES
 #endif

@@ -1,11 +1,15 @@
-/* Dense kernels. Every product is built from one register-blocked micro-kernel: a tile of
- * MR rows by NR columns of C is held in registers while the inner dimension streams past,
- * the compiler vectorising across the NR columns. Each C element is still summed over the
- * inner index in increasing order from its initial value, one multiply and one add at a time
- * (the library is built with -ffp-contract=off), exactly as the plain triple loop would, so
- * the tiling, the vector width and the CPU chosen at run time change no bit: a batch stays
- * bit-identical to its states evaluated one by one, and runs agree across machines. */
+/* Dense kernels. Every product is built from register-blocked micro-kernels: a tile of C is
+ * held in registers while the inner dimension streams past, the compiler vectorising across
+ * the tile. Each C element is summed over the inner index in increasing order from its
+ * initial value, one fused multiply-add (C99 fma, a single rounding) at a time, exactly as the
+ * plain triple loop written with fma would, so the tiling, the vector width and the CPU chosen
+ * at run time change no bit: a batch stays bit-identical to its states evaluated one by one,
+ * and runs agree across machines. (fma is an instruction on every x86-64-v3, ARMv8 or newer
+ * CPU; on older x86 CPUs the C library computes it, correctly but slowly.) Elsewhere the
+ * library is built with -ffp-contract=off, so no other multiply and add is ever fused. */
 #include "kernels.h"
+
+#include <math.h>
 
 #include "dispatch.h"
 
@@ -32,10 +36,10 @@ HNNI_CLONES static void gemm_core(size_t m, size_t k, size_t n, const double *A,
                     const double a0 = A[(i0 + 0) * ars + j * acs], a1 = A[(i0 + 1) * ars + j * acs];
                     const double a2 = A[(i0 + 2) * ars + j * acs], a3 = A[(i0 + 3) * ars + j * acs];
                     for (c = 0; c < NR; c++) {
-                        acc[0][c] += a0 * b[c];
-                        acc[1][c] += a1 * b[c];
-                        acc[2][c] += a2 * b[c];
-                        acc[3][c] += a3 * b[c];
+                        acc[0][c] = fma(a0, b[c], acc[0][c]);
+                        acc[1][c] = fma(a1, b[c], acc[1][c]);
+                        acc[2][c] = fma(a2, b[c], acc[2][c]);
+                        acc[3][c] = fma(a3, b[c], acc[3][c]);
                     }
                 }
                 for (r = 0; r < MR; r++)
@@ -46,7 +50,7 @@ HNNI_CLONES static void gemm_core(size_t m, size_t k, size_t n, const double *A,
                     for (c = 0; c < nr; c++) {
                         double s = accumulate ? C[(i0 + r) * ldc + c0 + c] : 0.0;
                         for (j = 0; j < k; j++)
-                            s += A[(i0 + r) * ars + j * acs] * B[j * ldb + c0 + c];
+                            s = fma(A[(i0 + r) * ars + j * acs], B[j * ldb + c0 + c], s);
                         C[(i0 + r) * ldc + c0 + c] = s;
                     }
                 }
@@ -67,15 +71,29 @@ void hnni_gemm_acc_rows(size_t m, size_t k, size_t n, const double *A, size_t ld
     gemm_core(m, k, n, A, lda, 1, B, ldb, C, ldc, 1);
 }
 
+/* T (cols x rows) = S^T for S (rows x cols), in 8 x 8 blocks that stay in cache. */
+HNNI_CLONES static void transpose(size_t rows, size_t cols, const double *S, size_t lds,
+                                  double *T, size_t ldt)
+{
+    enum { TB = 8 };
+    size_t r0, c0, r, c;
+    for (r0 = 0; r0 < rows; r0 += TB) {
+        const size_t nr = rows - r0 < TB ? rows - r0 : TB;
+        for (c0 = 0; c0 < cols; c0 += TB) {
+            const size_t nc = cols - c0 < TB ? cols - c0 : TB;
+            for (c = 0; c < nc; c++)
+                for (r = 0; r < nr; r++)
+                    T[(c0 + c) * ldt + r0 + r] = S[(r0 + r) * lds + c0 + c];
+        }
+    }
+}
+
 void hnni_gemm_nt_acc(size_t m, size_t k, size_t n, const double *A, size_t lda,
                       const double *B, size_t ldb, double *C, size_t ldc, double *scratch)
 {
     /* Dot products of rows would not vectorise (IEEE order forbids reassociating the sum),
      * so transpose B once (k x n, O(nk)) and run the tiled kernel (O(mnk)). */
-    size_t j, c;
-    for (j = 0; j < n; j++)
-        for (c = 0; c < k; c++)
-            scratch[c * n + j] = B[j * ldb + c];
+    transpose(n, k, B, ldb, scratch, n);
     gemm_core(m, k, n, A, lda, 1, scratch, n, C, ldc, 1);
 }
 
@@ -96,13 +114,13 @@ void hnni_gemm_nt_acc(size_t m, size_t k, size_t n, const double *A, size_t lda,
             const double b0 = b[0], b1 = NCOLS > 1 ? b[1] : 0.0, b2 = NCOLS > 2 ? b[2] : 0.0,  \
                          b3 = NCOLS > 3 ? b[3] : 0.0;                                         \
             for (r = 0; r < MB; r++) {                                                        \
-                acc0[r] += a[r] * b0;                                                         \
+                acc0[r] = fma(a[r], b0, acc0[r]);                                                         \
                 if (NCOLS > 1)                                                                \
-                    acc1[r] += a[r] * b1;                                                     \
+                    acc1[r] = fma(a[r], b1, acc1[r]);                                                     \
                 if (NCOLS > 2)                                                                \
-                    acc2[r] += a[r] * b2;                                                     \
+                    acc2[r] = fma(a[r], b2, acc2[r]);                                                     \
                 if (NCOLS > 3)                                                                \
-                    acc3[r] += a[r] * b3;                                                     \
+                    acc3[r] = fma(a[r], b3, acc3[r]);                                                     \
             }                                                                                 \
         }                                                                                     \
         for (r = 0; r < MB; r++) {                                                            \
@@ -144,7 +162,7 @@ static void gemm_narrow(size_t m, size_t k, size_t n, const double *AT, size_t l
             for (c = 0; c < nc; c++) {
                 double s = 0.0;
                 for (j = 0; j < k; j++)
-                    s += AT[j * ldat + i0] * B[j * ldb + c0 + c];
+                    s = fma(AT[j * ldat + i0], B[j * ldb + c0 + c], s);
                 C[i0 * ldc + c0 + c] = s;
             }
         }

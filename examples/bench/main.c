@@ -1,0 +1,354 @@
+/* bench: how fast libhnn runs, against the machine's own dgemm and (optionally) PyTorch.
+ * One thread. Each figure is the best of several timed repetitions, each long enough to
+ * swamp the clock's resolution. FLOP counts are the models of docs/performance.md.
+ *
+ *   bench [--json] [--quick] [--torch SCRIPT] [--python PYTHON3]
+ *   (SCRIPT: examples/bench/torch_ref.py, run with PYTHON3, default python3)
+ */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, popen */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hnn/hnn.h>
+
+#ifdef HNN_BENCH_CBLAS
+#include <cblas.h>
+#endif
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double min_time = 0.25; /* seconds per repetition */
+static int repetitions = 3;
+
+/* Seconds per call of fn(ctx): repeat until min_time has passed, best of `repetitions`. */
+static double time_per_call(int (*fn)(void *), void *ctx)
+{
+    double best = INFINITY;
+    int r;
+    if (!fn(ctx)) /* warm-up, and a check that it works */
+        return NAN;
+    for (r = 0; r < repetitions; r++) {
+        long calls = 0;
+        const double t0 = now();
+        double t;
+        do {
+            fn(ctx);
+            calls++;
+        } while ((t = now() - t0) < min_time);
+        if (t / (double)calls < best)
+            best = t / (double)calls;
+    }
+    return best;
+}
+
+/* ---- FLOP models (docs/performance.md) -------------------------------------------------- */
+
+/* One dual pass of a 2 x w Hamiltonian net, n = 1: layer 0 on values only (its tangents are
+ * copies of weights), the hidden product and the output head on 1 + 2n = 3 columns. */
+static double flops_field(size_t w, int hamiltonian)
+{
+    const double n2 = 2.0, cols = hamiltonian ? 3.0 : 1.0, out = hamiltonian ? 1.0 : 2.0;
+    return 2.0 * n2 * (double)w + 2.0 * (double)w * (double)w * cols + 2.0 * (double)w * out * cols;
+}
+
+/* A training step per sample: the forward pass plus two products of the same size backwards
+ * (weight gradients, input adjoints) for every layer but the input adjoint of the first. */
+static double flops_train(size_t w, int hamiltonian)
+{
+    const double cols = hamiltonian ? 3.0 : 1.0, out = hamiltonian ? 1.0 : 2.0;
+    const double hidden = 2.0 * (double)w * (double)w * cols, head = 2.0 * (double)w * out * cols;
+    const double first = 2.0 * 2.0 * (double)w;
+    return 3.0 * hidden + 3.0 * head + 2.0 * first + (hamiltonian ? 2.0 * first : 0.0);
+}
+
+/* ---- the benchmarks ---------------------------------------------------------------------- */
+
+typedef struct ctx {
+    hnn_net *net;
+    hnn_workspace *ws;
+    hnn_optimizer *opt;
+    hnn_dataset *data;
+    hnn_integrator *integ;
+    hnn_field_source src;
+    hnn_train_def td;
+    double *x, *f;
+    size_t count, steps;
+#ifdef HNN_BENCH_CBLAS
+    double *A, *B, *C;
+    int m, n, k;
+#endif
+} ctx;
+
+static int call_field(void *p)
+{
+    ctx *c = (ctx *)p;
+    return hnn_net_field(c->net, c->ws, c->x, c->count, c->f) == HNN_OK;
+}
+
+static int call_train(void *p)
+{
+    ctx *c = (ctx *)p;
+    return hnn_train(c->net, c->opt, c->data, NULL, &c->td, NULL, NULL) == HNN_OK;
+}
+
+static int call_rollout(void *p)
+{
+    ctx *c = (ctx *)p;
+    double x[2] = {1.0, 0.0};
+    return hnn_integrator_rollout(c->integ, &c->src, x, 0.05, c->steps, NULL, NULL, NULL, NULL) == HNN_OK;
+}
+
+#ifdef HNN_BENCH_CBLAS
+static int call_dgemm(void *p)
+{
+    ctx *c = (ctx *)p;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->m, c->n, c->k, 1.0, c->A, c->k,
+                c->B, c->n, 0.0, c->C, c->n);
+    return 1;
+}
+#endif
+
+static hnn_net *make_net(size_t w, hnn_net_kind kind)
+{
+    hnn_net_def d = hnn_net_def_default();
+    hnn_net *net = NULL;
+    d.kind = kind;
+    d.widths[0] = d.widths[1] = w;
+    hnn_net_create(&d, &net, NULL);
+    return net;
+}
+
+typedef struct result {
+    size_t width;
+    double latency_us, batch_states_per_s, batch_gflops;
+    double train_hnn_steps_per_s, train_hnn_gflops, train_mlp_steps_per_s, train_mlp_gflops;
+    double rk4_steps_per_s, midpoint_steps_per_s, midpoint_evals_per_step;
+    double dgemm_gflops; /* NaN without a BLAS */
+} result;
+
+static void bench_width(size_t w, result *r)
+{
+    ctx c;
+    hnn_spring_data_def sd = hnn_spring_data_def_default();
+    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
+    hnn_integrator_def id = hnn_integrator_def_default();
+    size_t i;
+    memset(&c, 0, sizeof c);
+    r->width = w;
+    c.x = malloc(4096 * 2 * sizeof(double));
+    c.f = malloc(4096 * 2 * sizeof(double));
+    for (i = 0; i < 4096 * 2; i++)
+        c.x[i] = sin(0.37 * (double)i);
+
+    /* field evaluation: one state (latency), then 4096 at once (throughput) */
+    c.net = make_net(w, HNN_NET_HAMILTONIAN);
+    hnn_workspace_create(c.net, &c.ws, NULL);
+    c.count = 1;
+    r->latency_us = 1e6 * time_per_call(call_field, &c);
+    c.count = 4096;
+    {
+        const double t = time_per_call(call_field, &c);
+        r->batch_states_per_s = 4096.0 / t;
+        r->batch_gflops = 4096.0 * flops_field(w, 1) / t * 1e-9;
+    }
+
+    /* rollouts of one state: RK4 (4 evaluations a step) and implicit midpoint */
+    hnn_field_source_net(c.net, c.ws, &c.src);
+    c.steps = 200;
+    id.method = HNN_METHOD_RK4;
+    hnn_integrator_create(&id, &c.integ, NULL);
+    r->rk4_steps_per_s = (double)c.steps / time_per_call(call_rollout, &c);
+    hnn_integrator_destroy(c.integ);
+    id.method = HNN_METHOD_IMPLICIT_MIDPOINT;
+    hnn_integrator_create(&id, &c.integ, NULL);
+    r->midpoint_steps_per_s = (double)c.steps / time_per_call(call_rollout, &c);
+    hnn_integrator_reset(c.integ);
+    call_rollout(&c);
+    r->midpoint_evals_per_step = (double)hnn_integrator_field_evals(c.integ) / (double)c.steps;
+    hnn_integrator_destroy(c.integ);
+
+    /* training: the seed's configuration, batch 256, Adam; then the direct-field baseline */
+    sd.count = 1024;
+    hnn_dataset_spring(&sd, &c.data, NULL);
+    c.td = hnn_train_def_default();
+    c.td.batch_size = 256;
+    c.td.steps = 50; /* per call: the per-call set-up (buffers) is then a small share */
+    c.td.report_every = 0;
+    hnn_optimizer_create(&od, hnn_net_param_count(c.net), &c.opt, NULL);
+    {
+        const double t = time_per_call(call_train, &c) / (double)c.td.steps;
+        r->train_hnn_steps_per_s = 1.0 / t;
+        r->train_hnn_gflops = 256.0 * flops_train(w, 1) / t * 1e-9;
+    }
+    hnn_optimizer_destroy(c.opt);
+    hnn_workspace_destroy(c.ws);
+    hnn_net_destroy(c.net);
+    c.net = make_net(w, HNN_NET_FIELD);
+    hnn_optimizer_create(&od, hnn_net_param_count(c.net), &c.opt, NULL);
+    {
+        const double t = time_per_call(call_train, &c) / (double)c.td.steps;
+        r->train_mlp_steps_per_s = 1.0 / t;
+        r->train_mlp_gflops = 256.0 * flops_train(w, 0) / t * 1e-9;
+    }
+    hnn_optimizer_destroy(c.opt);
+    hnn_net_destroy(c.net);
+    hnn_dataset_destroy(c.data);
+
+    /* the roof: dgemm at the shape of the hidden layer's product over a chunk of 64 states
+     * with their tangents (w x w times w x 192) */
+    r->dgemm_gflops = NAN;
+#ifdef HNN_BENCH_CBLAS
+    c.m = (int)w, c.k = (int)w, c.n = 192;
+    c.A = malloc(w * w * sizeof(double));
+    c.B = malloc(w * 192 * sizeof(double));
+    c.C = malloc(w * 192 * sizeof(double));
+    for (i = 0; i < w * w; i++)
+        c.A[i] = cos((double)i);
+    for (i = 0; i < w * 192; i++)
+        c.B[i] = sin((double)i);
+    r->dgemm_gflops = 2.0 * (double)w * (double)w * 192.0 / time_per_call(call_dgemm, &c) * 1e-9;
+    free(c.A), free(c.B), free(c.C);
+#endif
+    free(c.x);
+    free(c.f);
+}
+
+/* ---- PyTorch, measured in the same run ----------------------------------------------------- */
+
+typedef struct torch_row {
+    size_t width;
+    double latency_us, batch_states_per_s, train_hnn_steps_per_s, train_mlp_steps_per_s,
+        rk4_steps_per_s;
+} torch_row;
+
+/* Runs the PyTorch reference script and reads its lines "width latency_us batch train_hnn
+ * train_mlp rk4"; returns the number of rows read. */
+static int run_torch(const char *python, const char *script, int quick, torch_row *rows, int max)
+{
+    char cmd[2048], line[512];
+    FILE *p;
+    int n = 0;
+    if (strchr(python, '\'') != NULL || strchr(script, '\'') != NULL)
+        return 0;
+    snprintf(cmd, sizeof cmd, "'%s' '%s' --lines%s 2>/dev/null", python, script,
+             quick ? " --quick" : "");
+    if ((p = popen(cmd, "r")) == NULL)
+        return 0;
+    while (n < max && fgets(line, sizeof line, p) != NULL) {
+        torch_row *t = &rows[n];
+        if (sscanf(line, "%zu %lf %lf %lf %lf %lf", &t->width, &t->latency_us,
+                   &t->batch_states_per_s, &t->train_hnn_steps_per_s, &t->train_mlp_steps_per_s,
+                   &t->rk4_steps_per_s) == 6)
+            n++;
+    }
+    pclose(p);
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    const size_t widths[3] = {32, 128, 512};
+    result res[3];
+    torch_row torch[3];
+    const char *script = NULL, *python = "python3";
+    int json = 0, quick = 0, i, ntorch = 0;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--torch") == 0 && i + 1 < argc)
+            script = argv[++i];
+        else if (strcmp(argv[i], "--python") == 0 && i + 1 < argc)
+            python = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--json] [--quick] [--torch examples/bench/torch_ref.py] "
+                            "[--python PYTHON3]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (quick)
+        min_time = 0.02, repetitions = 1;
+#ifdef HNN_BENCH_CBLAS
+    openblas_set_num_threads(1); /* the roof of one core, like everything else here */
+#endif
+    for (i = 0; i < 3; i++)
+        bench_width(widths[i], &res[i]);
+    if (script != NULL)
+        ntorch = run_torch(python, script, quick, torch, 3);
+
+    if (json) {
+        printf("{\"threads\": 1, \"blas\": %s, \"rows\": [", isnan(res[0].dgemm_gflops) ? "false" : "true");
+        for (i = 0; i < 3; i++) {
+            const result *r = &res[i];
+            printf("%s\n  {\"width\": %zu, \"latency_us\": %.3f, \"batch_states_per_s\": %.1f, "
+                   "\"batch_gflops\": %.3f, \"train_hnn_steps_per_s\": %.2f, \"train_hnn_gflops\": %.3f, "
+                   "\"train_mlp_steps_per_s\": %.2f, \"train_mlp_gflops\": %.3f, "
+                   "\"rk4_steps_per_s\": %.1f, \"midpoint_steps_per_s\": %.1f, "
+                   "\"midpoint_evals_per_step\": %.2f, \"dgemm_gflops\": ",
+                   i ? "," : "", r->width, r->latency_us, r->batch_states_per_s, r->batch_gflops,
+                   r->train_hnn_steps_per_s, r->train_hnn_gflops, r->train_mlp_steps_per_s,
+                   r->train_mlp_gflops, r->rk4_steps_per_s, r->midpoint_steps_per_s,
+                   r->midpoint_evals_per_step);
+            if (isnan(r->dgemm_gflops))
+                printf("null");
+            else
+                printf("%.3f", r->dgemm_gflops);
+            if (i < ntorch)
+                printf(", \"torch\": {\"latency_us\": %.3f, \"batch_states_per_s\": %.1f, "
+                       "\"train_hnn_steps_per_s\": %.2f, \"train_mlp_steps_per_s\": %.2f, "
+                       "\"rk4_steps_per_s\": %.1f}", torch[i].latency_us, torch[i].batch_states_per_s,
+                       torch[i].train_hnn_steps_per_s, torch[i].train_mlp_steps_per_s,
+                       torch[i].rk4_steps_per_s);
+            printf("}");
+        }
+        printf("\n]}\n");
+        return 0;
+    }
+    printf("libhnn %s, one thread; n = 1 (a state of 2), two hidden tanh layers of width w\n\n",
+           hnn_version_string());
+    printf("%5s %10s %12s %8s %10s %8s %10s %8s %10s %10s %8s\n", "w", "latency", "batch",
+           "GFLOP/s", "HNN train", "GFLOP/s", "MLP train", "GFLOP/s", "RK4", "midpoint", "dgemm");
+    printf("%5s %10s %12s %8s %10s %8s %10s %8s %10s %10s %8s\n", "", "us/state", "states/s", "",
+           "steps/s", "", "steps/s", "", "steps/s", "steps/s", "GFLOP/s");
+    for (i = 0; i < 3; i++) {
+        const result *r = &res[i];
+        printf("%5zu %10.2f %12.0f %8.2f %10.1f %8.2f %10.1f %8.2f %10.0f %10.0f %8.2f\n", r->width,
+               r->latency_us, r->batch_states_per_s, r->batch_gflops, r->train_hnn_steps_per_s,
+               r->train_hnn_gflops, r->train_mlp_steps_per_s, r->train_mlp_gflops,
+               r->rk4_steps_per_s, r->midpoint_steps_per_s, r->dgemm_gflops);
+    }
+    if (!isnan(res[0].dgemm_gflops)) {
+        printf("\nfraction of dgemm (same machine, same run, w x w times w x 192):\n");
+        for (i = 0; i < 3; i++)
+            printf("  w = %3zu: batched evaluation %3.0f %%, HNN training %3.0f %%, MLP training %3.0f %%\n",
+                   res[i].width, 100 * res[i].batch_gflops / res[i].dgemm_gflops,
+                   100 * res[i].train_hnn_gflops / res[i].dgemm_gflops,
+                   100 * res[i].train_mlp_gflops / res[i].dgemm_gflops);
+    } else {
+        printf("\n(no BLAS found at build time: install OpenBLAS for the dgemm roof)\n");
+    }
+    if (ntorch > 0) {
+        printf("\nlibhnn / PyTorch (same run, one thread, double precision):\n");
+        printf("%5s %14s %12s %12s %12s %10s\n", "w", "latency (x faster)", "batch", "HNN train",
+               "MLP train", "RK4");
+        for (i = 0; i < ntorch && i < 3; i++)
+            printf("%5zu %14.1f %12.2f %12.2f %12.2f %10.1f\n", torch[i].width,
+                   torch[i].latency_us / res[i].latency_us,
+                   res[i].batch_states_per_s / torch[i].batch_states_per_s,
+                   res[i].train_hnn_steps_per_s / torch[i].train_hnn_steps_per_s,
+                   res[i].train_mlp_steps_per_s / torch[i].train_mlp_steps_per_s,
+                   res[i].rk4_steps_per_s / torch[i].rk4_steps_per_s);
+    } else if (script != NULL) {
+        printf("\n(PyTorch not available: %s printed nothing)\n", script);
+    }
+    return 0;
+}
