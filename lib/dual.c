@@ -11,6 +11,24 @@ HNNI_CLONES void hnni_dual_tanh(size_t rows, size_t bc, size_t ntan, const doubl
     enum { GATHER = 256 };
     double values[GATHER];
     size_t r, s, t;
+    if (bc == 1) { /* one state, the game-loop case: straight loops, no per-row set-up */
+        size_t r0;
+        for (r0 = 0; r0 < rows; r0 += GATHER) {
+            const size_t nr = rows - r0 < GATHER ? rows - r0 : GATHER;
+            for (r = 0; r < nr; r++)
+                values[r] = Z[(r0 + r) * ld] + bias[r0 + r];
+            hnni_tanh_array(values, nr);
+            for (r = 0; r < nr; r++) {
+                const double a = values[r], slope = 1.0 - a * a;
+                double *arow = A + (r0 + r) * ld;
+                const double *zrow = Z + (r0 + r) * ld;
+                arow[0] = a;
+                for (t = 1; t <= ntan; t++)
+                    arow[t] = slope * zrow[t];
+            }
+        }
+        return;
+    }
     if (bc < 16) {
         /* Few states: a row holds too few values for tanh's vector loop, so gather the values
          * of many rows, take tanh once, and scatter them back (the same bits either way). */
@@ -33,6 +51,18 @@ HNNI_CLONES void hnni_dual_tanh(size_t rows, size_t bc, size_t ntan, const doubl
                 arow[s] = zrow[s] + bias[r];
             hnni_tanh_array(arow, bc);
         }
+    }
+    if (bc < 16) { /* few states: loops over so few columns only cost their set-up */
+        for (r = 0; r < rows; r++) {
+            const double *zrow = Z + r * ld;
+            double *arow = A + r * ld;
+            for (s = 0; s < bc; s++) {
+                const double slope = 1.0 - arow[s] * arow[s];
+                for (t = 1; t <= ntan; t++)
+                    arow[t * bc + s] = slope * zrow[t * bc + s];
+            }
+        }
+        return;
     }
     for (r = 0; r < rows; r++) {
         const double *zrow = Z + r * ld;

@@ -45,14 +45,19 @@ HNNI_CLONES static void gemm_core(size_t m, size_t k, size_t n, const double *A,
                 for (r = 0; r < MR; r++)
                     for (c = 0; c < NR; c++)
                         C[(i0 + r) * ldc + c0 + c] = acc[r][c];
-            } else { /* edges: the same sums, one element at a time */
+            } else { /* edges: the same sums, a row at a time (its columns' chains interleave) */
                 for (r = 0; r < mr; r++) {
-                    for (c = 0; c < nr; c++) {
-                        double s = accumulate ? C[(i0 + r) * ldc + c0 + c] : 0.0;
-                        for (j = 0; j < k; j++)
-                            s = fma(A[(i0 + r) * ars + j * acs], B[j * ldb + c0 + c], s);
-                        C[(i0 + r) * ldc + c0 + c] = s;
+                    double s[NR];
+                    for (c = 0; c < nr; c++)
+                        s[c] = accumulate ? C[(i0 + r) * ldc + c0 + c] : 0.0;
+                    for (j = 0; j < k; j++) {
+                        const double a = A[(i0 + r) * ars + j * acs];
+                        const double *b = B + j * ldb + c0;
+                        for (c = 0; c < nr; c++)
+                            s[c] = fma(a, b[c], s[c]);
                     }
+                    for (c = 0; c < nr; c++)
+                        C[(i0 + r) * ldc + c0 + c] = s[c];
                 }
             }
         }
@@ -99,8 +104,7 @@ void hnni_gemm_nt_acc(size_t m, size_t k, size_t n, const double *A, size_t lda,
 
 /* One tile of gemm_narrow: MB rows by nc (1..4) columns of C. Written out per nc with one
  * accumulator array per column, the shape compilers keep in vector registers. */
-#define MB 16
-#define NARROW_TILE(name, NCOLS)                                                              \
+#define NARROW_TILE(name, NCOLS, MB)                                                          \
     static void name(size_t k, const double *AT, size_t ldat, const double *B, size_t ldb,    \
                      double *C, size_t ldc)                                                   \
     {                                                                                         \
@@ -133,10 +137,14 @@ void hnni_gemm_nt_acc(size_t m, size_t k, size_t n, const double *A, size_t lda,
                 C[r * ldc + 3] = acc3[r];                                                     \
         }                                                                                     \
     }
-HNNI_CLONES NARROW_TILE(narrow_tile1, 1)
-HNNI_CLONES NARROW_TILE(narrow_tile2, 2)
-HNNI_CLONES NARROW_TILE(narrow_tile3, 3)
-HNNI_CLONES NARROW_TILE(narrow_tile4, 4)
+HNNI_CLONES NARROW_TILE(narrow_tile1, 1, 16)
+HNNI_CLONES NARROW_TILE(narrow_tile2, 2, 16)
+HNNI_CLONES NARROW_TILE(narrow_tile3, 3, 16)
+HNNI_CLONES NARROW_TILE(narrow_tile4, 4, 16)
+/* 32 rows: twice the independent accumulators, for the one- and two-state cases */
+HNNI_CLONES NARROW_TILE(narrow_wide1, 1, 32)
+HNNI_CLONES NARROW_TILE(narrow_wide2, 2, 32)
+HNNI_CLONES NARROW_TILE(narrow_wide3, 3, 32)
 
 /* C = AT^T B for few columns: vectorised across the rows of C, which are contiguous in AT
  * (k x m); up to four columns at a time give independent accumulators, hiding the adds'
@@ -148,7 +156,17 @@ static void gemm_narrow(size_t m, size_t k, size_t n, const double *AT, size_t l
     size_t i0, c0, c, j;
     for (c0 = 0; c0 < n; c0 += 4) {
         const size_t nc = n - c0 < 4 ? n - c0 : 4;
-        for (i0 = 0; i0 + MB <= m; i0 += MB) {
+        i0 = 0;
+        for (; nc < 4 && i0 + 32 <= m; i0 += 32) {
+            const double *at = AT + i0;
+            double *ct = C + i0 * ldc + c0;
+            switch (nc) {
+            case 3: narrow_wide3(k, at, ldat, B + c0, ldb, ct, ldc); break;
+            case 2: narrow_wide2(k, at, ldat, B + c0, ldb, ct, ldc); break;
+            default: narrow_wide1(k, at, ldat, B + c0, ldb, ct, ldc); break;
+            }
+        }
+        for (; i0 + 16 <= m; i0 += 16) {
             const double *at = AT + i0;
             double *ct = C + i0 * ldc + c0;
             switch (nc) {
@@ -168,7 +186,6 @@ static void gemm_narrow(size_t m, size_t k, size_t n, const double *AT, size_t l
         }
     }
 }
-#undef MB
 
 void hnni_gemm_tn(size_t m, size_t k, size_t n, const double *A, size_t lda, const double *B,
                   size_t ldb, double *C, size_t ldc)

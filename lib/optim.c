@@ -285,8 +285,8 @@ hnn_status hnn_optimizer_state_set(hnn_optimizer *opt, const double *state, size
         return HNN_ERR_SIZE_MISMATCH;
     if (!hnni_all_finite(state, count))
         return HNN_ERR_NONFINITE;
-    if (state[0] < 0.0 || state[0] > 0x1p53 || state[0] != floor(state[0]))
-        return HNN_ERR_INVALID_ARG;
+    if (signbit(state[0]) || state[0] > 0x1p53 || state[0] != floor(state[0]))
+        return HNN_ERR_INVALID_ARG; /* a step count: a whole number, not even -0 */
     if (opt->def.kind != HNN_OPT_SGD)
         for (i = 1 + opt->n; i < count; i++) /* second moments (and their maximum) */
             if (state[i] < 0.0)

@@ -294,6 +294,8 @@ static void test_bad_optimizer_input(void **state)
     assert_int_equal(hnn_optimizer_state_get(opt, st, 1 + 2 * NP), HNN_OK);
     st[0] = 2.5; /* not a whole step count */
     assert_int_equal(hnn_optimizer_state_set(opt, st, 1 + 2 * NP), HNN_ERR_INVALID_ARG);
+    st[0] = -0.0; /* would not save back as itself */
+    assert_int_equal(hnn_optimizer_state_set(opt, st, 1 + 2 * NP), HNN_ERR_INVALID_ARG);
     st[0] = 3;
     st[1 + NP] = -1.0; /* negative second moment */
     assert_int_equal(hnn_optimizer_state_set(opt, st, 1 + 2 * NP), HNN_ERR_INVALID_ARG);

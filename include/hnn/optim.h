@@ -81,7 +81,7 @@ HNN_API size_t hnn_optimizer_state_size(const hnn_optimizer *opt);
 HNN_API hnn_status hnn_optimizer_state_get(const hnn_optimizer *opt, double *state,
                                            size_t count);
 /* Restores a state from hnn_optimizer_state_get. Refuses (HNN_ERR_INVALID_ARG, nothing
- * changed) a step count that is not a whole number in [0, 2^53], a negative second moment,
+ * changed) a step count that is not a whole number in [0, 2^53] (-0 included), a negative second moment,
  * or non-finite values (HNN_ERR_NONFINITE). */
 HNN_API hnn_status hnn_optimizer_state_set(hnn_optimizer *opt, const double *state,
                                            size_t count);
