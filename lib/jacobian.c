@@ -59,6 +59,18 @@ static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, 
             hess[r * dim + t] = g[r * ld + 1 + t];
 }
 
+/* 1 if ws holds hessian_one's layout for this net: a workspace may serve a net of the same n
+ * and no wider layers, but the Hessian also keeps one block per layer, so a deeper net than
+ * the workspace was made for may not fit. */
+static int hessian_fits(const hnn_net *net, const hnn_workspace *ws)
+{
+    const size_t ld = 1 + net->dim;
+    size_t need0 = net->dim, l;
+    for (l = 0; l + 1 < net->layers; l++)
+        need0 += net->out[l] * ld;
+    return ws->block >= need0 && ws->block >= 3 * net->max_rows * ld;
+}
+
 hnn_status hnn_net_hessian(const hnn_net *net, hnn_workspace *ws, const double *x, size_t count,
                            double *hess)
 {
@@ -68,6 +80,8 @@ hnn_status hnn_net_hessian(const hnn_net *net, hnn_workspace *ws, const double *
         return st;
     if (net->def.kind != HNN_NET_HAMILTONIAN)
         return HNN_ERR_WRONG_KIND;
+    if (!hessian_fits(net, ws))
+        return HNN_ERR_SIZE_MISMATCH;
     for (s = 0; s < count; s++)
         hessian_one(net, ws, x + s * net->dim, hess + s * net->dim * net->dim);
     return HNN_OK;
@@ -95,6 +109,8 @@ hnn_status hnn_net_field_jacobian(const hnn_net *net, hnn_workspace *ws, const d
     size_t s, i, t;
     if (st != HNN_OK)
         return st;
+    if (net->def.kind == HNN_NET_HAMILTONIAN && !hessian_fits(net, ws))
+        return HNN_ERR_SIZE_MISMATCH;
     for (s = 0; s < count; s++) {
         double *J = jac + s * dim * dim;
         if (net->def.kind == HNN_NET_FIELD) {

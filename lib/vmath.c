@@ -55,9 +55,10 @@ static inline double tanh_one(double x)
     const double q0 = 1.12811678491632931402E2, q1 = 2.23548839060100448583E3,
                  q2 = 4.84406305325125486048E3;
     const double ax = fabs(x);
-    /* |x| < 0.625 */
-    const double s = x * x;
-    const double small = x + x * s * (((p0 * s + p1) * s + p2) / (((s + q0) * s + q1) * s + q2));
+    /* |x| < 0.625 (computed on 0 otherwise, so that huge x raises no overflow flag) */
+    const double xs = ax < 0.625 ? x : 0.0;
+    const double s = xs * xs;
+    const double small = xs + xs * s * (((p0 * s + p1) * s + p2) / (((s + q0) * s + q1) * s + q2));
     /* |x| >= 0.625; past 22, 1 - 2 / (e^44 + 1) rounds to 1 */
     const double e = exp_small(2.0 * (ax < 22.0 ? ax : 22.0));
     const double large = copysign(1.0 - 2.0 / (e + 1.0), x);

@@ -251,6 +251,46 @@ static void test_wide_nets_use_smaller_chunks_with_the_same_bits(void **state)
     hnn_net_destroy(net);
 }
 
+/* The library's own vectorised tanh, seen through a net that computes H = tanh(q), is within
+ * 2 ulp of the C library's over the whole range (tiny, near the 0.625 switch, saturated). */
+static double ulps(double a, double b)
+{
+    int64_t ia, ib;
+    if (a == b)
+        return 0.0;
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    if ((ia < 0) != (ib < 0))
+        return 1e300;
+    return fabs((double)(ia - ib));
+}
+
+static void test_tanh_within_two_ulp(void **state)
+{
+    const shape sh = {1, 1, {1}};
+    hnn_net *net = make_net(&sh, HNN_NET_HAMILTONIAN, 0);
+    const double p[5] = {1.0, 0.0, 0.0, 1.0, 0.0}; /* W1 = [1, 0], b1 = 0, w = 1, b = 0 */
+    enum { N = 20000 };
+    static double x[2 * N], h[N];
+    test_rng rng = {99};
+    double worst = 0.0;
+    size_t i;
+    (void)state;
+    assert_int_equal(hnn_net_params_set(net, p, 5), HNN_OK);
+    for (i = 0; i < N; i++) {
+        const double u = test_uniform(&rng, -1.0, 1.0);
+        x[2 * i] = i % 4 == 0 ? 25.0 * u : i % 4 == 1 ? u : i % 4 == 2 ? 0.625 + 0.05 * u : 1e-300 * u;
+        x[2 * i + 1] = 0.0;
+    }
+    x[0] = -0.0, x[2] = 0.625, x[4] = -0.625, x[6] = 22.0, x[8] = -1e300, x[10] = 4.9e-324;
+    assert_int_equal(hnn_net_energy(net, NULL, x, N, h), HNN_OK);
+    for (i = 0; i < N; i++)
+        worst = fmax(worst, ulps(h[i], tanh(x[2 * i])));
+    fprintf(stderr, "tanh: worst error over %d arguments %.0f ulp\n", N, worst);
+    assert_true(worst <= 2.0);
+    hnn_net_destroy(net);
+}
+
 /* A caller's workspace gives the same bits as the net's own one. */
 static void test_caller_workspace_matches_own(void **state)
 {
@@ -613,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_direct_field_net_has_divergence),
         cmocka_unit_test(test_second_derivatives_match_differences),
         cmocka_unit_test(test_batch_is_bit_identical_to_single_states),
+        cmocka_unit_test(test_tanh_within_two_ulp),
         cmocka_unit_test(test_caller_workspace_matches_own),
         cmocka_unit_test(test_wide_nets_use_smaller_chunks_with_the_same_bits),
         cmocka_unit_test(test_workspace_of_a_smaller_net_is_refused),
