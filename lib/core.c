@@ -97,6 +97,17 @@ void hnni_publish_def(void *def, void *defaults, size_t full_size, size_t struct
     memcpy(def, defaults, struct_size);
 }
 
+hnn_status hnni_copy_def_out(void *def, const void *src, size_t full_size)
+{
+    size_t size;
+    memcpy(&size, def, sizeof size);
+    if (size < sizeof size || size > full_size)
+        return HNN_ERR_INVALID_ARG;
+    memcpy(def, src, size);
+    memcpy(def, &size, sizeof size);
+    return HNN_OK;
+}
+
 hnn_status hnni_read_def(const void *def, void *full, size_t full_size, const char *type,
                          hnn_error *err)
 {

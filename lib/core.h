@@ -35,6 +35,11 @@ int hnni_all_finite(const double *v, size_t count);
  * the size field itself, or larger than full_size (a def from a newer header, whose extra
  * settings this library could not honour), is refused with HNN_ERR_INVALID_ARG. */
 void hnni_publish_def(void *def, void *defaults, size_t full_size, size_t struct_size);
+
+/* For the *_get_def functions: copies a handle's def (full_size bytes) into the caller's
+ * struct, as much of it as the caller's struct_size says it holds. HNN_ERR_INVALID_ARG for a
+ * struct_size smaller than the size field or larger than full_size. */
+hnn_status hnni_copy_def_out(void *def, const void *src, size_t full_size);
 hnn_status hnni_read_def(const void *def, void *full, size_t full_size, const char *type,
                          hnn_error *err);
 

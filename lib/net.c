@@ -252,15 +252,9 @@ void hnn_net_destroy(hnn_net *net)
 
 hnn_status hnn_net_get_def(const hnn_net *net, hnn_net_def *def)
 {
-    size_t size;
     if (net == NULL || def == NULL)
         return HNN_ERR_NULL;
-    size = def->struct_size;
-    if (size < sizeof(size_t) || size > sizeof *def)
-        return HNN_ERR_INVALID_ARG;
-    memcpy(def, &net->def, size);
-    def->struct_size = size;
-    return HNN_OK;
+    return hnni_copy_def_out(def, &net->def, sizeof *def);
 }
 
 size_t hnn_net_dof(const hnn_net *net)

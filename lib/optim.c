@@ -216,15 +216,9 @@ hnn_status hnn_optimizer_step(hnn_optimizer *opt, double *params, const double *
 
 hnn_status hnn_optimizer_get_def(const hnn_optimizer *opt, hnn_optimizer_def *def)
 {
-    size_t size;
     if (opt == NULL || def == NULL)
         return HNN_ERR_NULL;
-    size = def->struct_size;
-    if (size < sizeof(size_t) || size > sizeof *def)
-        return HNN_ERR_INVALID_ARG;
-    memcpy(def, &opt->def, size);
-    def->struct_size = size;
-    return HNN_OK;
+    return hnni_copy_def_out(def, &opt->def, sizeof *def);
 }
 
 size_t hnn_optimizer_param_count(const hnn_optimizer *opt)

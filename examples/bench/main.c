@@ -116,6 +116,14 @@ static int call_dgemm(void *p)
 }
 #endif
 
+/* Training steps per second and GFLOP/s of c->net (with c->opt, c->data, c->td). */
+static void train_rate(ctx *c, size_t w, int hamiltonian, double *steps_per_s, double *gflops)
+{
+    const double t = time_per_call(call_train, c) / (double)c->td.steps;
+    *steps_per_s = 1.0 / t;
+    *gflops = 256.0 * flops_train(w, hamiltonian) / t * 1e-9;
+}
+
 static hnn_net *make_net(size_t w, hnn_net_kind kind)
 {
     hnn_net_def d = hnn_net_def_default();
@@ -183,21 +191,13 @@ static void bench_width(size_t w, result *r)
     c.td.steps = 50; /* per call: the per-call set-up (buffers) is then a small share */
     c.td.report_every = 0;
     hnn_optimizer_create(&od, hnn_net_param_count(c.net), &c.opt, NULL);
-    {
-        const double t = time_per_call(call_train, &c) / (double)c.td.steps;
-        r->train_hnn_steps_per_s = 1.0 / t;
-        r->train_hnn_gflops = 256.0 * flops_train(w, 1) / t * 1e-9;
-    }
+    train_rate(&c, w, 1, &r->train_hnn_steps_per_s, &r->train_hnn_gflops);
     hnn_optimizer_destroy(c.opt);
     hnn_workspace_destroy(c.ws);
     hnn_net_destroy(c.net);
     c.net = make_net(w, HNN_NET_FIELD);
     hnn_optimizer_create(&od, hnn_net_param_count(c.net), &c.opt, NULL);
-    {
-        const double t = time_per_call(call_train, &c) / (double)c.td.steps;
-        r->train_mlp_steps_per_s = 1.0 / t;
-        r->train_mlp_gflops = 256.0 * flops_train(w, 0) / t * 1e-9;
-    }
+    train_rate(&c, w, 0, &r->train_mlp_steps_per_s, &r->train_mlp_gflops);
     hnn_optimizer_destroy(c.opt);
     hnn_net_destroy(c.net);
     hnn_dataset_destroy(c.data);
