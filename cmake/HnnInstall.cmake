@@ -56,6 +56,11 @@ foreach(_dir LIBDIR INCLUDEDIR)
     set(HNN_PC_${_dir} "\${prefix}/${CMAKE_INSTALL_${_dir}}")
   endif()
 endforeach()
+# A static libhnn built with OpenMP needs the OpenMP runtime at the final link.
+set(HNN_PC_LIBS_PRIVATE "-lm")
+if(HNN_OPENMP)
+  string(APPEND HNN_PC_LIBS_PRIVATE " ${OpenMP_C_FLAGS}")
+endif()
 configure_file("${CMAKE_CURRENT_LIST_DIR}/hnn.pc.in" "${PROJECT_BINARY_DIR}/hnn.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/hnn.pc"
   DESTINATION "${HNN_PC_DIR}"

@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "dispatch.h"
+#include "parallel.h"
 
 enum { MR = 4, NR = 16 };
 
@@ -64,16 +65,41 @@ HNNI_CLONES static void gemm_core(size_t m, size_t k, size_t n, const double *A,
     }
 }
 
+/* A gemm_core call, split by rows of C across threads (parallel.h): rows r0..r1 of C need
+ * rows r0..r1 of A(i, j), which start at A + r0 * ars. */
+typedef struct gemm_job {
+    size_t k, n, ars, acs, ldb, ldc;
+    const double *A, *B;
+    double *C;
+    int accumulate;
+} gemm_job;
+
+static void gemm_rows(void *ctx, size_t r0, size_t r1)
+{
+    const gemm_job *g = (const gemm_job *)ctx;
+    gemm_core(r1 - r0, g->k, g->n, g->A + r0 * g->ars, g->ars, g->acs, g->B, g->ldb,
+              g->C + r0 * g->ldc, g->ldc, g->accumulate);
+}
+
+static void gemm_split(size_t m, size_t k, size_t n, const double *A, size_t ars, size_t acs,
+                       const double *B, size_t ldb, double *C, size_t ldc, int accumulate)
+{
+    gemm_job g;
+    g.k = k, g.n = n, g.ars = ars, g.acs = acs, g.ldb = ldb, g.ldc = ldc;
+    g.A = A, g.B = B, g.C = C, g.accumulate = accumulate;
+    hnni_for_rows(m, MR, (double)m * (double)k * (double)n, gemm_rows, &g);
+}
+
 void hnni_gemm(size_t m, size_t k, size_t n, const double *A, size_t lda, const double *B,
                size_t ldb, double *C, size_t ldc)
 {
-    gemm_core(m, k, n, A, lda, 1, B, ldb, C, ldc, 0);
+    gemm_split(m, k, n, A, lda, 1, B, ldb, C, ldc, 0);
 }
 
 void hnni_gemm_acc_rows(size_t m, size_t k, size_t n, const double *A, size_t lda,
                         const double *B, size_t ldb, double *C, size_t ldc)
 {
-    gemm_core(m, k, n, A, lda, 1, B, ldb, C, ldc, 1);
+    gemm_split(m, k, n, A, lda, 1, B, ldb, C, ldc, 1);
 }
 
 /* T (cols x rows) = S^T for S (rows x cols), in 8 x 8 blocks that stay in cache. */
@@ -93,13 +119,35 @@ HNNI_CLONES static void transpose(size_t rows, size_t cols, const double *S, siz
     }
 }
 
+/* A transpose split by rows of T (columns c0..c1 of S). */
+typedef struct transpose_job {
+    size_t rows, lds, ldt;
+    const double *S;
+    double *T;
+} transpose_job;
+
+static void transpose_rows(void *ctx, size_t c0, size_t c1)
+{
+    const transpose_job *j = (const transpose_job *)ctx;
+    transpose(j->rows, c1 - c0, j->S + c0, j->lds, j->T + c0 * j->ldt, j->ldt);
+}
+
+static void transpose_split(size_t rows, size_t cols, const double *S, size_t lds, double *T,
+                            size_t ldt)
+{
+    transpose_job j;
+    j.rows = rows, j.lds = lds, j.ldt = ldt, j.S = S, j.T = T;
+    /* a copy is worth about 8 multiply-adds an element: it is memory-bound */
+    hnni_for_rows(cols, 8, 8.0 * (double)rows * (double)cols, transpose_rows, &j);
+}
+
 void hnni_gemm_nt_acc(size_t m, size_t k, size_t n, const double *A, size_t lda,
                       const double *B, size_t ldb, double *C, size_t ldc, double *scratch)
 {
     /* Dot products of rows would not vectorise (IEEE order forbids reassociating the sum),
      * so transpose B once (k x n, O(nk)) and run the tiled kernel (O(mnk)). */
-    transpose(n, k, B, ldb, scratch, n);
-    gemm_core(m, k, n, A, lda, 1, scratch, n, C, ldc, 1);
+    transpose_split(n, k, B, ldb, scratch, n);
+    gemm_split(m, k, n, A, lda, 1, scratch, n, C, ldc, 1);
 }
 
 /* One tile of gemm_narrow: MB rows by nc (1..4) columns of C. Written out per nc with one
@@ -194,5 +242,5 @@ void hnni_gemm_tn(size_t m, size_t k, size_t n, const double *A, size_t lda, con
     if (n < HNNI_NARROW)
         gemm_narrow(m, k, n, A, lda, B, ldb, C, ldc);
     else
-        gemm_core(m, k, n, A, 1, lda, B, ldb, C, ldc, 0);
+        gemm_split(m, k, n, A, 1, lda, B, ldb, C, ldc, 0);
 }

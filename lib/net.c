@@ -8,6 +8,7 @@
 #include "core.h"
 #include "dual.h"
 #include "kernels.h"
+#include "parallel.h"
 #include "rng.h"
 
 /* ---- definitions ---------------------------------------------------------------------- */
@@ -166,15 +167,32 @@ size_t hnni_chunk_for(size_t per_state, size_t budget)
     return chunk < 1 ? 1 : chunk > HNNI_CHUNK ? HNNI_CHUNK : chunk;
 }
 
+/* Rows c0..c1 of one layer's transposed weights (a copy: split across threads). */
+typedef struct sync_job {
+    const double *w;
+    double *t;
+    size_t in, out;
+} sync_job;
+
+static void sync_rows(void *ctx, size_t c0, size_t c1)
+{
+    const sync_job *j = (const sync_job *)ctx;
+    size_t r, c;
+    for (c = c0; c < c1; c++)
+        for (r = 0; r < j->out; r++)
+            j->t[c * j->out + r] = j->w[r * j->in + c];
+}
+
 void hnni_net_sync(hnn_net *net)
 {
-    size_t l, r, c;
+    size_t l;
     for (l = 0; l < net->layers; l++) {
-        const double *w = net->params + net->w_off[l];
-        double *t = net->wt + net->w_off[l];
-        for (r = 0; r < net->out[l]; r++)
-            for (c = 0; c < net->in[l]; c++)
-                t[c * net->out[l] + r] = w[r * net->in[l] + c];
+        sync_job j;
+        j.w = net->params + net->w_off[l];
+        j.t = net->wt + net->w_off[l];
+        j.in = net->in[l];
+        j.out = net->out[l];
+        hnni_for_rows(j.in, 8, 8.0 * (double)j.in * (double)j.out, sync_rows, &j);
     }
 }
 

@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "core.h"
 #include "optim.h"
+#include "parallel.h"
 
 struct hnn_optimizer {
     hnn_optimizer_def def;
@@ -173,21 +174,17 @@ static update adam_update(const hnn_optimizer *opt, const adam_consts *c, size_t
     return u;
 }
 
-/* Runs the update over every parameter: with commit 0 only checks that every new value is
- * finite (returns 0 if not), with commit 1 writes them. Both passes do the same arithmetic. */
-static int apply(hnn_optimizer *opt, double *params, const double *grad, int commit)
+/* One pass of the update over parameters [begin, end): with commit 0 only checks that every
+ * new value is finite (returns 0 if not), with commit 1 writes them. Both passes do the same
+ * arithmetic. */
+static int apply_range(hnn_optimizer *opt, const adam_consts *c, double *params,
+                       const double *grad, int commit, size_t begin, size_t end)
 {
     const hnn_optimizer_def *d = &opt->def;
-    const double t = (double)(opt->steps + 1);
-    adam_consts c;
     size_t i, k;
-    c.step_size = d->lr / (1.0 - pow(d->beta1, t));
-    c.bias2_sqrt = sqrt(1.0 - pow(d->beta2, t));
-    c.coupled_wd = d->kind == HNN_OPT_ADAM ? d->weight_decay : 0.0;
-    c.shrink = d->kind == HNN_OPT_ADAMW ? 1.0 - d->lr * d->weight_decay : 1.0;
-    for (i = 0; i < opt->n; i++) {
+    for (i = begin; i < end; i++) {
         const update u = d->kind == HNN_OPT_SGD ? sgd_update(opt, i, params[i], grad[i])
-                                                : adam_update(opt, &c, i, params[i], grad[i]);
+                                                : adam_update(opt, c, i, params[i], grad[i]);
         if (!commit) {
             if (!isfinite(u.p) || !isfinite(u.s[0]) || !isfinite(u.s[1]) || !isfinite(u.s[2]))
                 return 0;
@@ -197,6 +194,48 @@ static int apply(hnn_optimizer *opt, double *params, const double *grad, int com
         for (k = 0; k < opt->slots; k++)
             opt->state[k * opt->n + i] = u.s[k];
     }
+    return 1;
+}
+
+/* The parameters are updated independently, so the passes split across threads
+ * (parallel.h) in at most APPLY_SLICES slices, each reporting into its own flag. */
+enum { APPLY_SLICES = 64 };
+
+typedef struct apply_job {
+    hnn_optimizer *opt;
+    adam_consts c;
+    double *params;
+    const double *grad;
+    int commit;
+    size_t align;
+    unsigned char bad[APPLY_SLICES];
+} apply_job;
+
+static void apply_rows(void *ctx, size_t begin, size_t end)
+{
+    apply_job *j = (apply_job *)ctx;
+    if (!apply_range(j->opt, &j->c, j->params, j->grad, j->commit, begin, end))
+        j->bad[begin / j->align] = 1;
+}
+
+static int apply(hnn_optimizer *opt, double *params, const double *grad, int commit)
+{
+    const hnn_optimizer_def *d = &opt->def;
+    const double t = (double)(opt->steps + 1);
+    apply_job j;
+    size_t i;
+    j.c.step_size = d->lr / (1.0 - pow(d->beta1, t));
+    j.c.bias2_sqrt = sqrt(1.0 - pow(d->beta2, t));
+    j.c.coupled_wd = d->kind == HNN_OPT_ADAM ? d->weight_decay : 0.0;
+    j.c.shrink = d->kind == HNN_OPT_ADAMW ? 1.0 - d->lr * d->weight_decay : 1.0;
+    j.opt = opt, j.params = params, j.grad = grad, j.commit = commit;
+    j.align = opt->n > APPLY_SLICES ? (opt->n + APPLY_SLICES - 1) / APPLY_SLICES : 1;
+    memset(j.bad, 0, sizeof j.bad);
+    /* about 30 operations a parameter (a square root and a division among them) */
+    hnni_for_rows(opt->n, j.align, 30.0 * (double)opt->n, apply_rows, &j);
+    for (i = 0; i < APPLY_SLICES; i++)
+        if (j.bad[i])
+            return 0;
     return 1;
 }
 

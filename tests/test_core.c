@@ -47,6 +47,18 @@ static void test_status_values_are_pinned(void **state)
     assert_int_equal(HNN_ERR_CORRUPT, 16);
 }
 
+/* Without HNN_OPENMP the library never uses more than the calling thread (tests/
+ * test_parallel.c covers the OpenMP build). */
+static void test_max_threads(void **state)
+{
+    (void)state;
+#ifdef HNN_TEST_OPENMP
+    assert_true(hnn_max_threads() >= 1);
+#else
+    assert_int_equal(hnn_max_threads(), 1);
+#endif
+}
+
 static void test_version_matches_header(void **state)
 {
     char want[64];
@@ -119,6 +131,7 @@ int main(void)
         cmocka_unit_test(test_status_strings_are_distinct_and_never_null),
         cmocka_unit_test(test_status_values_are_pinned),
         cmocka_unit_test(test_version_matches_header),
+        cmocka_unit_test(test_max_threads),
         cmocka_unit_test(test_error_reports),
         cmocka_unit_test(test_def_init_respects_struct_size),
         cmocka_unit_test(test_older_smaller_defs_are_accepted),

@@ -1,9 +1,11 @@
 /* bench: how fast libhnn runs, against the machine's own dgemm and (optionally) PyTorch.
- * One thread. Each figure is the best of several timed repetitions, each long enough to
- * swamp the clock's resolution. FLOP counts are the models of docs/performance.md.
+ * One thread unless --threads says otherwise. Each figure is the best of several timed
+ * repetitions, each long enough to swamp the clock's resolution. FLOP counts are the models
+ * of docs/performance.md.
  *
- *   bench [--json] [--quick] [--torch SCRIPT] [--python PYTHON3]
- *   (SCRIPT: examples/bench/torch_ref.py, run with PYTHON3, default python3)
+ *   bench [--json] [--quick] [--threads T] [--torch SCRIPT] [--python PYTHON3]
+ *   (SCRIPT: examples/bench/torch_ref.py, run with PYTHON3, default python3; T threads for
+ *   libhnn (needs a libhnn built with HNN_OPENMP), OpenBLAS and PyTorch alike)
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, popen */
 #include <math.h>
@@ -16,6 +18,9 @@
 
 #ifdef HNN_BENCH_CBLAS
 #include <cblas.h>
+#endif
+#ifdef HNN_BENCH_OPENMP
+#include <omp.h>
 #endif
 
 static double now(void)
@@ -231,15 +236,16 @@ typedef struct torch_row {
 
 /* Runs the PyTorch reference script and reads its lines "width latency_us batch train_hnn
  * train_mlp rk4"; returns the number of rows read. */
-static int run_torch(const char *python, const char *script, int quick, torch_row *rows, int max)
+static int run_torch(const char *python, const char *script, int quick, int threads,
+                     torch_row *rows, int max)
 {
     char cmd[2048], line[512];
     FILE *p;
     int n = 0;
     if (strchr(python, '\'') != NULL || strchr(script, '\'') != NULL)
         return 0;
-    snprintf(cmd, sizeof cmd, "'%s' '%s' --lines%s 2>/dev/null", python, script,
-             quick ? " --quick" : "");
+    snprintf(cmd, sizeof cmd, "'%s' '%s' --lines --threads %d%s 2>/dev/null", python, script,
+             threads, quick ? " --quick" : "");
     if ((p = popen(cmd, "r")) == NULL)
         return 0;
     while (n < max && fgets(line, sizeof line, p) != NULL) {
@@ -259,34 +265,46 @@ int main(int argc, char **argv)
     result res[3];
     torch_row torch[3];
     const char *script = NULL, *python = "python3";
-    int json = 0, quick = 0, i, ntorch = 0;
+    int json = 0, quick = 0, i, ntorch = 0, threads = 1;
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = 1;
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1 &&
+                 atoi(argv[i + 1]) <= 256)
+            threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--torch") == 0 && i + 1 < argc)
             script = argv[++i];
         else if (strcmp(argv[i], "--python") == 0 && i + 1 < argc)
             python = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--json] [--quick] [--torch examples/bench/torch_ref.py] "
-                            "[--python PYTHON3]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--json] [--quick] [--threads 1..256] "
+                            "[--torch examples/bench/torch_ref.py] [--python PYTHON3]\n", argv[0]);
             return 2;
         }
     }
     if (quick)
         min_time = 0.02, repetitions = 1;
+#ifdef HNN_BENCH_OPENMP
+    omp_set_num_threads(threads); /* libhnn's threads: OpenMP's setting of this thread */
+#endif
+    if (hnn_max_threads() != threads) {
+        fprintf(stderr, "bench: libhnn would use %d thread(s), not %d: %s\n", hnn_max_threads(),
+                threads, "threads need libhnn and this bench built with -DHNN_OPENMP=ON");
+        return 2;
+    }
 #ifdef HNN_BENCH_CBLAS
-    openblas_set_num_threads(1); /* the roof of one core, like everything else here */
+    openblas_set_num_threads(threads); /* the roof with as many cores as libhnn gets */
 #endif
     for (i = 0; i < 3; i++)
         bench_width(widths[i], &res[i]);
     if (script != NULL)
-        ntorch = run_torch(python, script, quick, torch, 3);
+        ntorch = run_torch(python, script, quick, threads, torch, 3);
 
     if (json) {
-        printf("{\"threads\": 1, \"blas\": %s, \"rows\": [", isnan(res[0].dgemm_gflops) ? "false" : "true");
+        printf("{\"threads\": %d, \"blas\": %s, \"rows\": [", threads,
+               isnan(res[0].dgemm_gflops) ? "false" : "true");
         for (i = 0; i < 3; i++) {
             const result *r = &res[i];
             printf("%s\n  {\"width\": %zu, \"latency_us\": %.3f, \"batch_states_per_s\": %.1f, "
@@ -313,8 +331,8 @@ int main(int argc, char **argv)
         printf("\n]}\n");
         return 0;
     }
-    printf("libhnn %s, one thread; n = 1 (a state of 2), two hidden tanh layers of width w\n\n",
-           hnn_version_string());
+    printf("libhnn %s, %d thread(s); n = 1 (a state of 2), two hidden tanh layers of width w\n\n",
+           hnn_version_string(), threads);
     printf("%5s %10s %12s %8s %10s %8s %10s %8s %10s %10s %8s\n", "w", "latency", "batch",
            "GFLOP/s", "HNN train", "GFLOP/s", "MLP train", "GFLOP/s", "RK4", "midpoint", "dgemm");
     printf("%5s %10s %12s %8s %10s %8s %10s %8s %10s %10s %8s\n", "", "us/state", "states/s", "",
@@ -337,7 +355,7 @@ int main(int argc, char **argv)
         printf("\n(no BLAS found at build time: install OpenBLAS for the dgemm roof)\n");
     }
     if (ntorch > 0) {
-        printf("\nlibhnn / PyTorch (same run, one thread, double precision):\n");
+        printf("\nlibhnn / PyTorch (same run, %d thread(s) each, double precision):\n", threads);
         printf("%5s %14s %12s %12s %12s %10s\n", "w", "latency (x faster)", "batch", "HNN train",
                "MLP train", "RK4");
         for (i = 0; i < ntorch && i < 3; i++)

@@ -76,6 +76,13 @@ HNN_API const char *hnn_version_string(void);
 /* The library's HNN_VERSION_NUMBER, to compare with the header a program was compiled with. */
 HNN_API int hnn_version_number(void);
 
+/* The number of threads a large batched call (evaluation, loss, training) made from the
+ * calling thread may use. 1 unless libhnn was built with the CMake option HNN_OPENMP; then
+ * OpenMP's setting for the calling thread: OMP_NUM_THREADS, or omp_set_num_threads() called
+ * on that thread (and 1 inside an OpenMP parallel region). Results never depend on it: every
+ * output is computed by one thread in one fixed order. */
+HNN_API int hnn_max_threads(void);
+
 #ifdef __cplusplus
 }
 #endif
