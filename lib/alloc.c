@@ -39,6 +39,27 @@ void hnni_free(const hnn_allocator *a, void *ptr, size_t size)
         a->fn(a->user, ptr, size, 0);
 }
 
+enum { ALIGNMENT = 64 };
+
+void *hnni_alloc_aligned(const hnn_allocator *a, size_t size)
+{
+    unsigned char *raw, *p;
+    size_t offset;
+    if (size > SIZE_MAX - ALIGNMENT || (raw = (unsigned char *)hnni_alloc(a, size + ALIGNMENT)) == NULL)
+        return NULL;
+    offset = ALIGNMENT - (size_t)((uintptr_t)raw % ALIGNMENT); /* 1..64: room for the byte */
+    p = raw + offset;
+    p[-1] = (unsigned char)offset;
+    return p;
+}
+
+void hnni_free_aligned(const hnn_allocator *a, void *ptr, size_t size)
+{
+    unsigned char *p = (unsigned char *)ptr;
+    if (p != NULL)
+        hnni_free(a, p - p[-1], size + ALIGNMENT);
+}
+
 int hnni_mul_size(size_t a, size_t b, size_t *out)
 {
     if (a != 0 && b > SIZE_MAX / a)

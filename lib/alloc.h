@@ -13,6 +13,13 @@ void *hnni_alloc(const hnn_allocator *a, size_t size);
 /* Frees a block from hnni_alloc; `size` is the size it was allocated with. NULL is fine. */
 void hnni_free(const hnn_allocator *a, void *ptr, size_t size);
 
+/* A zero-filled block of `size` bytes starting on a 64-byte boundary (a cache line, an
+ * AVX-512 vector), or NULL: for the numeric arrays the kernels stream. The hook only promises
+ * alignment for double, so this asks for 64 bytes more and keeps the offset in the byte
+ * before the block. Free it with hnni_free_aligned and the same size. */
+void *hnni_alloc_aligned(const hnn_allocator *a, size_t size);
+void hnni_free_aligned(const hnn_allocator *a, void *ptr, size_t size);
+
 /* *out = a * b, or 0 (and *out untouched) when that would overflow size_t. */
 int hnni_mul_size(size_t a, size_t b, size_t *out);
 

@@ -56,7 +56,7 @@ hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **ou
     lw = (hnn_loss_workspace *)hnni_alloc(&net->alloc, sizeof *lw);
     if (lw == NULL)
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a loss workspace");
-    lw->block = (double *)hnni_alloc(&net->alloc, bytes);
+    lw->block = (double *)hnni_alloc_aligned(&net->alloc, bytes);
     if (lw->block == NULL) {
         hnni_free(&net->alloc, lw, sizeof *lw);
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu bytes of loss workspace", bytes);
@@ -95,7 +95,7 @@ void hnn_loss_workspace_destroy(hnn_loss_workspace *lw)
     if (lw == NULL)
         return;
     alloc = lw->alloc;
-    hnni_free(&alloc, lw->block, lw->doubles * sizeof(double));
+    hnni_free_aligned(&alloc, lw->block, lw->doubles * sizeof(double));
     hnni_free(&alloc, lw, sizeof *lw);
 }
 

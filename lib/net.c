@@ -133,8 +133,8 @@ static hnn_status workspace_new(const hnn_net *net, hnn_workspace **out, hnn_err
     ws->max_rows = max_rows;
     ws->chunk = chunk;
     ws->block = block;
-    ws->buf[0] = (double *)hnni_alloc(alloc, bytes);
-    ws->buf[1] = ws->buf[0] ? (double *)hnni_alloc(alloc, bytes) : NULL;
+    ws->buf[0] = (double *)hnni_alloc_aligned(alloc, bytes);
+    ws->buf[1] = ws->buf[0] ? (double *)hnni_alloc_aligned(alloc, bytes) : NULL;
     if (ws->buf[1] == NULL) {
         hnn_workspace_destroy(ws);
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu bytes of workspace", 2 * bytes);
@@ -156,8 +156,8 @@ void hnn_workspace_destroy(hnn_workspace *ws)
 {
     if (ws == NULL)
         return;
-    hnni_free(&ws->alloc, ws->buf[0], ws->block * sizeof(double));
-    hnni_free(&ws->alloc, ws->buf[1], ws->block * sizeof(double));
+    hnni_free_aligned(&ws->alloc, ws->buf[0], ws->block * sizeof(double));
+    hnni_free_aligned(&ws->alloc, ws->buf[1], ws->block * sizeof(double));
     hnni_free(&ws->alloc, ws, sizeof *ws);
 }
 
@@ -239,8 +239,10 @@ hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err)
         st = hnni_fail(err, HNN_ERR_TOO_LARGE, "the parameter array overflows size_t");
         goto fail;
     }
-    net->params = (double *)hnni_alloc(&alloc, bytes);
-    net->wt = net->params != NULL ? (double *)hnni_alloc(&alloc, bytes) : NULL;
+    /* 64-byte aligned: the single-state product streams wt, and a vector load split across
+     * cache lines made it 25 % slower (examples/bench latency, 5.0 against 3.9 us) */
+    net->params = (double *)hnni_alloc_aligned(&alloc, bytes);
+    net->wt = net->params != NULL ? (double *)hnni_alloc_aligned(&alloc, bytes) : NULL;
     if (net->wt == NULL) {
         st = hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu parameters", net->param_count);
         goto fail;
@@ -263,8 +265,8 @@ void hnn_net_destroy(hnn_net *net)
         return;
     alloc = net->alloc;
     hnn_workspace_destroy(net->own_ws);
-    hnni_free(&alloc, net->params, net->param_count * sizeof(double));
-    hnni_free(&alloc, net->wt, net->param_count * sizeof(double));
+    hnni_free_aligned(&alloc, net->params, net->param_count * sizeof(double));
+    hnni_free_aligned(&alloc, net->wt, net->param_count * sizeof(double));
     hnni_free(&alloc, net, sizeof *net);
 }
 

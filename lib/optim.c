@@ -104,7 +104,7 @@ hnn_status hnn_optimizer_create(const hnn_optimizer_def *def, size_t param_count
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "optimizer state for %zu parameters overflows",
                          param_count);
     }
-    opt->state = (double *)hnni_alloc(&alloc, bytes);
+    opt->state = (double *)hnni_alloc_aligned(&alloc, bytes);
     if (opt->state == NULL) {
         hnni_free(&alloc, opt, sizeof *opt);
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate optimizer state (%zu bytes)", bytes);
@@ -119,7 +119,7 @@ void hnn_optimizer_destroy(hnn_optimizer *opt)
     if (opt == NULL)
         return;
     alloc = opt->alloc;
-    hnni_free(&alloc, opt->state, opt->slots * opt->n * sizeof(double));
+    hnni_free_aligned(&alloc, opt->state, opt->slots * opt->n * sizeof(double));
     hnni_free(&alloc, opt, sizeof *opt);
 }
 

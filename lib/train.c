@@ -41,7 +41,7 @@ typedef struct session {
 static void session_free(session *s)
 {
     hnn_loss_workspace_destroy(s->lw);
-    hnni_free(s->alloc, s->grad, s->params * sizeof *s->grad);
+    hnni_free_aligned(s->alloc, s->grad, s->params * sizeof *s->grad);
     hnni_free(s->alloc, s->xb, s->batch * s->dim * sizeof *s->xb);
     hnni_free(s->alloc, s->yb, s->batch * s->dim * sizeof *s->yb);
     hnni_free(s->alloc, s->perm, s->count * sizeof *s->perm);
@@ -60,7 +60,7 @@ static hnn_status session_init(session *s, hnn_net *net, const hnn_dataset *trai
     s->perm_epoch = UINT64_MAX;
     if ((st = hnn_loss_workspace_create(net, &s->lw, err)) != HNN_OK)
         return st;
-    s->grad = (double *)hnni_alloc(s->alloc, s->params * sizeof *s->grad);
+    s->grad = (double *)hnni_alloc_aligned(s->alloc, s->params * sizeof *s->grad);
     if (batch < s->count) { /* minibatches need gather buffers and a permutation */
         s->xb = (double *)hnni_alloc(s->alloc, batch * s->dim * sizeof *s->xb);
         s->yb = (double *)hnni_alloc(s->alloc, batch * s->dim * sizeof *s->yb);
