@@ -11,9 +11,12 @@
 
 #include <stddef.h>
 
-/* Work (in multiply-adds or so) below which a loop is not worth waking other threads for:
- * about 10 microseconds on one core, against a fork and join of a few. */
-#define HNNI_PARALLEL_MIN_WORK ((double)(1 << 17))
+/* Work (in multiply-adds or so) below which a loop is not worth splitting: about 20
+ * microseconds on one core. A fork and join costs only 1-2 microseconds, but the threads then
+ * trade the cache lines the other wrote; at width 32 (a layer's product over a chunk is
+ * 200,000 multiply-adds) splitting made batches and training slower on the development
+ * machine, from width 64 up it helps (examples/bench --threads 2). */
+#define HNNI_PARALLEL_MIN_WORK ((double)(1 << 19))
 
 typedef void (*hnni_rows_fn)(void *ctx, size_t begin, size_t end);
 

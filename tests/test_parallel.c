@@ -127,7 +127,8 @@ static void test_training_is_thread_count_independent(void **state)
     td.steps = 30;
     td.report_every = 0;
     for (t = 0; t < THREAD_COUNTS; t++) {
-        hnn_net *net = make_net(HNN_NET_HAMILTONIAN, 1, 128, 2);
+        /* over 2^19 / 30 parameters, so the optimizer step splits too (lib/optim.c) */
+        hnn_net *net = make_net(HNN_NET_HAMILTONIAN, 1, 160, 2);
         hnn_optimizer *opt = NULL;
         hnn_train_result res;
         np = hnn_net_param_count(net);
