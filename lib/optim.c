@@ -140,6 +140,7 @@ static update sgd_update(const hnn_optimizer *opt, size_t i, double p, double g)
     const hnn_optimizer_def *d = &opt->def;
     update u;
     u.s[0] = opt->state[i];
+    u.s[1] = u.s[2] = 0.0; /* unused slots: the finiteness check reads them */
     if (d->weight_decay != 0.0)
         g = g + d->weight_decay * p;
     if (d->momentum != 0.0) {
