@@ -9,6 +9,7 @@
  * gives column t of the Hessian as dg_0^(t). Each layer is one product over 1 + 2n columns. */
 #include <string.h>
 
+#include "features.h"
 #include "kernels.h"
 #include "net_impl.h"
 
@@ -19,7 +20,7 @@ static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, 
     double *A[HNN_MAX_HIDDEN], *Z[HNN_MAX_HIDDEN];
     double *xT = ws->buf[0], *g, *next;
     const double *w = net->params + net->w_off[L];
-    size_t l, r, t, offset = dim;
+    size_t l, r, t, k, offset = hnni_input_doubles(net, dim);
 
     /* buf[0]: the states, then every hidden layer's dual block (values and tangents);
      * buf[1]: one shared pre-activation block, then two blocks for the reverse sweep. The
@@ -54,9 +55,23 @@ static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, 
         g = next;
         next = swap;
     }
+    if (net->def.features == HNN_FEATURES_IDENTITY) {
+        for (r = 0; r < dim; r++)
+            for (t = 0; t < dim; t++)
+                hess[r * dim + t] = g[r * ld + 1 + t];
+        return;
+    }
+    /* g is the gradient with respect to the features, with its tangents; chain it through
+     * phi: hess = J^T (d grad_phi H / dx) + sum_k dH/dphi_k (second derivative of phi_k),
+     * J[k][r] being column r of the features' tangents, still in xT */
     for (r = 0; r < dim; r++)
-        for (t = 0; t < dim; t++)
-            hess[r * dim + t] = g[r * ld + 1 + t];
+        for (t = 0; t < dim; t++) {
+            double sum = 0.0;
+            for (k = 0; k < net->features; k++)
+                sum += xT[k * ld + 1 + r] * g[k * ld + 1 + t];
+            hess[r * dim + t] = sum;
+        }
+    hnni_features_curvature(&net->def, x, g, ld, hess);
 }
 
 /* 1 if ws holds hessian_one's layout for this net: a workspace may serve a net of the same n
@@ -65,7 +80,7 @@ static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, 
 static int hessian_fits(const hnn_net *net, const hnn_workspace *ws)
 {
     const size_t ld = 1 + net->dim;
-    size_t need0 = net->dim, l;
+    size_t need0 = hnni_input_doubles(net, net->dim), l;
     for (l = 0; l + 1 < net->layers; l++)
         need0 += net->out[l] * ld;
     return ws->block >= need0 && ws->block >= 3 * net->max_rows * ld;

@@ -24,7 +24,7 @@ struct hnn_loss_workspace {
     size_t doubles;                            /* size of the one block below */
     size_t chunk;                              /* states per chunk */
     double *block;
-    double *xT;                                /* 2n x chunk */
+    double *xT;                                /* layer 0's input block (net_impl.h) */
     double *Z[HNN_MAX_HIDDEN], *A[HNN_MAX_HIDDEN]; /* per hidden layer, width x chunk(1+2n) */
     double *bar[2];                            /* adjoints, ping-pong, max_rows x chunk(1+2n) */
     double *head[2];                           /* output rows and their adjoints, 2n x chunk(1+2n) */
@@ -46,7 +46,7 @@ hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **ou
     for (l = 0; l + 1 < net->layers; l++)
         rows += 2 * net->out[l];
     if (!hnni_mul_size(rows, 1 + net->dim, &per_state) ||
-        !hnni_add_size(per_state, net->dim, &per_state))
+        !hnni_add_size(per_state, hnni_input_doubles(net, net->dim), &per_state))
         goto too_large;
     chunk = hnni_chunk_for(per_state, HNNI_BUFFER_BUDGET * 4);
     ld = chunk * (1 + net->dim);
@@ -68,7 +68,7 @@ hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **ou
     lw->chunk = chunk;
     p = lw->block;
     lw->xT = p;
-    p += net->dim * chunk;
+    p += hnni_input_doubles(net, net->dim) * chunk;
     for (l = 0; l < lw->depth; l++) {
         lw->widths[l] = net->out[l];
         lw->Z[l] = p;
@@ -198,6 +198,10 @@ static void backward_hidden(const hnn_net *net, hnn_loss_workspace *lw, double *
             hnni_gemm_tn(net->in[l], net->out[l], ld, net->params + net->w_off[l], net->in[l],
                          bar, ld, next, ld);
             bar = next;
+        } else if (net->def.features != HNN_FEATURES_IDENTITY) {
+            /* value and tangent columns met the features' dual block, kept in xT */
+            hnni_gemm_nt_acc(net->out[0], ld, net->features, bar, ld, lw->xT, ld, gw,
+                             net->features, next);
         } else {
             /* value columns met the states; tangent column t met the unit vector e_t */
             hnni_gemm_nt_acc(net->out[0], bc, net->dim, bar, ld, lw->xT, bc, gw, net->dim, next);

@@ -17,6 +17,7 @@
 
 #include "alloc.h"
 #include "core.h"
+#include "features.h"
 #include "net_impl.h"
 #include "optim.h"
 
@@ -102,10 +103,11 @@ static uint64_t optimizer_slots(uint32_t kind, uint32_t options)
 }
 
 /* Bytes of a file for this shape and sections; shapes are capped, so no overflow. */
-static uint64_t file_size(uint64_t depth, uint64_t params, int has_opt, uint64_t state,
-                          int has_meta)
+static uint64_t file_size(uint32_t version, uint64_t depth, uint64_t params, int has_opt,
+                          uint64_t state, int has_meta)
 {
-    uint64_t size = 32 + 4 * depth + 8 + 8 + 8 * params;
+    /* version 2 adds one u32 (bodies) after the feature map */
+    uint64_t size = 32 + (version >= 2 ? 4 : 0) + 4 * depth + 8 + 8 + 8 * params;
     if (has_opt)
         size += 4 + 4 + 8 * OPT_REALS + 8 + 8 * state;
     if (has_meta)
@@ -121,6 +123,7 @@ hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer *opt,
 {
     hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_SGD);
     uint64_t state_count = 0, total;
+    uint32_t version;
     writer w;
     size_t l;
     if (net == NULL || size == NULL)
@@ -141,7 +144,10 @@ hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer *opt,
         hnn_optimizer_get_def(opt, &od);
         state_count = hnn_optimizer_state_size(opt);
     }
-    total = file_size(net->layers - 1, net->param_count, opt != NULL, state_count, meta != NULL);
+    /* a net without a feature map is written as version 1, which every libhnn reads */
+    version = net->def.features == HNN_FEATURES_IDENTITY ? 1 : 2;
+    total = file_size(version, net->layers - 1, net->param_count, opt != NULL, state_count,
+                      meta != NULL);
     if (total > MAX_FILE || total > SIZE_MAX)
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "the model needs %llu bytes, over the 2 GiB cap",
                          (unsigned long long)total);
@@ -156,10 +162,12 @@ hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer *opt,
     w.pos = 0;
     memcpy(w.p, magic, sizeof magic);
     w.pos = sizeof magic;
-    put_u32(&w, HNN_MODEL_FORMAT_VERSION);
+    put_u32(&w, version);
     put_u32(&w, (opt != NULL ? FLAG_OPTIMIZER : 0) | (meta != NULL ? FLAG_TRAINING : 0));
     put_u32(&w, (uint32_t)net->def.kind);
-    put_u32(&w, 0); /* feature map: identity */
+    put_u32(&w, (uint32_t)net->def.features);
+    if (version >= 2)
+        put_u32(&w, (uint32_t)net->def.bodies);
     put_u32(&w, (uint32_t)net->def.dof);
     put_u32(&w, (uint32_t)(net->layers - 1));
     for (l = 0; l + 1 < net->layers; l++)
@@ -279,7 +287,7 @@ done:
 
 /* Everything the structure of a file says, read before any of it is trusted. */
 typedef struct layout {
-    uint32_t flags, kind, dof, depth, widths[HNN_MAX_HIDDEN];
+    uint32_t version, flags, kind, features, bodies, dof, depth, widths[HNN_MAX_HIDDEN];
     uint64_t seed, params;
     size_t params_at;              /* byte offset of the first parameter */
     uint32_t opt_kind, opt_options;
@@ -298,7 +306,7 @@ static hnn_status truncated(hnn_error *err, const reader *r, const char *what)
 /* The parameter count a shape implies (caps keep it far inside uint64_t). */
 static uint64_t shape_params(const layout *L)
 {
-    uint64_t total = 0, in = 2 * (uint64_t)L->dof;
+    uint64_t total = 0, in = hnni_feature_count((hnn_feature_map)L->features, L->dof, L->bodies);
     uint32_t l;
     for (l = 0; l < L->depth; l++) {
         total += in * L->widths[l] + L->widths[l];
@@ -311,7 +319,7 @@ static uint64_t shape_params(const layout *L)
 /* Reads and checks the fixed header and the shape. */
 static hnn_status read_header(reader *r, layout *L, hnn_error *err)
 {
-    uint32_t version, feature, l;
+    uint32_t version, l;
     if (r->size < sizeof magic) {
         if (memcmp(r->p, magic, r->size) == 0)
             return truncated(err, r, "the magic number");
@@ -327,21 +335,31 @@ static hnn_status read_header(reader *r, layout *L, hnn_error *err)
     if (version > HNN_MODEL_FORMAT_VERSION)
         return hnni_fail(err, HNN_ERR_VERSION, "format version %u; this library reads up to %d",
                          version, HNN_MODEL_FORMAT_VERSION);
-    if (!get_u32(r, &L->flags) || !get_u32(r, &L->kind) || !get_u32(r, &feature) ||
-        !get_u32(r, &L->dof) || !get_u32(r, &L->depth))
+    L->version = version;
+    L->bodies = 0;
+    if (!get_u32(r, &L->flags) || !get_u32(r, &L->kind) || !get_u32(r, &L->features) ||
+        (version >= 2 && !get_u32(r, &L->bodies)) || !get_u32(r, &L->dof) ||
+        !get_u32(r, &L->depth))
         return truncated(err, r, "the header");
     if (L->flags & ~(FLAG_OPTIMIZER | FLAG_TRAINING))
         return hnni_fail(err, HNN_ERR_CORRUPT, "unknown flags 0x%x", L->flags);
     if (L->kind > HNN_NET_FIELD)
         return hnni_fail(err, HNN_ERR_CORRUPT, "unknown net kind %u", L->kind);
-    if (feature != 0)
-        return hnni_fail(err, HNN_ERR_CORRUPT, "unknown feature map %u", feature);
+    if (L->features > HNN_FEATURES_ROTATION)
+        return hnni_fail(err, HNN_ERR_CORRUPT, "unknown feature map %u", L->features);
+    /* one encoding per model: version 1 exactly for the identity map, 2 for the others */
+    if ((version == 1) != (L->features == HNN_FEATURES_IDENTITY))
+        return hnni_fail(err, HNN_ERR_CORRUPT, "feature map %u in a version %u header",
+                         L->features, version);
     if (L->dof == 0 || L->depth == 0)
         return hnni_fail(err, HNN_ERR_CORRUPT, "n = %u, depth = %u: both must be >= 1", L->dof,
                          L->depth);
     if (L->dof > HNN_MAX_DOF || L->depth > HNN_MAX_HIDDEN)
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "n = %u, depth = %u: over the caps %u and %d",
                          L->dof, L->depth, HNN_MAX_DOF, HNN_MAX_HIDDEN);
+    if (hnni_feature_count((hnn_feature_map)L->features, L->dof, L->bodies) == 0)
+        return hnni_fail(err, HNN_ERR_CORRUPT, "feature map %u does not fit n = %u with %u bodies",
+                         L->features, L->dof, L->bodies);
     for (l = 0; l < L->depth; l++) {
         if (!get_u32(r, &L->widths[l]))
             return truncated(err, r, "the layer widths");
@@ -400,7 +418,7 @@ static hnn_status read_layout(reader *r, layout *L, hnn_error *err)
         if (!get_u64(r, &L->steps_done) || !get_f64(r, &L->train_loss) || !get_f64(r, &L->val_loss))
             return truncated(err, r, "the training section");
     }
-    expected = file_size(L->depth, L->params, (L->flags & FLAG_OPTIMIZER) != 0, L->state_count,
+    expected = file_size(L->version, L->depth, L->params, (L->flags & FLAG_OPTIMIZER) != 0, L->state_count,
                          (L->flags & FLAG_TRAINING) != 0);
     if (r->size < expected)
         return truncated(err, r, "the checksum");
@@ -433,6 +451,8 @@ static hnn_status build_net(const reader *r, const layout *L, const hnn_allocato
     size_t i;
     def.kind = (hnn_net_kind)L->kind;
     def.dof = L->dof;
+    def.features = (hnn_feature_map)L->features;
+    def.bodies = L->bodies;
     def.depth = L->depth;
     for (l = 0; l < L->depth; l++)
         def.widths[l] = L->widths[l];

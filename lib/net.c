@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "core.h"
 #include "dual.h"
+#include "features.h"
 #include "kernels.h"
 #include "parallel.h"
 #include "rng.h"
@@ -28,6 +29,8 @@ void hnn_net_def_init(hnn_net_def *def, size_t struct_size)
     d.seed = 0;
     d.allocator.fn = NULL;
     d.allocator.user = NULL;
+    d.features = HNN_FEATURES_IDENTITY;
+    d.bodies = 0;
     hnni_publish_def(def, &d, sizeof d, struct_size);
 }
 
@@ -60,7 +63,7 @@ static hnn_status check_def(const hnn_net_def *d, hnn_error *err)
             return hnni_fail(err, HNN_ERR_TOO_LARGE, "hidden layer %zu has width %zu, over the cap %u",
                              l, d->widths[l], HNN_MAX_WIDTH);
     }
-    return HNN_OK;
+    return hnni_features_check(d, err);
 }
 
 /* Lays out the layers and parameter offsets; fails only if a count overflows size_t. */
@@ -69,11 +72,12 @@ static hnn_status lay_out(hnn_net *net, hnn_error *err)
     const hnn_net_def *d = &net->def;
     size_t l, total = 0;
     net->dim = 2 * d->dof;
+    net->features = hnni_feature_count(d->features, d->dof, d->bodies);
     net->layers = d->depth + 1;
-    net->max_rows = net->dim;
+    net->max_rows = net->dim > net->features ? net->dim : net->features;
     for (l = 0; l < net->layers; l++) {
         size_t weights;
-        net->in[l] = l == 0 ? net->dim : d->widths[l - 1];
+        net->in[l] = l == 0 ? net->features : d->widths[l - 1];
         net->out[l] = l < d->depth ? d->widths[l] : (d->kind == HNN_NET_HAMILTONIAN ? 1 : net->dim);
         if (net->out[l] > net->max_rows)
             net->max_rows = net->out[l];
@@ -159,6 +163,11 @@ void hnn_workspace_destroy(hnn_workspace *ws)
     hnni_free_aligned(&ws->alloc, ws->buf[0], ws->block * sizeof(double));
     hnni_free_aligned(&ws->alloc, ws->buf[1], ws->block * sizeof(double));
     hnni_free(&ws->alloc, ws, sizeof *ws);
+}
+
+size_t hnni_input_doubles(const hnn_net *net, size_t ntan)
+{
+    return net->def.features == HNN_FEATURES_IDENTITY ? net->dim : net->features * (1 + ntan);
 }
 
 size_t hnni_chunk_for(size_t per_state, size_t budget)
@@ -338,17 +347,25 @@ void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t nta
     const size_t ld = (1 + ntan) * bc;
     size_t l, r, s, t;
 
-    /* Layer 0 from the states: z = W x on the value columns; its tangent along e_t is
-     * column t of W, the same for every state. */
-    for (r = 0; r < dim; r++)
+    if (net->def.features != HNN_FEATURES_IDENTITY) {
+        /* Layer 0 from features: xT becomes the dual block of phi (values and, along e_t,
+         * d phi / dx_t), and one product gives z and all its tangents. */
         for (s = 0; s < bc; s++)
-            xT[r * bc + s] = x[s * dim + r];
-    layer_product(net, 0, xT, bc, bc, Z[0], ld);
-    for (r = 0; r < net->out[0]; r++) {
-        const double *wrow = net->params + net->w_off[0] + r * dim;
-        for (t = 0; t < ntan; t++)
+            hnni_features_eval(&net->def, x + s * dim, xT + s, ld, bc, ntan > 0);
+        layer_product(net, 0, xT, ld, ld, Z[0], ld);
+    } else {
+        /* Layer 0 from the states: z = W x on the value columns; its tangent along e_t is
+         * column t of W, the same for every state. */
+        for (r = 0; r < dim; r++)
             for (s = 0; s < bc; s++)
-                Z[0][r * ld + (1 + t) * bc + s] = wrow[t];
+                xT[r * bc + s] = x[s * dim + r];
+        layer_product(net, 0, xT, bc, bc, Z[0], ld);
+        for (r = 0; r < net->out[0]; r++) {
+            const double *wrow = net->params + net->w_off[0] + r * dim;
+            for (t = 0; t < ntan; t++)
+                for (s = 0; s < bc; s++)
+                    Z[0][r * ld + (1 + t) * bc + s] = wrow[t];
+        }
     }
     hnni_dual_tanh(net->out[0], bc, ntan, net->params + net->b_off[0], Z[0], A[0], ld);
 

@@ -23,6 +23,7 @@ struct hnn_net {
     hnn_net_def def;        /* as given, with the resolved allocator */
     hnn_allocator alloc;
     size_t dim;             /* 2n, the length of a state */
+    size_t features;        /* m, what layer 0 reads: 2n for the identity map (features.h) */
     size_t layers;          /* depth + 1 */
     size_t in[HNN_MAX_HIDDEN + 1];
     size_t out[HNN_MAX_HIDDEN + 1];
@@ -49,13 +50,17 @@ struct hnn_workspace {
 
 /* Runs the hidden layers of `net` on bc <= chunk states x (row-major), carrying ntan
  * tangent blocks: 0 for a plain pass, 2n for the dual pass seeded with the unit directions.
- * xT (2n x bc) receives the transposed states; Z[l] receives hidden layer l's dual block of
+ * xT receives layer 0's input: the transposed states (2n x bc) for the identity map, else the
+ * dual block of the features (m x (1 + ntan) bc, see hnni_input_doubles); Z[l] receives hidden layer l's dual block of
  * pre-activations without bias (value z, tangents dz) and A[l] its activations (a, da), row
  * stride (1 + ntan) * bc. Z[l] may equal A[l], and the pointers may repeat across layers, as
  * long as A[l - 1] != Z[l] (the evaluation path ping-pongs two buffers; training keeps every
  * layer). */
 void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t ntan, double *xT,
                       double *const *Z, double *const *A);
+
+/* Doubles per state of layer 0's input block (xT above) in a pass with ntan tangents. */
+size_t hnni_input_doubles(const hnn_net *net, size_t ntan);
 
 /* Rebuilds the derived copies (the transposed weights) after params changed. */
 void hnni_net_sync(hnn_net *net);

@@ -10,8 +10,9 @@
 extern "C" {
 #endif
 
-/* The format version this library writes (and the newest it reads). */
-#define HNN_MODEL_FORMAT_VERSION 1
+/* The newest format version this library reads and writes. A net without a feature map is
+ * still written as version 1 (which libhnn 0.1.0 reads); one with a feature map as 2. */
+#define HNN_MODEL_FORMAT_VERSION 2
 
 /* Training progress stored beside a model, so training can resume. */
 typedef struct hnn_train_meta {

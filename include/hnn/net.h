@@ -22,6 +22,22 @@ typedef enum hnn_net_kind {
     HNN_NET_FIELD = 1
 } hnn_net_kind;
 
+/* What the first layer reads (docs/symmetry.md). With bodies B (n = B d: each body has d
+ * coordinates), positions and momenta are laid out body by body: q = [q_1 (d numbers), ..,
+ * q_B], p likewise. An invariant map makes H blind to a symmetry, and Noether's theorem then
+ * makes the flow of J grad H conserve the matching quantity exactly. */
+typedef enum hnn_feature_map {
+    /* x itself (the default; bodies must be 0). */
+    HNN_FEATURES_IDENTITY = 0,
+    /* Positions only as differences q_j - q_i between bodies (every pair i < j), momenta as
+     * they are: H cannot see where the system is, so total momentum is conserved. */
+    HNN_FEATURES_TRANSLATION = 1,
+    /* Bodies in the plane (d = 2): the distances |q_j - q_i|, and the dot and cross products
+     * of every two of the vectors q_j - q_i and p_i: H cannot see where the system is or
+     * which way it faces, so total momentum and angular momentum are both conserved. */
+    HNN_FEATURES_ROTATION = 2
+} hnn_feature_map;
+
 /* What a net is made of. Get one from hnn_net_def_default(), then change fields.
  * struct_size lets the struct grow in later versions without breaking old programs:
  * leave it as hnn_net_def_default() set it. */
@@ -33,6 +49,8 @@ typedef struct hnn_net_def {
     size_t widths[HNN_MAX_HIDDEN];/* widths[0..depth-1], each 1..HNN_MAX_WIDTH; default 128 */
     uint64_t seed;                /* initialisation seed (docs/api.md: "Initialisation"); default 0 */
     hnn_allocator allocator;      /* memory for this net and its workspaces; default malloc */
+    hnn_feature_map features;     /* what the first layer reads; default HNN_FEATURES_IDENTITY */
+    size_t bodies;                /* B for an invariant map (n must be a multiple); default 0 */
 } hnn_net_def;
 
 /* Fills the first struct_size bytes of *def with the defaults and sets def->struct_size.

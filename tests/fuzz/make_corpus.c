@@ -5,7 +5,7 @@
 #include <hnn/hnn.h>
 
 static int make(const char *path, hnn_net_kind kind, size_t dof, size_t width, int with_opt,
-                int with_meta, hnn_optimizer_kind ok)
+                int with_meta, hnn_optimizer_kind ok, hnn_feature_map features, size_t bodies)
 {
     hnn_net_def nd = hnn_net_def_default();
     hnn_optimizer_def od = hnn_optimizer_def_default(ok);
@@ -18,6 +18,8 @@ static int make(const char *path, hnn_net_kind kind, size_t dof, size_t width, i
     nd.dof = dof;
     nd.depth = 1;
     nd.widths[0] = width;
+    nd.features = features;
+    nd.bodies = bodies;
     od.amsgrad = ok != HNN_OPT_SGD;
     fine = hnn_net_create(&nd, &net, &err) == HNN_OK &&
            (!with_opt || hnn_optimizer_create(&od, hnn_net_param_count(net), &opt, &err) == HNN_OK) &&
@@ -31,9 +33,17 @@ static int make(const char *path, hnn_net_kind kind, size_t dof, size_t width, i
 
 int main(void)
 {
-    return make("corpus/hnn_n1_w2.hnn", HNN_NET_HAMILTONIAN, 1, 2, 0, 0, HNN_OPT_SGD) &&
-                   make("corpus/mlp_n2_w3_adam_meta.hnn", HNN_NET_FIELD, 2, 3, 1, 1, HNN_OPT_ADAM) &&
-                   make("corpus/hnn_n1_w4_sgd.hnn", HNN_NET_HAMILTONIAN, 1, 4, 1, 0, HNN_OPT_SGD)
+    const hnn_feature_map id = HNN_FEATURES_IDENTITY;
+    return make("corpus/hnn_n1_w2.hnn", HNN_NET_HAMILTONIAN, 1, 2, 0, 0, HNN_OPT_SGD, id, 0) &&
+                   make("corpus/mlp_n2_w3_adam_meta.hnn", HNN_NET_FIELD, 2, 3, 1, 1, HNN_OPT_ADAM,
+                        id, 0) &&
+                   make("corpus/hnn_n1_w4_sgd.hnn", HNN_NET_HAMILTONIAN, 1, 4, 1, 0, HNN_OPT_SGD,
+                        id, 0) &&
+                   /* format version 2: feature maps */
+                   make("corpus/hnn_translation_b2_n2_w2.hnn", HNN_NET_HAMILTONIAN, 2, 2, 0, 0,
+                        HNN_OPT_SGD, HNN_FEATURES_TRANSLATION, 2) &&
+                   make("corpus/mlp_rotation_b2_n4_w2_adam.hnn", HNN_NET_FIELD, 4, 2, 1, 0,
+                        HNN_OPT_ADAM, HNN_FEATURES_ROTATION, 2)
                ? 0
                : 1;
 }
