@@ -151,6 +151,21 @@ hnn_status hnn_dataset_spring(const hnn_spring_data_def *def, hnn_dataset **out,
     return HNN_OK;
 }
 
+/* Copies the first `first` pairs of `all` into *a and the rest into *b: both, or neither. */
+static hnn_status split_rows(const hnn_dataset *all, size_t first, const hnn_allocator *alloc,
+                             hnn_dataset **a, hnn_dataset **b, hnn_error *err)
+{
+    hnn_status st = hnn_dataset_create(all->dof, first, all->x, all->y, alloc, a, err);
+    if (st == HNN_OK)
+        st = hnn_dataset_create(all->dof, all->count - first, all->x + all->dim * first,
+                                all->y + all->dim * first, alloc, b, err);
+    if (st != HNN_OK) {
+        hnn_dataset_destroy(*a);
+        *a = NULL;
+    }
+    return st;
+}
+
 /* ---- Greydanus et al. 2019 ------------------------------------------------------------- */
 
 void hnn_greydanus_def_init(hnn_greydanus_def *def, size_t struct_size, hnn_greydanus_task task)
@@ -261,14 +276,111 @@ hnn_status hnn_dataset_greydanus(const hnn_greydanus_def *def, hnn_dataset **tra
     for (t = 0; t < def->trajectories; t++)
         greydanus_trajectory(def, &rng, per_traj, all->x + 2 * t * per_traj,
                              all->y + 2 * t * per_traj);
-    st = hnn_dataset_create(1, n_train, all->x, all->y, &def->allocator, train, err);
-    if (st == HNN_OK)
-        st = hnn_dataset_create(1, total - n_train, all->x + 2 * n_train, all->y + 2 * n_train,
-                                &def->allocator, test, err);
-    if (st != HNN_OK) {
-        hnn_dataset_destroy(*train);
-        *train = NULL;
+    st = split_rows(all, n_train, &def->allocator, train, test, err);
+    hnn_dataset_destroy(all);
+    return st;
+}
+
+/* ---- the two-body task (Greydanus et al. 2019) ------------------------------------------- */
+
+void hnn_two_body_def_init(hnn_two_body_def *def, size_t struct_size)
+{
+    hnn_two_body_def d;
+    if (def == NULL)
+        return;
+    memset(&d, 0, sizeof d);
+    d.trajectories = 1000;
+    d.samples = 50;
+    d.t_end = 20.0;
+    d.orbit_noise = 0.05;
+    d.radius_min = 0.5;
+    d.radius_max = 1.5;
+    d.test_fraction = 0.2;
+    d.seed = 0;
+    hnni_publish_def(def, &d, sizeof d, struct_size);
+}
+
+/* Reference substeps of RK4 are at most this long: orbits keep the bodies at least 0.6 apart
+ * (speed noise below 4 x 0.2), where the error per unit time is far below 1e-9. */
+#define TWO_BODY_SUBSTEP 2e-3
+
+static hnn_status check_two_body(const hnn_two_body_def *d, hnn_error *err)
+{
+    if (d->trajectories == 0)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "trajectories is 0");
+    if (d->samples < 2 || d->samples > 1000000)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "samples = %zu: need 2 to 1e6", d->samples);
+    if (!(isfinite(d->t_end) && d->t_end > 0.0))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "t_end must be finite and > 0");
+    if (!(d->orbit_noise >= 0.0 && d->orbit_noise <= 0.2))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "orbit_noise must be in [0, 0.2]");
+    if (!(d->radius_min > 0.0 && d->radius_min <= d->radius_max && d->radius_max <= 100.0))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "need 0 < radius_min <= radius_max <= 100");
+    if (!(d->test_fraction > 0.0 && d->test_fraction < 1.0))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "test_fraction must be in (0, 1)");
+    if (d->t_end / TWO_BODY_SUBSTEP * (double)d->trajectories > 1e10)
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "t_end %g over %zu orbits needs more than 1e10 "
+                         "reference substeps", d->t_end, d->trajectories);
+    return HNN_OK;
+}
+
+/* One orbit into x, y (samples x 8). */
+static void two_body_orbit(const hnn_two_body_def *d, hnni_rng *rng, double *x, double *y)
+{
+    const double dt = d->t_end / (double)(d->samples - 1);
+    double state[8], r, z, speed;
+    size_t i;
+    state[0] = hnni_rng_range(rng, d->radius_min, d->radius_max);
+    state[1] = hnni_rng_range(rng, d->radius_min, d->radius_max);
+    r = sqrt(state[0] * state[0] + state[1] * state[1]);
+    do
+        z = hnni_rng_normal(rng);
+    while (fabs(z) > 4.0);
+    /* circular orbit about the origin: each body at distance r, 2r apart, speed 1 / (2 sqrt r),
+     * perpendicular to the position: (-y, x) / (2 r^1.5) */
+    speed = (1.0 + d->orbit_noise * z) / (2.0 * r * sqrt(r));
+    state[4] = -state[1] * speed;
+    state[5] = state[0] * speed;
+    state[2] = -state[0], state[3] = -state[1]; /* body 2 mirrors body 1 */
+    state[6] = -state[4], state[7] = -state[5];
+    for (i = 0; i < d->samples; i++) {
+        if (i > 0)
+            hnni_system_flow_rk4(HNN_SYSTEM_TWO_BODY, state, dt, (size_t)ceil(dt / TWO_BODY_SUBSTEP));
+        memcpy(x + 8 * i, state, sizeof state);
+        hnni_system_field(HNN_SYSTEM_TWO_BODY, state, y + 8 * i);
     }
+}
+
+hnn_status hnn_dataset_two_body(const hnn_two_body_def *def, hnn_dataset **train,
+                                hnn_dataset **test, hnn_error *err)
+{
+    hnn_two_body_def full;
+    hnn_dataset *all = NULL;
+    hnni_rng rng;
+    size_t total, n_test, t;
+    hnn_status st;
+    if (train != NULL)
+        *train = NULL;
+    if (test != NULL)
+        *test = NULL;
+    if (def == NULL || train == NULL || test == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_dataset_two_body: def, train and test must not be NULL");
+    hnn_two_body_def_init(&full, sizeof full);
+    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_two_body_def", err)) != HNN_OK ||
+        (st = check_two_body(&full, err)) != HNN_OK)
+        return st;
+    def = &full;
+    if (!hnni_mul_size(def->samples, def->trajectories, &total))
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "too many samples");
+    n_test = (size_t)((double)total * def->test_fraction); /* numpy: int(len * split) */
+    if (n_test == 0 || n_test >= total)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "the split leaves an empty train or test set");
+    if ((st = hnni_dataset_new(&def->allocator, 4, total, &all, err)) != HNN_OK)
+        return st;
+    hnni_rng_seed(&rng, def->seed);
+    for (t = 0; t < def->trajectories; t++)
+        two_body_orbit(def, &rng, all->x + 8 * t * def->samples, all->y + 8 * t * def->samples);
+    st = split_rows(all, n_test, &def->allocator, test, train, err);
     hnn_dataset_destroy(all);
     return st;
 }

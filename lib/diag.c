@@ -14,17 +14,21 @@
 /* ---- quantities ------------------------------------------------------------------------ */
 
 static const hnn_system quantity_systems[] = {HNN_SYSTEM_SPRING, HNN_SYSTEM_GREYDANUS_SPRING,
-                                              HNN_SYSTEM_PENDULUM};
+                                              HNN_SYSTEM_PENDULUM, HNN_SYSTEM_TWO_BODY};
 
 static hnn_status system_energy_quantity(void *ctx, const double *x, double *value, double *grad)
 {
     const hnn_system sys = *(const hnn_system *)ctx;
     *value = hnn_system_energy(sys, x);
     if (grad != NULL) { /* f = J grad H, so grad H = (-f_p, f_q) */
-        double f[2];
+        const size_t n = hnn_system_dof(sys);
+        double f[HNNI_SYSTEM_MAX_DIM];
+        size_t i;
         hnni_system_field(sys, x, f);
-        grad[0] = -f[1];
-        grad[1] = f[0];
+        for (i = 0; i < n; i++) {
+            grad[i] = -f[n + i];
+            grad[n + i] = f[i];
+        }
     }
     return HNN_OK;
 }
@@ -38,6 +42,69 @@ hnn_status hnn_quantity_system_energy(hnn_system system, hnn_quantity *out)
     out->dim = 2 * hnn_system_dof(system);
     out->fn = system_energy_quantity;
     out->ctx = (void *)&quantity_systems[system];
+    return HNN_OK;
+}
+
+static hnn_status momentum_quantity(void *ctx, const double *x, double *value, double *grad)
+{
+    const hnn_bodies *b = (const hnn_bodies *)ctx;
+    const size_t n = b->dof, d = n / b->bodies;
+    size_t k;
+    *value = 0.0;
+    for (k = 0; k < b->bodies; k++)
+        *value += x[n + k * d + b->axis];
+    if (grad != NULL) {
+        memset(grad, 0, 2 * n * sizeof *grad);
+        for (k = 0; k < b->bodies; k++)
+            grad[n + k * d + b->axis] = 1.0;
+    }
+    return HNN_OK;
+}
+
+static hnn_status angular_momentum_quantity(void *ctx, const double *x, double *value,
+                                            double *grad)
+{
+    const hnn_bodies *b = (const hnn_bodies *)ctx;
+    const size_t n = b->dof;
+    size_t k;
+    *value = 0.0;
+    for (k = 0; k < b->bodies; k++) {
+        const double *q = x + 2 * k, *p = x + n + 2 * k;
+        *value += q[0] * p[1] - q[1] * p[0];
+        if (grad != NULL) {
+            grad[2 * k] = p[1], grad[2 * k + 1] = -p[0];
+            grad[n + 2 * k] = -q[1], grad[n + 2 * k + 1] = q[0];
+        }
+    }
+    return HNN_OK;
+}
+
+static int bodies_fit(const hnn_bodies *b)
+{
+    return b->dof >= 1 && b->dof <= HNN_MAX_DOF && b->bodies >= 1 && b->dof % b->bodies == 0;
+}
+
+hnn_status hnn_quantity_momentum(const hnn_bodies *spec, hnn_quantity *out)
+{
+    if (spec == NULL || out == NULL)
+        return HNN_ERR_NULL;
+    if (!bodies_fit(spec) || spec->axis >= spec->dof / spec->bodies)
+        return HNN_ERR_INVALID_ARG;
+    out->dim = 2 * spec->dof;
+    out->fn = momentum_quantity;
+    out->ctx = (void *)spec;
+    return HNN_OK;
+}
+
+hnn_status hnn_quantity_angular_momentum(const hnn_bodies *spec, hnn_quantity *out)
+{
+    if (spec == NULL || out == NULL)
+        return HNN_ERR_NULL;
+    if (!bodies_fit(spec) || spec->dof != 2 * spec->bodies)
+        return HNN_ERR_INVALID_ARG;
+    out->dim = 2 * spec->dof;
+    out->fn = angular_momentum_quantity;
+    out->ctx = (void *)spec;
     return HNN_OK;
 }
 

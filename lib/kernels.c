@@ -189,6 +189,11 @@ HNNI_CLONES NARROW_TILE(narrow_tile1, 1, 16)
 HNNI_CLONES NARROW_TILE(narrow_tile2, 2, 16)
 HNNI_CLONES NARROW_TILE(narrow_tile3, 3, 16)
 HNNI_CLONES NARROW_TILE(narrow_tile4, 4, 16)
+/* 8 rows: the remainder of widths that are not multiples of 16 (200 = 12 x 16 + 8) */
+HNNI_CLONES NARROW_TILE(narrow_edge1, 1, 8)
+HNNI_CLONES NARROW_TILE(narrow_edge2, 2, 8)
+HNNI_CLONES NARROW_TILE(narrow_edge3, 3, 8)
+HNNI_CLONES NARROW_TILE(narrow_edge4, 4, 8)
 /* 32 rows: twice the independent accumulators, for the one- and two-state cases */
 HNNI_CLONES NARROW_TILE(narrow_wide1, 1, 32)
 HNNI_CLONES NARROW_TILE(narrow_wide2, 2, 32)
@@ -198,7 +203,7 @@ HNNI_CLONES NARROW_TILE(narrow_wide3, 3, 32)
  * (k x m); up to four columns at a time give independent accumulators, hiding the adds'
  * latency that a single state's one column would wait on. Each element is still summed over
  * j in increasing order from 0. */
-static void gemm_narrow(size_t m, size_t k, size_t n, const double *AT, size_t ldat,
+HNNI_CLONES static void gemm_narrow(size_t m, size_t k, size_t n, const double *AT, size_t ldat,
                                     const double *B, size_t ldb, double *C, size_t ldc)
 {
     size_t i0, c0, c, j;
@@ -224,7 +229,17 @@ static void gemm_narrow(size_t m, size_t k, size_t n, const double *AT, size_t l
             default: narrow_tile1(k, at, ldat, B + c0, ldb, ct, ldc); break;
             }
         }
-        for (; i0 < m; i0++) {
+        for (; i0 + 8 <= m; i0 += 8) {
+            const double *at = AT + i0;
+            double *ct = C + i0 * ldc + c0;
+            switch (nc) {
+            case 4: narrow_edge4(k, at, ldat, B + c0, ldb, ct, ldc); break;
+            case 3: narrow_edge3(k, at, ldat, B + c0, ldb, ct, ldc); break;
+            case 2: narrow_edge2(k, at, ldat, B + c0, ldb, ct, ldc); break;
+            default: narrow_edge1(k, at, ldat, B + c0, ldb, ct, ldc); break;
+            }
+        }
+        for (; i0 < m; i0++) { /* fewer than 8 rows: one at a time (fma inlined in each clone) */
             for (c = 0; c < nc; c++) {
                 double s = 0.0;
                 for (j = 0; j < k; j++)

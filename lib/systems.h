@@ -7,9 +7,12 @@
 
 #include "hnn/field.h"
 
+/* The longest state of a built-in system. */
+#define HNNI_SYSTEM_MAX_DIM 8
+
 /* 1 if `sys` is a known system. */
 int hnni_system_known(hnn_system sys);
-/* f = J grad H at x. */
+/* f = J grad H at x (2 hnn_system_dof(sys) numbers). */
 void hnni_system_field(hnn_system sys, const double *x, double *f);
 /* Advances x by time t with classic RK4 in `substeps` equal steps (an accurate reference
  * for these smooth systems: error ~ (t / substeps)^4). */

@@ -112,6 +112,71 @@ static void test_greydanus_spring_protocol(void **state)
     hnn_dataset_destroy(test);
 }
 
+/* The two-body task: the split the reference code makes (first 20 % test), near-circular
+ * orbits that keep their energy and zero total momentum, and exact derivative targets. */
+static void test_two_body_protocol(void **state)
+{
+    hnn_two_body_def d = hnn_two_body_def_default();
+    hnn_dataset *train = NULL, *test = NULL;
+    const double *x, *y;
+    size_t i, k, orbit;
+    double worst_energy = 0.0, worst_momentum = 0.0;
+    (void)state;
+    d.trajectories = 20;
+    assert_int_equal(hnn_dataset_two_body(&d, &train, &test, NULL), HNN_OK);
+    assert_int_equal(hnn_dataset_dof(train), 4);
+    assert_int_equal(hnn_dataset_count(test), 200);   /* int(1000 x 0.2) */
+    assert_int_equal(hnn_dataset_count(train), 800);
+    x = hnn_dataset_states(test);
+    y = hnn_dataset_derivatives(test);
+    /* the first orbit starts as the protocol says: body 2 mirrors body 1, whose coordinates
+     * are in [0.5, 1.5), moving within 4 x 5 % of the circular speed 1 / (2 sqrt r) */
+    assert_true(x[2] == -x[0] && x[3] == -x[1] && x[6] == -x[4] && x[7] == -x[5]);
+    assert_true(x[0] >= 0.5 && x[0] < 1.5 && x[1] >= 0.5 && x[1] < 1.5);
+    {
+        const double r = sqrt(x[0] * x[0] + x[1] * x[1]);
+        const double v = sqrt(x[4] * x[4] + x[5] * x[5]) * 2.0 * sqrt(r);
+        assert_true(fabs(v - 1.0) <= 0.2);
+        assert_true(fabs(x[0] * x[4] + x[1] * x[5]) < 1e-12); /* perpendicular to the position */
+    }
+    /* along every orbit of the test set: energy constant, total momentum zero */
+    for (orbit = 0; orbit < 4; orbit++) {
+        const double *o = x + orbit * 50 * 8;
+        const double e0 = hnn_system_energy(HNN_SYSTEM_TWO_BODY, o);
+        for (i = 0; i < 50; i++) {
+            const double *s = o + 8 * i;
+            const double de = fabs(hnn_system_energy(HNN_SYSTEM_TWO_BODY, s) - e0);
+            worst_energy = de > worst_energy ? de : worst_energy;
+            for (k = 0; k < 2; k++)
+                if (fabs(s[4 + k] + s[6 + k]) > worst_momentum)
+                    worst_momentum = fabs(s[4 + k] + s[6 + k]);
+        }
+    }
+    assert_true(worst_energy < 1e-9);
+    assert_true(worst_momentum < 1e-12);
+    /* targets are the exact field: dq/dt = p, and the pull 1 / r^2 along q2 - q1 on body 1 */
+    for (i = 0; i < 200; i += 37) {
+        const double *s = x + 8 * i, *f = y + 8 * i;
+        const double dx = s[2] - s[0], dy = s[3] - s[1], r = sqrt(dx * dx + dy * dy);
+        assert_true(f[0] == s[4] && f[3] == s[7]);
+        assert_true(fabs(f[4] - dx / (r * r * r)) < 1e-15 && fabs(f[7] + dy / (r * r * r)) < 1e-15);
+    }
+    hnn_dataset_destroy(train);
+    hnn_dataset_destroy(test);
+
+    d.orbit_noise = 0.5;
+    assert_int_equal(hnn_dataset_two_body(&d, &train, &test, NULL), HNN_ERR_INVALID_ARG);
+    assert_null(train);
+    assert_null(test);
+    d = hnn_two_body_def_default();
+    d.samples = 1;
+    assert_int_equal(hnn_dataset_two_body(&d, &train, &test, NULL), HNN_ERR_INVALID_ARG);
+    d = hnn_two_body_def_default();
+    d.test_fraction = 1.0;
+    assert_int_equal(hnn_dataset_two_body(&d, &train, &test, NULL), HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_dataset_two_body(NULL, &train, &test, NULL), HNN_ERR_NULL);
+}
+
 static void test_greydanus_pendulum_protocol(void **state)
 {
     hnn_greydanus_def def = hnn_greydanus_def_default(HNN_TASK_PENDULUM);
@@ -290,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_greydanus_pendulum_protocol),
         cmocka_unit_test(test_csv_loads_rows),
         cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_two_body_protocol),
         cmocka_unit_test(test_csv_long_lines),
         cmocka_unit_test(test_csv_refuses_nul_bytes),
         cmocka_unit_test(test_csv_ignores_the_locale),

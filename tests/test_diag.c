@@ -293,6 +293,51 @@ static void test_bad_diagnostics_input(void **state)
     hnn_integrator_destroy(in);
 }
 
+/* Momenta of bodies: values, gradients against central differences, and Noether for the
+ * true two-body energy, which is blind to translations and rotations: {P, H} = {L, H} = 0. */
+static void test_momentum_quantities(void **state)
+{
+    hnn_bodies axis_x = {4, 2, 0}, axis_y = {4, 2, 1}, bad = {4, 3, 0};
+    hnn_quantity px, py, L, energy, q;
+    hnn_diagnostics *d = make_diag(8);
+    const double x[8] = {0.7, -0.2, -0.4, 0.9, 0.3, 0.5, -0.1, 0.25};
+    double v, g[8], vp, vm, xp[8], b[1];
+    const hnn_quantity *all[3] = {&px, &py, &L};
+    size_t k, i;
+    (void)state;
+    assert_int_equal(hnn_quantity_momentum(&axis_x, &px), HNN_OK);
+    assert_int_equal(hnn_quantity_momentum(&axis_y, &py), HNN_OK);
+    assert_int_equal(hnn_quantity_angular_momentum(&axis_x, &L), HNN_OK);
+    assert_int_equal(hnn_quantity_system_energy(HNN_SYSTEM_TWO_BODY, &energy), HNN_OK);
+    assert_int_equal(px.fn(px.ctx, x, &v, g), HNN_OK);
+    assert_true(v == 0.3 + -0.1);
+    assert_int_equal(L.fn(L.ctx, x, &v, g), HNN_OK);
+    assert_true(fabs(v - (0.7 * 0.5 - -0.2 * 0.3 + -0.4 * 0.25 - 0.9 * -0.1)) < 1e-15);
+    for (k = 0; k < 3; k++) {
+        assert_int_equal(all[k]->fn(all[k]->ctx, x, &v, g), HNN_OK);
+        for (i = 0; i < 8; i++) {
+            memcpy(xp, x, sizeof x);
+            xp[i] = x[i] + 1e-6;
+            all[k]->fn(all[k]->ctx, xp, &vp, NULL);
+            xp[i] = x[i] - 1e-6;
+            all[k]->fn(all[k]->ctx, xp, &vm, NULL);
+            assert_true(fabs((vp - vm) / 2e-6 - g[i]) < 1e-9);
+        }
+        assert_int_equal(hnn_diagnostics_poisson_bracket(d, all[k], &energy, x, 1, b), HNN_OK);
+        assert_true(fabs(b[0]) < 1e-14);
+    }
+    /* brackets of these quantities are not trivially zero: {L, P_x} = sum_b dL/dx_b = P_y */
+    assert_int_equal(hnn_diagnostics_poisson_bracket(d, &L, &px, x, 1, b), HNN_OK);
+    assert_true(fabs(b[0] - (0.5 + 0.25)) < 1e-15);
+    assert_int_equal(hnn_quantity_momentum(&bad, &q), HNN_ERR_INVALID_ARG);
+    bad.bodies = 2, bad.axis = 2;
+    assert_int_equal(hnn_quantity_momentum(&bad, &q), HNN_ERR_INVALID_ARG);
+    bad.dof = 6, bad.bodies = 2, bad.axis = 0; /* three dimensions: no planar L */
+    assert_int_equal(hnn_quantity_angular_momentum(&bad, &q), HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_quantity_momentum(NULL, &q), HNN_ERR_NULL);
+    hnn_diagnostics_destroy(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_nets),
         cmocka_unit_test(test_flow_determinant_of_a_learned_hamiltonian),
         cmocka_unit_test(test_bad_diagnostics_input),
+        cmocka_unit_test(test_momentum_quantities),
     };
     return cmocka_run_group_tests_name("diag", tests, NULL, NULL);
 }

@@ -100,6 +100,41 @@ static inline hnn_greydanus_def hnn_greydanus_def_default(hnn_greydanus_task tas
 HNN_API hnn_status hnn_dataset_greydanus(const hnn_greydanus_def *def, hnn_dataset **train,
                                          hnn_dataset **test, hnn_error *err);
 
+/* The two-body task of Greydanus et al. (2019), experiment-2body/data.py (docs/symmetry.md):
+ * `trajectories` near-circular orbits of two unit masses under gravity (G = 1,
+ * HNN_SYSTEM_TWO_BODY), each sampled at `samples` evenly spaced times over [0, t_end] (both
+ * ends included), with the exact derivatives of the states (no noise is added). Body 1 starts
+ * at a position whose two coordinates are uniform in [radius_min, radius_max), moving at the
+ * speed of a circular orbit about the origin times 1 + orbit_noise z, z ~ N(0, 1) (redrawn if
+ * |z| > 4); body 2 mirrors it through the origin. As in the reference code, the FIRST
+ * test_fraction of all states (whole orbits first) is the test set, the rest the training set.
+ * States are x = [x1 y1 x2 y2 px1 py1 px2 py2] (the reference orders them x1 x2 y1 y2 ...). */
+typedef struct hnn_two_body_def {
+    size_t struct_size;
+    size_t trajectories;  /* default 1000 */
+    size_t samples;       /* states per orbit, 2..1e6; default 50 */
+    double t_end;         /* default 20 */
+    double orbit_noise;   /* relative noise of the initial speed, 0..0.2; default 0.05 */
+    double radius_min;    /* default 0.5 */
+    double radius_max;    /* default 1.5 (at most 100) */
+    double test_fraction; /* in (0, 1); default 0.2 */
+    uint64_t seed;        /* default 0 */
+    hnn_allocator allocator;
+} hnn_two_body_def;
+
+HNN_API void hnn_two_body_def_init(hnn_two_body_def *def, size_t struct_size);
+
+static inline hnn_two_body_def hnn_two_body_def_default(void)
+{
+    hnn_two_body_def def;
+    hnn_two_body_def_init(&def, sizeof def);
+    return def;
+}
+
+/* Generates the two-body data and splits it into *train and *test (both created, or neither). */
+HNN_API hnn_status hnn_dataset_two_body(const hnn_two_body_def *def, hnn_dataset **train,
+                                        hnn_dataset **test, hnn_error *err);
+
 #ifdef __cplusplus
 }
 #endif

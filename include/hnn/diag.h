@@ -28,6 +28,22 @@ HNN_API hnn_status hnn_quantity_system_energy(hnn_system system, hnn_quantity *o
 HNN_API hnn_status hnn_quantity_net_energy(const hnn_net *net, hnn_workspace *ws,
                                            hnn_quantity *out);
 
+/* Momenta of many bodies, laid out body by body as for feature maps: with B bodies of
+ * d = n / B coordinates, q = [q_1 (d numbers), .., q_B], p likewise. */
+typedef struct hnn_bodies {
+    size_t dof;     /* n */
+    size_t bodies;  /* B >= 1, dividing n (the angular momentum needs n = 2B: the plane) */
+    size_t axis;    /* for the total momentum: which component, < d */
+} hnn_bodies;
+
+/* The total momentum's component P_axis = sum_b p_(b, axis) as a quantity; ctx points at
+ * *spec, which must outlive the quantity. HNN_ERR_INVALID_ARG for a spec that does not fit. */
+HNN_API hnn_status hnn_quantity_momentum(const hnn_bodies *spec, hnn_quantity *out);
+
+/* The angular momentum about the origin of bodies in the plane, L = sum_b (x_b py_b - y_b
+ * px_b), as a quantity (ctx points at *spec). HNN_ERR_INVALID_ARG unless n = 2B. */
+HNN_API hnn_status hnn_quantity_angular_momentum(const hnn_bodies *spec, hnn_quantity *out);
+
 typedef struct hnn_diagnostics_def {
     size_t struct_size;
     size_t dim;           /* state length 2n; default 2 */

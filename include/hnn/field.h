@@ -41,7 +41,10 @@ HNN_API hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws,
 typedef enum hnn_system {
     HNN_SYSTEM_SPRING = 0,           /* the seed's unit spring: H = (q^2 + p^2) / 2, n = 1 */
     HNN_SYSTEM_GREYDANUS_SPRING = 1, /* H = q^2 + p^2, n = 1 (Greydanus et al. 2019) */
-    HNN_SYSTEM_PENDULUM = 2          /* H = 3 (1 - cos q) + p^2, n = 1 (Greydanus et al. 2019) */
+    HNN_SYSTEM_PENDULUM = 2,         /* H = 3 (1 - cos q) + p^2, n = 1 (Greydanus et al. 2019) */
+    /* Two unit masses in the plane under gravity (G = 1; Greydanus et al. 2019), n = 4,
+     * x = [x1 y1 x2 y2 px1 py1 px2 py2]: H = (|p1|^2 + |p2|^2) / 2 - 1 / |q1 - q2|. */
+    HNN_SYSTEM_TWO_BODY = 3
 } hnn_system;
 
 /* A separable source for an analytic system (field and energy). HNN_ERR_INVALID_ARG for an
