@@ -6,6 +6,7 @@
 
 #include "alloc.h"
 #include "core.h"
+#include "hnn/integrate.h"
 #include "rng.h"
 #include "systems.h"
 
@@ -163,6 +164,37 @@ static hnn_status split_rows(const hnn_dataset *all, size_t first, const hnn_all
         hnn_dataset_destroy(*a);
         *a = NULL;
     }
+    return st;
+}
+
+/* The orbit tasks: `trajectories` orbits of `samples` states each, written by orbit(ctx, x, y)
+ * (which returns 0 when it cannot make one), then split with the first test_fraction of the
+ * states as the test set, as the reference code splits. */
+typedef int (*orbit_fn)(void *ctx, double *x, double *y);
+
+static hnn_status orbit_task(size_t dof, size_t trajectories, size_t samples,
+                             double test_fraction, const hnn_allocator *alloc, orbit_fn orbit,
+                             void *ctx, hnn_dataset **train, hnn_dataset **test, hnn_error *err)
+{
+    hnn_dataset *all = NULL;
+    size_t total, n_test, t;
+    hnn_status st;
+    if (!hnni_mul_size(samples, trajectories, &total))
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "too many samples");
+    n_test = (size_t)((double)total * test_fraction); /* numpy: int(len * split) */
+    if (n_test == 0 || n_test >= total)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "the split leaves an empty train or test set");
+    if ((st = hnni_dataset_new(alloc, dof, total, &all, err)) != HNN_OK)
+        return st;
+    for (t = 0; t < trajectories; t++) {
+        if (!orbit(ctx, all->x + all->dim * t * samples, all->y + all->dim * t * samples)) {
+            hnn_dataset_destroy(all);
+            return hnni_fail(err, HNN_ERR_NO_CONVERGENCE, "100 orbits in a row came too close "
+                             "to a collision to integrate");
+        }
+    }
+    st = split_rows(all, n_test, alloc, test, train, err);
+    hnn_dataset_destroy(all);
     return st;
 }
 
@@ -324,9 +356,17 @@ static hnn_status check_two_body(const hnn_two_body_def *d, hnn_error *err)
     return HNN_OK;
 }
 
+typedef struct two_body_job {
+    const hnn_two_body_def *def;
+    hnni_rng rng;
+} two_body_job;
+
 /* One orbit into x, y (samples x 8). */
-static void two_body_orbit(const hnn_two_body_def *d, hnni_rng *rng, double *x, double *y)
+static int two_body_orbit(void *ctx, double *x, double *y)
 {
+    two_body_job *job = (two_body_job *)ctx;
+    const hnn_two_body_def *d = job->def;
+    hnni_rng *rng = &job->rng;
     const double dt = d->t_end / (double)(d->samples - 1);
     double state[8], r, z, speed;
     size_t i;
@@ -349,15 +389,14 @@ static void two_body_orbit(const hnn_two_body_def *d, hnni_rng *rng, double *x, 
         memcpy(x + 8 * i, state, sizeof state);
         hnni_system_field(HNN_SYSTEM_TWO_BODY, state, y + 8 * i);
     }
+    return 1;
 }
 
 hnn_status hnn_dataset_two_body(const hnn_two_body_def *def, hnn_dataset **train,
                                 hnn_dataset **test, hnn_error *err)
 {
     hnn_two_body_def full;
-    hnn_dataset *all = NULL;
-    hnni_rng rng;
-    size_t total, n_test, t;
+    two_body_job job;
     hnn_status st;
     if (train != NULL)
         *train = NULL;
@@ -369,18 +408,193 @@ hnn_status hnn_dataset_two_body(const hnn_two_body_def *def, hnn_dataset **train
     if ((st = hnni_read_def(def, &full, sizeof full, "hnn_two_body_def", err)) != HNN_OK ||
         (st = check_two_body(&full, err)) != HNN_OK)
         return st;
+    job.def = &full;
+    hnni_rng_seed(&job.rng, full.seed);
+    return orbit_task(4, full.trajectories, full.samples, full.test_fraction, &full.allocator,
+                      two_body_orbit, &job, train, test, err);
+}
+
+/* ---- the three-body task (Greydanus et al. 2019) ----------------------------------------- */
+
+void hnn_three_body_def_init(hnn_three_body_def *def, size_t struct_size)
+{
+    hnn_three_body_def d;
+    if (def == NULL)
+        return;
+    memset(&d, 0, sizeof d);
+    d.trajectories = 5000;
+    d.samples = 20;
+    d.t_end = 5.0;
+    d.orbit_noise = 0.2;
+    d.radius_min = 0.9;
+    d.radius_max = 1.2;
+    d.test_fraction = 0.2;
+    d.seed = 0;
+    hnni_publish_def(def, &d, sizeof d, struct_size);
+}
+
+static hnn_status check_three_body(const hnn_three_body_def *d, hnn_error *err)
+{
+    if (d->trajectories == 0 || d->trajectories > 10000000)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "trajectories must be 1 to 1e7");
+    if (d->samples < 2 || d->samples > 1000000)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "samples = %zu: need 2 to 1e6", d->samples);
+    if (!(isfinite(d->t_end) && d->t_end > 0.0 && d->t_end <= 1e4))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "t_end must be in (0, 1e4]");
+    if (!(d->orbit_noise >= 0.0 && d->orbit_noise <= 0.5))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "orbit_noise must be in [0, 0.5]");
+    if (!(d->radius_min > 0.0 && d->radius_min <= d->radius_max && d->radius_max <= 100.0))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "need 0 < radius_min <= radius_max <= 100");
+    if (!(d->test_fraction > 0.0 && d->test_fraction < 1.0))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "test_fraction must be in (0, 1)");
+    return HNN_OK;
+}
+
+static void rotate(const double *v, double angle, double *out)
+{
+    const double c = cos(angle), s = sin(angle);
+    out[0] = c * v[0] - s * v[1];
+    out[1] = s * v[0] + c * v[1];
+}
+
+/* The starting state: three bodies 120 degrees apart on a circle, moving along it. */
+static void three_body_start(const hnn_three_body_def *d, hnni_rng *rng, double *state)
+{
+    const double third = 2.0943951023931954923; /* 2 pi / 3 */
+    /* the circular orbit's speed factor sqrt(sin(pi/3) / (2 cos^2(pi/6))) = 3^(-1/4) */
+    const double circular = sqrt(sin(third / 2.0) / (2.0 * cos(third / 4.0) * cos(third / 4.0)));
+    double norm, r, v[2];
+    int b, c;
+    do {
+        state[0] = hnni_rng_range(rng, -1.0, 1.0);
+        state[1] = hnni_rng_range(rng, -1.0, 1.0);
+        norm = sqrt(state[0] * state[0] + state[1] * state[1]);
+    } while (norm == 0.0);
+    r = hnni_rng_range(rng, d->radius_min, d->radius_max);
+    state[0] *= r / norm, state[1] *= r / norm;
+    rotate(state, third, state + 2);
+    rotate(state + 2, third, state + 4);
+    rotate(state, 1.5707963267948966192, v); /* 90 degrees: along the circle */
+    state[6] = v[0] / (r * sqrt(r)) * circular, state[7] = v[1] / (r * sqrt(r)) * circular;
+    rotate(state + 6, third, state + 8);
+    rotate(state + 8, third, state + 10);
+    for (b = 0; b < 3; b++)
+        for (c = 0; c < 2; c++)
+            state[6 + 2 * b + c] *= 1.0 + d->orbit_noise * hnni_rng_range(rng, -1.0, 1.0);
+}
+
+typedef struct three_body_job {
+    const hnn_three_body_def *def;
+    hnni_rng rng;
+    hnn_integrator *integ;
+    hnn_field_source src;
+} three_body_job;
+
+/* One orbit into x, y (samples x 12); a start the reference flow cannot follow (a
+ * near-collision) is drawn again, up to 100 times (then 0). */
+static int three_body_orbit(void *ctx, double *x, double *y)
+{
+    three_body_job *job = (three_body_job *)ctx;
+    const hnn_three_body_def *d = job->def;
+    const double dt = d->t_end / (double)(d->samples - 1);
+    int tries;
+    for (tries = 0; tries < 100; tries++) {
+        double state[12];
+        size_t i;
+        three_body_start(d, &job->rng, state);
+        hnn_integrator_reset(job->integ);
+        for (i = 0; i < d->samples; i++) {
+            if (i > 0 && hnn_integrator_step(job->integ, &job->src, state, dt) != HNN_OK)
+                break;
+            memcpy(x + 12 * i, state, sizeof state);
+            hnni_system_field(HNN_SYSTEM_THREE_BODY, state, y + 12 * i);
+        }
+        if (i == d->samples)
+            return 1;
+    }
+    return 0;
+}
+
+hnn_status hnn_dataset_three_body(const hnn_three_body_def *def, hnn_dataset **train,
+                                  hnn_dataset **test, hnn_error *err)
+{
+    hnn_three_body_def full;
+    hnn_integrator_def id = hnn_integrator_def_default();
+    three_body_job job;
+    hnn_status st;
+    if (train != NULL)
+        *train = NULL;
+    if (test != NULL)
+        *test = NULL;
+    if (def == NULL || train == NULL || test == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_dataset_three_body: def, train and test must not be NULL");
+    hnn_three_body_def_init(&full, sizeof full);
+    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_three_body_def", err)) != HNN_OK ||
+        (st = check_three_body(&full, err)) != HNN_OK)
+        return st;
+    id.method = HNN_METHOD_DOPRI5;
+    id.dim = 12;
+    id.rtol = 1e-10;
+    id.atol = 1e-12;
+    id.allocator = full.allocator;
+    job.def = &full;
+    hnni_rng_seed(&job.rng, full.seed);
+    hnn_field_source_system(HNN_SYSTEM_THREE_BODY, &job.src);
+    if ((st = hnn_integrator_create(&id, &job.integ, err)) != HNN_OK)
+        return st;
+    st = orbit_task(6, full.trajectories, full.samples, full.test_fraction, &full.allocator,
+                    three_body_orbit, &job, train, test, err);
+    hnn_integrator_destroy(job.integ);
+    return st;
+}
+
+/* ---- states from a box ------------------------------------------------------------------- */
+
+void hnn_system_data_def_init(hnn_system_data_def *def, size_t struct_size)
+{
+    hnn_system_data_def d;
+    if (def == NULL)
+        return;
+    memset(&d, 0, sizeof d);
+    d.system = HNN_SYSTEM_CHAIN;
+    d.count = 1024;
+    d.q_max = 1.0;
+    d.p_max = 1.0;
+    d.seed = 0;
+    hnni_publish_def(def, &d, sizeof d, struct_size);
+}
+
+hnn_status hnn_dataset_system(const hnn_system_data_def *def, hnn_dataset **out, hnn_error *err)
+{
+    hnn_system_data_def full;
+    hnni_rng rng;
+    size_t i, k, n;
+    hnn_status st;
+    if (out != NULL)
+        *out = NULL;
+    if (def == NULL || out == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_dataset_system: def and out must not be NULL");
+    hnn_system_data_def_init(&full, sizeof full);
+    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_system_data_def", err)) != HNN_OK)
+        return st;
     def = &full;
-    if (!hnni_mul_size(def->samples, def->trajectories, &total))
-        return hnni_fail(err, HNN_ERR_TOO_LARGE, "too many samples");
-    n_test = (size_t)((double)total * def->test_fraction); /* numpy: int(len * split) */
-    if (n_test == 0 || n_test >= total)
-        return hnni_fail(err, HNN_ERR_INVALID_ARG, "the split leaves an empty train or test set");
-    if ((st = hnni_dataset_new(&def->allocator, 4, total, &all, err)) != HNN_OK)
+    if (!hnni_system_known(def->system))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "unknown system %d", (int)def->system);
+    if (def->count == 0)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "count is 0");
+    if (!(def->q_max > 0.0 && def->q_max <= 1e6 && def->p_max > 0.0 && def->p_max <= 1e6))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "q_max and p_max must be in (0, 1e6]");
+    n = hnn_system_dof(def->system);
+    if ((st = hnni_dataset_new(&def->allocator, n, def->count, out, err)) != HNN_OK)
         return st;
     hnni_rng_seed(&rng, def->seed);
-    for (t = 0; t < def->trajectories; t++)
-        two_body_orbit(def, &rng, all->x + 8 * t * def->samples, all->y + 8 * t * def->samples);
-    st = split_rows(all, n_test, &def->allocator, test, train, err);
-    hnn_dataset_destroy(all);
-    return st;
+    for (i = 0; i < def->count; i++) {
+        double *x = (*out)->x + 2 * n * i;
+        for (k = 0; k < n; k++)
+            x[k] = hnni_rng_range(&rng, -def->q_max, def->q_max);
+        for (k = 0; k < n; k++)
+            x[n + k] = hnni_rng_range(&rng, -def->p_max, def->p_max);
+        hnni_system_field(def->system, x, (*out)->y + 2 * n * i);
+    }
+    return hnni_ok(err);
 }

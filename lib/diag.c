@@ -14,7 +14,8 @@
 /* ---- quantities ------------------------------------------------------------------------ */
 
 static const hnn_system quantity_systems[] = {HNN_SYSTEM_SPRING, HNN_SYSTEM_GREYDANUS_SPRING,
-                                              HNN_SYSTEM_PENDULUM, HNN_SYSTEM_TWO_BODY};
+                                              HNN_SYSTEM_PENDULUM, HNN_SYSTEM_TWO_BODY,
+                                              HNN_SYSTEM_THREE_BODY, HNN_SYSTEM_CHAIN};
 
 static hnn_status system_energy_quantity(void *ctx, const double *x, double *value, double *grad)
 {

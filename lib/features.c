@@ -30,6 +30,8 @@ size_t hnni_feature_count(hnn_feature_map map, size_t dof, size_t bodies)
     switch (map) {
     case HNN_FEATURES_IDENTITY:
         return bodies == 0 ? 2 * dof : 0;
+    case HNN_FEATURES_POSITIONS:
+        return bodies == 0 ? dof : 0;
     case HNN_FEATURES_TRANSLATION:
         if (bodies < 2 || dof % bodies != 0)
             return 0;
@@ -51,9 +53,10 @@ hnn_status hnni_features_check(const hnn_net_def *d, hnn_error *err)
 {
     switch (d->features) {
     case HNN_FEATURES_IDENTITY:
+    case HNN_FEATURES_POSITIONS:
         if (d->bodies != 0)
-            return hnni_fail(err, HNN_ERR_INVALID_ARG, "bodies = %zu: only a feature map uses "
-                             "bodies (leave it 0 for the identity)", d->bodies);
+            return hnni_fail(err, HNN_ERR_INVALID_ARG, "bodies = %zu: only the invariant maps "
+                             "use bodies (leave it 0)", d->bodies);
         return HNN_OK;
     case HNN_FEATURES_TRANSLATION:
     case HNN_FEATURES_ROTATION:
@@ -223,7 +226,15 @@ void hnni_features_eval(const hnn_net_def *d, const double *x, double *out, size
             }
         }
     }
-    /* the momenta as they are (every map but the rotation one ends with them) */
+    if (d->features == HNN_FEATURES_POSITIONS) {
+        for (k = 0; k < n; k++) {
+            out[k * row] = x[k];
+            if (jacobian)
+                out[k * row + (1 + k) * tan] = 1.0;
+        }
+        return;
+    }
+    /* the momenta as they are (the translation map ends with them) */
     for (k = 0; k < n; k++, f++) {
         out[f * row] = x[n + k];
         if (jacobian)
@@ -281,7 +292,7 @@ void hnni_features_curvature(const hnn_net_def *d, const double *x, const double
 {
     curvature_job job;
     if (d->features != HNN_FEATURES_ROTATION)
-        return; /* the identity and translation maps are linear */
+        return; /* the other maps are linear */
     job.x = x, job.g = g, job.gstride = gstride, job.dim = 2 * d->dof, job.hess = hess;
     rotation_walk(d->bodies, curvature_rotation_feature, &job);
 }

@@ -13,6 +13,16 @@
 #include "kernels.h"
 #include "net_impl.h"
 
+/* The kinetic term |p|^2 / (2 m), if any, adds I / m to the momenta's block. */
+static void add_kinetic_curvature(const hnn_net *net, double *hess)
+{
+    const size_t n = net->def.dof, dim = net->dim;
+    size_t i;
+    if (net->def.kinetic_mass > 0.0)
+        for (i = 0; i < n; i++)
+            hess[(n + i) * dim + n + i] += 1.0 / net->def.kinetic_mass;
+}
+
 /* One state: H's Hessian (dim x dim, row-major) into hess. */
 static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, double *hess)
 {
@@ -59,6 +69,7 @@ static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, 
         for (r = 0; r < dim; r++)
             for (t = 0; t < dim; t++)
                 hess[r * dim + t] = g[r * ld + 1 + t];
+        add_kinetic_curvature(net, hess);
         return;
     }
     /* g is the gradient with respect to the features, with its tangents; chain it through
@@ -72,6 +83,7 @@ static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, 
             hess[r * dim + t] = sum;
         }
     hnni_features_curvature(&net->def, x, g, ld, hess);
+    add_kinetic_curvature(net, hess);
 }
 
 /* 1 if ws holds hessian_one's layout for this net: a workspace may serve a net of the same n

@@ -113,8 +113,9 @@ static int fits(const hnn_loss_workspace *lw, const hnn_net *net)
 /* The Hamiltonian head of one chunk: H and grad H from the last hidden block, the residual
  * of the field f = J grad H against y, and (when backward) the adjoint block of the last
  * hidden layer plus the output weights' gradient. Returns the chunk's sum of squares. */
-static double hamiltonian_head(const hnn_net *net, hnn_loss_workspace *lw, const double *y,
-                               size_t bc, double scale, double *grad, double **bar_out)
+static double hamiltonian_head(const hnn_net *net, hnn_loss_workspace *lw, const double *x,
+                               const double *y, size_t bc, double scale, double *grad,
+                               double **bar_out)
 {
     const size_t L = net->layers - 1, n = net->def.dof, dim = net->dim;
     const size_t ld = (1 + dim) * bc;
@@ -124,6 +125,10 @@ static double hamiltonian_head(const hnn_net *net, hnn_loss_workspace *lw, const
     size_t s, i;
 
     hnni_gemm(1, net->in[L], ld, w, net->in[L], lw->A[L - 1], ld, row, ld);
+    if (net->def.kinetic_mass > 0.0) /* the known kinetic term: dH/dp += p / m, no parameters */
+        for (s = 0; s < bc; s++)
+            for (i = 0; i < n; i++)
+                row[(1 + n + i) * bc + s] += x[s * dim + n + i] / net->def.kinetic_mass;
     for (s = 0; s < bc; s++)
         gbar[s] = 0.0; /* H itself is not in the loss: its adjoint is 0 */
     for (s = 0; s < bc; s++) {
@@ -240,7 +245,8 @@ hnn_status hnn_loss_mse(const hnn_net *net, hnn_loss_workspace *lw, const double
         double *bar = NULL;
         hnni_net_forward(net, x + done * net->dim, bc, ntan, lw->xT, lw->Z, lw->A);
         if (hamiltonian)
-            sum += hamiltonian_head(net, lw, y + done * net->dim, bc, scale, grad, &bar);
+            sum += hamiltonian_head(net, lw, x + done * net->dim, y + done * net->dim, bc, scale,
+                                    grad, &bar);
         else
             sum += field_head(net, lw, y + done * net->dim, bc, scale, grad, &bar);
         if (grad != NULL)

@@ -106,8 +106,8 @@ static uint64_t optimizer_slots(uint32_t kind, uint32_t options)
 static uint64_t file_size(uint32_t version, uint64_t depth, uint64_t params, int has_opt,
                           uint64_t state, int has_meta)
 {
-    /* version 2 adds one u32 (bodies) after the feature map */
-    uint64_t size = 32 + (version >= 2 ? 4 : 0) + 4 * depth + 8 + 8 + 8 * params;
+    /* version 2 adds a u32 (bodies) and an f64 (kinetic mass) after the feature map */
+    uint64_t size = 32 + (version >= 2 ? 12 : 0) + 4 * depth + 8 + 8 + 8 * params;
     if (has_opt)
         size += 4 + 4 + 8 * OPT_REALS + 8 + 8 * state;
     if (has_meta)
@@ -144,8 +144,9 @@ hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer *opt,
         hnn_optimizer_get_def(opt, &od);
         state_count = hnn_optimizer_state_size(opt);
     }
-    /* a net without a feature map is written as version 1, which every libhnn reads */
-    version = net->def.features == HNN_FEATURES_IDENTITY ? 1 : 2;
+    /* a net without a feature map or kinetic term is written as version 1, which every
+     * libhnn reads */
+    version = net->def.features == HNN_FEATURES_IDENTITY && net->def.kinetic_mass == 0.0 ? 1 : 2;
     total = file_size(version, net->layers - 1, net->param_count, opt != NULL, state_count,
                       meta != NULL);
     if (total > MAX_FILE || total > SIZE_MAX)
@@ -166,8 +167,10 @@ hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer *opt,
     put_u32(&w, (opt != NULL ? FLAG_OPTIMIZER : 0) | (meta != NULL ? FLAG_TRAINING : 0));
     put_u32(&w, (uint32_t)net->def.kind);
     put_u32(&w, (uint32_t)net->def.features);
-    if (version >= 2)
+    if (version >= 2) {
         put_u32(&w, (uint32_t)net->def.bodies);
+        put_f64(&w, net->def.kinetic_mass);
+    }
     put_u32(&w, (uint32_t)net->def.dof);
     put_u32(&w, (uint32_t)(net->layers - 1));
     for (l = 0; l + 1 < net->layers; l++)
@@ -288,6 +291,7 @@ done:
 /* Everything the structure of a file says, read before any of it is trusted. */
 typedef struct layout {
     uint32_t version, flags, kind, features, bodies, dof, depth, widths[HNN_MAX_HIDDEN];
+    double kinetic_mass;
     uint64_t seed, params;
     size_t params_at;              /* byte offset of the first parameter */
     uint32_t opt_kind, opt_options;
@@ -337,20 +341,25 @@ static hnn_status read_header(reader *r, layout *L, hnn_error *err)
                          version, HNN_MODEL_FORMAT_VERSION);
     L->version = version;
     L->bodies = 0;
+    L->kinetic_mass = 0.0;
     if (!get_u32(r, &L->flags) || !get_u32(r, &L->kind) || !get_u32(r, &L->features) ||
-        (version >= 2 && !get_u32(r, &L->bodies)) || !get_u32(r, &L->dof) ||
-        !get_u32(r, &L->depth))
+        (version >= 2 && (!get_u32(r, &L->bodies) || !get_f64(r, &L->kinetic_mass))) ||
+        !get_u32(r, &L->dof) || !get_u32(r, &L->depth))
         return truncated(err, r, "the header");
     if (L->flags & ~(FLAG_OPTIMIZER | FLAG_TRAINING))
         return hnni_fail(err, HNN_ERR_CORRUPT, "unknown flags 0x%x", L->flags);
     if (L->kind > HNN_NET_FIELD)
         return hnni_fail(err, HNN_ERR_CORRUPT, "unknown net kind %u", L->kind);
-    if (L->features > HNN_FEATURES_ROTATION)
+    if (L->features > HNN_FEATURES_POSITIONS)
         return hnni_fail(err, HNN_ERR_CORRUPT, "unknown feature map %u", L->features);
-    /* one encoding per model: version 1 exactly for the identity map, 2 for the others */
-    if ((version == 1) != (L->features == HNN_FEATURES_IDENTITY))
-        return hnni_fail(err, HNN_ERR_CORRUPT, "feature map %u in a version %u header",
-                         L->features, version);
+    if (!(L->kinetic_mass >= 0.0 && L->kinetic_mass <= 1e100) ||
+        (L->kinetic_mass > 0.0 && L->kind != HNN_NET_HAMILTONIAN))
+        return hnni_fail(err, HNN_ERR_CORRUPT, "kinetic mass %g out of range or on a "
+                         "direct-field net", L->kinetic_mass);
+    /* one encoding per model: version 1 exactly for plain nets, 2 for the others */
+    if ((version == 1) != (L->features == HNN_FEATURES_IDENTITY && L->kinetic_mass == 0.0))
+        return hnni_fail(err, HNN_ERR_CORRUPT, "feature map %u, kinetic mass %g in a version %u "
+                         "header", L->features, L->kinetic_mass, version);
     if (L->dof == 0 || L->depth == 0)
         return hnni_fail(err, HNN_ERR_CORRUPT, "n = %u, depth = %u: both must be >= 1", L->dof,
                          L->depth);
@@ -453,6 +462,7 @@ static hnn_status build_net(const reader *r, const layout *L, const hnn_allocato
     def.dof = L->dof;
     def.features = (hnn_feature_map)L->features;
     def.bodies = L->bodies;
+    def.kinetic_mass = L->kinetic_mass;
     def.depth = L->depth;
     for (l = 0; l < L->depth; l++)
         def.widths[l] = L->widths[l];

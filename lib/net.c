@@ -31,6 +31,7 @@ void hnn_net_def_init(hnn_net_def *def, size_t struct_size)
     d.allocator.user = NULL;
     d.features = HNN_FEATURES_IDENTITY;
     d.bodies = 0;
+    d.kinetic_mass = 0.0;
     hnni_publish_def(def, &d, sizeof d, struct_size);
 }
 
@@ -63,6 +64,11 @@ static hnn_status check_def(const hnn_net_def *d, hnn_error *err)
             return hnni_fail(err, HNN_ERR_TOO_LARGE, "hidden layer %zu has width %zu, over the cap %u",
                              l, d->widths[l], HNN_MAX_WIDTH);
     }
+    if (!(d->kinetic_mass >= 0.0 && d->kinetic_mass <= 1e100))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "kinetic_mass must be 0 (none) or a mass in "
+                         "(0, 1e100]");
+    if (d->kinetic_mass > 0.0 && d->kind != HNN_NET_HAMILTONIAN)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "a kinetic term needs a Hamiltonian net");
     return hnni_features_check(d, err);
 }
 
@@ -388,10 +394,26 @@ const double *hnni_hidden_pass(const hnn_net *net, hnn_workspace *ws, const doub
     return ws->buf[0];
 }
 
+void hnni_kinetic_add(const hnn_net *net, const double *x, double *energy, double *grad_p)
+{
+    const size_t n = net->def.dof;
+    const double m = net->def.kinetic_mass;
+    double sum = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++)
+        sum += x[n + i] * x[n + i];
+    if (energy != NULL)
+        *energy += sum / (2.0 * m);
+    if (grad_p != NULL)
+        for (i = 0; i < n; i++)
+            grad_p[i] += x[n + i] / m;
+}
+
 /* The output layer of a Hamiltonian net on a dual block: H = w . a + b and
- * dH/dx_t = w . da_t, one row-vector product over all columns. */
+ * dH/dx_t = w . da_t, one row-vector product over all columns; plus the kinetic term, if any,
+ * of the states x. */
 static void energy_head(const hnn_net *net, hnn_workspace *ws, const double *hidden,
-                        size_t bc, size_t ntan, double *energy, double *grad)
+                        const double *x, size_t bc, size_t ntan, double *energy, double *grad)
 {
     const size_t L = net->layers - 1;
     const size_t ld = (1 + ntan) * bc;
@@ -406,6 +428,10 @@ static void energy_head(const hnn_net *net, hnn_workspace *ws, const double *hid
     for (t = 0; t < ntan; t++)
         for (s = 0; s < bc; s++)
             grad[s * net->dim + t] = row[(1 + t) * bc + s];
+    if (net->def.kinetic_mass > 0.0)
+        for (s = 0; s < bc; s++)
+            hnni_kinetic_add(net, x + s * net->dim, energy != NULL ? energy + s : NULL,
+                             ntan > 0 ? grad + s * net->dim + net->def.dof : NULL);
 }
 
 hnn_status hnn_net_energy(const hnn_net *net, hnn_workspace *ws, const double *x, size_t count,
@@ -420,7 +446,7 @@ hnn_status hnn_net_energy(const hnn_net *net, hnn_workspace *ws, const double *x
     for (done = 0; done < count; done += ws->chunk) {
         size_t bc = count - done < ws->chunk ? count - done : ws->chunk;
         const double *h = hnni_hidden_pass(net, ws, x + done * net->dim, bc, 0);
-        energy_head(net, ws, h, bc, 0, energy + done, NULL);
+        energy_head(net, ws, h, x + done * net->dim, bc, 0, energy + done, NULL);
     }
     return HNN_OK;
 }
@@ -437,7 +463,7 @@ hnn_status hnn_net_gradient(const hnn_net *net, hnn_workspace *ws, const double 
     for (done = 0; done < count; done += ws->chunk) {
         size_t bc = count - done < ws->chunk ? count - done : ws->chunk;
         const double *h = hnni_hidden_pass(net, ws, x + done * net->dim, bc, net->dim);
-        energy_head(net, ws, h, bc, net->dim, energy ? energy + done : NULL,
+        energy_head(net, ws, h, x + done * net->dim, bc, net->dim, energy ? energy + done : NULL,
                     grad + done * net->dim);
     }
     return HNN_OK;
@@ -519,7 +545,8 @@ hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws, hnn_field
     out->field = net_source_field;
     out->energy = net->def.kind == HNN_NET_HAMILTONIAN ? net_source_energy : NULL;
     out->ctx = ws;
-    out->separable = 0;
+    /* H = |p|^2 / (2 m) + V(q): dq/dt depends on p only, dp/dt on q only */
+    out->separable = net->def.features == HNN_FEATURES_POSITIONS && net->def.kinetic_mass > 0.0;
     return HNN_OK;
 }
 

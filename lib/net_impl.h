@@ -62,6 +62,10 @@ void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t nta
 /* Doubles per state of layer 0's input block (xT above) in a pass with ntan tangents. */
 size_t hnni_input_doubles(const hnn_net *net, size_t ntan);
 
+/* Adds the known kinetic energy |p|^2 / (2 m) of state x (net->def.kinetic_mass > 0) to
+ * *energy and its gradient p / m to grad_p (n numbers); either may be NULL. */
+void hnni_kinetic_add(const hnn_net *net, const double *x, double *energy, double *grad_p);
+
 /* Rebuilds the derived copies (the transposed weights) after params changed. */
 void hnni_net_sync(hnn_net *net);
 

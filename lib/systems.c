@@ -6,14 +6,33 @@
 int hnni_system_known(hnn_system sys)
 {
     return sys == HNN_SYSTEM_SPRING || sys == HNN_SYSTEM_GREYDANUS_SPRING ||
-           sys == HNN_SYSTEM_PENDULUM || sys == HNN_SYSTEM_TWO_BODY;
+           sys == HNN_SYSTEM_PENDULUM || sys == HNN_SYSTEM_TWO_BODY ||
+           sys == HNN_SYSTEM_THREE_BODY || sys == HNN_SYSTEM_CHAIN;
 }
 
 size_t hnn_system_dof(hnn_system sys)
 {
-    if (sys == HNN_SYSTEM_TWO_BODY)
+    if (sys == HNN_SYSTEM_TWO_BODY || sys == HNN_SYSTEM_CHAIN)
         return 4;
+    if (sys == HNN_SYSTEM_THREE_BODY)
+        return 6;
     return hnni_system_known(sys) ? 1 : 0;
+}
+
+/* B unit masses in the plane, G = 1: kinetic energy minus 1 / distance for every pair. */
+static double gravity_energy(int bodies, const double *x)
+{
+    const double *p = x + 2 * bodies;
+    double h = 0.0;
+    int i, j;
+    for (i = 0; i < 2 * bodies; i++)
+        h += 0.5 * p[i] * p[i];
+    for (i = 0; i < bodies; i++)
+        for (j = i + 1; j < bodies; j++) {
+            const double dx = x[2 * j] - x[2 * i], dy = x[2 * j + 1] - x[2 * i + 1];
+            h -= 1.0 / sqrt(dx * dx + dy * dy);
+        }
+    return h;
 }
 
 double hnn_system_energy(hnn_system sys, const double *x)
@@ -27,23 +46,54 @@ double hnn_system_energy(hnn_system sys, const double *x)
     case HNN_SYSTEM_SPRING: return 0.5 * (q * q + p * p);
     case HNN_SYSTEM_GREYDANUS_SPRING: return q * q + p * p;
     case HNN_SYSTEM_PENDULUM: return 3.0 * (1.0 - cos(q)) + p * p;
-    case HNN_SYSTEM_TWO_BODY: {
-        const double dx = x[2] - x[0], dy = x[3] - x[1];
-        const double kinetic = 0.5 * (x[4] * x[4] + x[5] * x[5] + x[6] * x[6] + x[7] * x[7]);
-        return kinetic - 1.0 / sqrt(dx * dx + dy * dy);
+    case HNN_SYSTEM_TWO_BODY:
+        return gravity_energy(2, x);
+    case HNN_SYSTEM_THREE_BODY:
+        return gravity_energy(3, x);
+    case HNN_SYSTEM_CHAIN: {
+        double h = 0.0;
+        int i;
+        for (i = 0; i < 4; i++)
+            h += 0.5 * x[4 + i] * x[4 + i];
+        for (i = 0; i < 3; i++)
+            h += 0.5 * (x[i + 1] - x[i]) * (x[i + 1] - x[i]);
+        return h;
     }
     }
     return NAN;
 }
 
-/* Two bodies: dq/dt = p; body 1 is pulled towards body 2 by 1 / r^2, body 2 the other way. */
-static void two_body_field(const double *x, double *f)
+/* B bodies under gravity: dq/dt = p; every pair pulls its two bodies together by 1 / r^2. */
+static void gravity_field(int bodies, const double *x, double *f)
 {
-    const double dx = x[2] - x[0], dy = x[3] - x[1];
-    const double r2 = dx * dx + dy * dy, inv_r3 = 1.0 / (r2 * sqrt(r2));
-    f[0] = x[4], f[1] = x[5], f[2] = x[6], f[3] = x[7];
-    f[4] = dx * inv_r3, f[5] = dy * inv_r3;
-    f[6] = -dx * inv_r3, f[7] = -dy * inv_r3;
+    const int n = 2 * bodies;
+    int i, j;
+    for (i = 0; i < n; i++) {
+        f[i] = x[n + i];
+        f[n + i] = 0.0;
+    }
+    for (i = 0; i < bodies; i++)
+        for (j = i + 1; j < bodies; j++) {
+            const double dx = x[2 * j] - x[2 * i], dy = x[2 * j + 1] - x[2 * i + 1];
+            const double r2 = dx * dx + dy * dy, inv_r3 = 1.0 / (r2 * sqrt(r2));
+            f[n + 2 * i] += dx * inv_r3, f[n + 2 * i + 1] += dy * inv_r3;
+            f[n + 2 * j] -= dx * inv_r3, f[n + 2 * j + 1] -= dy * inv_r3;
+        }
+}
+
+/* The chain: dq/dt = p; each spring pulls its two ends together by its extension. */
+static void chain_field(const double *x, double *f)
+{
+    int i;
+    for (i = 0; i < 4; i++) {
+        f[i] = x[4 + i];
+        f[4 + i] = 0.0;
+    }
+    for (i = 0; i < 3; i++) {
+        const double stretch = x[i + 1] - x[i];
+        f[4 + i] += stretch;
+        f[4 + i + 1] -= stretch;
+    }
 }
 
 void hnni_system_field(hnn_system sys, const double *x, double *f)
@@ -53,7 +103,9 @@ void hnni_system_field(hnn_system sys, const double *x, double *f)
     case HNN_SYSTEM_SPRING: f[0] = p, f[1] = -q; return;
     case HNN_SYSTEM_GREYDANUS_SPRING: f[0] = 2.0 * p, f[1] = -2.0 * q; return;
     case HNN_SYSTEM_PENDULUM: f[0] = 2.0 * p, f[1] = -3.0 * sin(q); return;
-    case HNN_SYSTEM_TWO_BODY: two_body_field(x, f); return;
+    case HNN_SYSTEM_TWO_BODY: gravity_field(2, x, f); return;
+    case HNN_SYSTEM_THREE_BODY: gravity_field(3, x, f); return;
+    case HNN_SYSTEM_CHAIN: chain_field(x, f); return;
     }
     f[0] = f[1] = NAN;
 }
@@ -81,7 +133,8 @@ void hnni_system_flow_rk4(hnn_system sys, double *x, double t, size_t substeps)
 
 /* The context of a system source names the system; these constants are never written. */
 static const hnn_system system_ids[] = {HNN_SYSTEM_SPRING, HNN_SYSTEM_GREYDANUS_SPRING,
-                                        HNN_SYSTEM_PENDULUM, HNN_SYSTEM_TWO_BODY};
+                                        HNN_SYSTEM_PENDULUM, HNN_SYSTEM_TWO_BODY,
+                                        HNN_SYSTEM_THREE_BODY, HNN_SYSTEM_CHAIN};
 
 static hnn_status system_field(void *ctx, const double *x, double *f)
 {

@@ -8,7 +8,7 @@
 #include "hnn/field.h"
 
 /* The longest state of a built-in system. */
-#define HNNI_SYSTEM_MAX_DIM 8
+#define HNNI_SYSTEM_MAX_DIM 12
 
 /* 1 if `sys` is a known system. */
 int hnni_system_known(hnn_system sys);

@@ -177,6 +177,125 @@ static void test_two_body_protocol(void **state)
     assert_int_equal(hnn_dataset_two_body(NULL, &train, &test, NULL), HNN_ERR_NULL);
 }
 
+/* Every built-in system's field is J grad H: central differences of its energy. */
+static void test_system_fields_are_hamiltonian(void **state)
+{
+    const hnn_system systems[] = {HNN_SYSTEM_SPRING, HNN_SYSTEM_GREYDANUS_SPRING,
+                                  HNN_SYSTEM_PENDULUM, HNN_SYSTEM_TWO_BODY,
+                                  HNN_SYSTEM_THREE_BODY, HNN_SYSTEM_CHAIN};
+    test_rng rng = {77};
+    size_t k, i;
+    (void)state;
+    for (k = 0; k < TEST_COUNT(systems); k++) {
+        hnn_field_source src;
+        const size_t n = hnn_system_dof(systems[k]);
+        double x[12], xp[12], f[12], g[12], h = 1e-6;
+        assert_int_equal(hnn_field_source_system(systems[k], &src), HNN_OK);
+        assert_int_equal(src.dim, 2 * n);
+        test_fill(&rng, x, 2 * n, -1.0, 1.0);
+        if (n >= 4) /* keep bodies apart: spread them along x */
+            for (i = 0; i < n / 2; i++)
+                x[2 * i] += 3.0 * (double)i;
+        assert_int_equal(src.field(src.ctx, x, f), HNN_OK);
+        for (i = 0; i < 2 * n; i++) {
+            memcpy(xp, x, sizeof x);
+            xp[i] = x[i] + h;
+            g[i] = hnn_system_energy(systems[k], xp);
+            xp[i] = x[i] - h;
+            g[i] = (g[i] - hnn_system_energy(systems[k], xp)) / (2 * h);
+        }
+        for (i = 0; i < n; i++) {
+            assert_true(fabs(f[i] - g[n + i]) < 1e-7 * (1.0 + fabs(f[i])));
+            assert_true(fabs(f[n + i] + g[i]) < 1e-7 * (1.0 + fabs(f[n + i])));
+        }
+    }
+}
+
+/* The three-body task: split, the symmetric start, energy kept along orbits, exact targets. */
+static void test_three_body_protocol(void **state)
+{
+    hnn_three_body_def d = hnn_three_body_def_default();
+    hnn_dataset *train = NULL, *test = NULL;
+    const double *x, *y;
+    double worst = 0.0, r[3];
+    size_t i, b, orbit;
+    (void)state;
+    d.trajectories = 50;
+    assert_int_equal(hnn_dataset_three_body(&d, &train, &test, NULL), HNN_OK);
+    assert_int_equal(hnn_dataset_dof(train), 6);
+    assert_int_equal(hnn_dataset_count(test), 200); /* int(1000 x 0.2) */
+    assert_int_equal(hnn_dataset_count(train), 800);
+    x = hnn_dataset_states(test);
+    y = hnn_dataset_derivatives(test);
+    /* bodies start on one circle of radius in [0.9, 1.2), 120 degrees apart */
+    for (b = 0; b < 3; b++)
+        r[b] = sqrt(x[2 * b] * x[2 * b] + x[2 * b + 1] * x[2 * b + 1]);
+    assert_true(r[0] >= 0.9 && r[0] < 1.2);
+    assert_true(fabs(r[1] - r[0]) < 1e-12 && fabs(r[2] - r[0]) < 1e-12);
+    assert_true(fabs(x[0] + x[2] + x[4]) < 1e-12 && fabs(x[1] + x[3] + x[5]) < 1e-12);
+    for (orbit = 0; orbit < 10; orbit++) {
+        const double *o = x + orbit * 20 * 12;
+        const double e0 = hnn_system_energy(HNN_SYSTEM_THREE_BODY, o);
+        for (i = 0; i < 20; i++) {
+            const double de = fabs(hnn_system_energy(HNN_SYSTEM_THREE_BODY, o + 12 * i) - e0);
+            worst = de / fabs(e0) > worst ? de / fabs(e0) : worst;
+        }
+    }
+    assert_true(worst < 1e-8);
+    for (i = 0; i < 200; i += 41) {
+        double f[12];
+        hnn_field_source src;
+        assert_int_equal(hnn_field_source_system(HNN_SYSTEM_THREE_BODY, &src), HNN_OK);
+        src.field(src.ctx, x + 12 * i, f);
+        assert_memory_equal(f, y + 12 * i, sizeof f);
+    }
+    hnn_dataset_destroy(train);
+    hnn_dataset_destroy(test);
+    d.orbit_noise = 0.6;
+    assert_int_equal(hnn_dataset_three_body(&d, &train, &test, NULL), HNN_ERR_INVALID_ARG);
+    assert_null(train);
+    d = hnn_three_body_def_default();
+    d.radius_min = 2.0, d.radius_max = 1.0;
+    assert_int_equal(hnn_dataset_three_body(&d, &train, &test, NULL), HNN_ERR_INVALID_ARG);
+}
+
+/* States from a box: inside it, with the system's exact field. */
+static void test_system_box_data(void **state)
+{
+    hnn_system_data_def d = hnn_system_data_def_default();
+    hnn_dataset *ds = NULL;
+    hnn_field_source src;
+    const double *x, *y;
+    size_t i, k;
+    (void)state;
+    d.count = 300;
+    d.q_max = 2.0;
+    d.p_max = 0.5;
+    assert_int_equal(hnn_dataset_system(&d, &ds, NULL), HNN_OK);
+    assert_int_equal(hnn_dataset_dof(ds), 4);
+    assert_int_equal(hnn_field_source_system(HNN_SYSTEM_CHAIN, &src), HNN_OK);
+    x = hnn_dataset_states(ds);
+    y = hnn_dataset_derivatives(ds);
+    for (i = 0; i < 300; i++) {
+        double f[8];
+        for (k = 0; k < 4; k++) {
+            assert_true(fabs(x[8 * i + k]) <= 2.0);
+            assert_true(fabs(x[8 * i + 4 + k]) <= 0.5);
+        }
+        src.field(src.ctx, x + 8 * i, f);
+        assert_memory_equal(f, y + 8 * i, sizeof f);
+        /* no wall: the springs' forces cancel, so total momentum is constant */
+        assert_true(fabs(f[4] + f[5] + f[6] + f[7]) < 1e-14);
+    }
+    hnn_dataset_destroy(ds);
+    d.system = (hnn_system)77;
+    assert_int_equal(hnn_dataset_system(&d, &ds, NULL), HNN_ERR_INVALID_ARG);
+    assert_null(ds);
+    d = hnn_system_data_def_default();
+    d.p_max = 0.0;
+    assert_int_equal(hnn_dataset_system(&d, &ds, NULL), HNN_ERR_INVALID_ARG);
+}
+
 static void test_greydanus_pendulum_protocol(void **state)
 {
     hnn_greydanus_def def = hnn_greydanus_def_default(HNN_TASK_PENDULUM);
@@ -356,6 +475,9 @@ int main(void)
         cmocka_unit_test(test_csv_loads_rows),
         cmocka_unit_test(test_csv_errors),
         cmocka_unit_test(test_two_body_protocol),
+        cmocka_unit_test(test_system_fields_are_hamiltonian),
+        cmocka_unit_test(test_three_body_protocol),
+        cmocka_unit_test(test_system_box_data),
         cmocka_unit_test(test_csv_long_lines),
         cmocka_unit_test(test_csv_refuses_nul_bytes),
         cmocka_unit_test(test_csv_ignores_the_locale),

@@ -9,13 +9,18 @@
 typedef struct shape {
     hnn_feature_map map;
     size_t bodies, dof;
+    double kinetic_mass; /* for Hamiltonian nets */
 } shape;
 
-/* translation: 2 and 3 bodies in 1, 2 and 3 dimensions; rotation: 2 and 3 bodies in the plane */
+/* translation: 2 and 3 bodies in 1, 2 and 3 dimensions; rotation: 2 and 3 bodies in the
+ * plane; separable: positions only with a known kinetic term (and one kinetic term on a
+ * plain net) */
 static const shape shapes[] = {
-    {HNN_FEATURES_TRANSLATION, 2, 2}, {HNN_FEATURES_TRANSLATION, 2, 4},
-    {HNN_FEATURES_TRANSLATION, 3, 6}, {HNN_FEATURES_TRANSLATION, 3, 9},
-    {HNN_FEATURES_ROTATION, 2, 4},    {HNN_FEATURES_ROTATION, 3, 6},
+    {HNN_FEATURES_TRANSLATION, 2, 2, 0.0}, {HNN_FEATURES_TRANSLATION, 2, 4, 0.0},
+    {HNN_FEATURES_TRANSLATION, 3, 6, 0.0}, {HNN_FEATURES_TRANSLATION, 3, 9, 0.0},
+    {HNN_FEATURES_ROTATION, 2, 4, 0.0},    {HNN_FEATURES_ROTATION, 3, 6, 0.0},
+    {HNN_FEATURES_POSITIONS, 0, 1, 0.5},   {HNN_FEATURES_POSITIONS, 0, 3, 2.0},
+    {HNN_FEATURES_IDENTITY, 0, 2, 1.5},
 };
 
 static hnn_net *feature_net(const shape *sh, hnn_net_kind kind, size_t width, uint64_t seed)
@@ -27,6 +32,7 @@ static hnn_net *feature_net(const shape *sh, hnn_net_kind kind, size_t width, ui
     d.dof = sh->dof;
     d.features = sh->map;
     d.bodies = sh->bodies;
+    d.kinetic_mass = kind == HNN_NET_HAMILTONIAN ? sh->kinetic_mass : 0.0;
     d.widths[0] = width;
     d.widths[1] = width + 3;
     d.seed = seed;
@@ -216,9 +222,12 @@ static void test_invariance_and_noether(void **state)
     (void)state;
     for (k = 0; k < TEST_COUNT(shapes); k++) {
         const shape *sh = &shapes[k];
-        const shape plain = {HNN_FEATURES_IDENTITY, 0, sh->dof};
-        hnn_net *net = feature_net(sh, HNN_NET_HAMILTONIAN, 32, 40 + k);
-        hnn_net *ref = feature_net(&plain, HNN_NET_HAMILTONIAN, 32, 40 + k);
+        const shape plain = {HNN_FEATURES_IDENTITY, 0, sh->dof, 0.0};
+        hnn_net *net, *ref;
+        if (sh->map != HNN_FEATURES_TRANSLATION && sh->map != HNN_FEATURES_ROTATION)
+            continue; /* no symmetry promised */
+        net = feature_net(sh, HNN_NET_HAMILTONIAN, 32, 40 + k);
+        ref = feature_net(&plain, HNN_NET_HAMILTONIAN, 32, 40 + k);
         const size_t dim = 2 * sh->dof;
         double worst_P = 0.0, worst_L = 0.0, plain_P = 0.0, plain_L = 0.0;
         for (trial = 0; trial < 20; trial++) {
@@ -295,6 +304,7 @@ static void test_model_files_keep_the_map(void **state)
         assert_int_equal(hnn_net_get_def(back, &d), HNN_OK);
         assert_int_equal(d.features, shapes[k].map);
         assert_int_equal(d.bodies, shapes[k].bodies);
+        assert_true(d.kinetic_mass == shapes[k].kinetic_mass);
         random_state(&rng, dim, x);
         assert_int_equal(hnn_net_gradient(net, NULL, x, 1, NULL, g1), HNN_OK);
         assert_int_equal(hnn_net_gradient(back, NULL, x, 1, NULL, g2), HNN_OK);
@@ -302,6 +312,60 @@ static void test_model_files_keep_the_map(void **state)
         free(buf);
         hnn_net_destroy(net);
         hnn_net_destroy(back);
+    }
+}
+
+/* H = |p|^2 / (2 m) + V(q): dq/dt is exactly p / m, dp/dt depends on q only, the field source
+ * says separable, and explicit leapfrog then needs no solver iterations. */
+static void test_separable_nets(void **state)
+{
+    const shape sh = {HNN_FEATURES_POSITIONS, 0, 2, 0.5};
+    hnn_net *net = feature_net(&sh, HNN_NET_HAMILTONIAN, 16, 70);
+    hnn_integrator_def id = hnn_integrator_def_default();
+    hnn_integrator *integ = NULL;
+    hnn_field_source src;
+    double x[4] = {0.3, -0.7, 1.1, -0.4}, x2[4], f[4], f2[4], h0, h1;
+    size_t i;
+    (void)state;
+    assert_int_equal(hnn_net_field(net, NULL, x, 1, f), HNN_OK);
+    assert_true(f[0] == 1.1 / 0.5 && f[1] == -0.4 / 0.5);
+    memcpy(x2, x, sizeof x);
+    x2[2] = -2.0, x2[3] = 0.9; /* other momenta: the same force */
+    assert_int_equal(hnn_net_field(net, NULL, x2, 1, f2), HNN_OK);
+    assert_memory_equal(f + 2, f2 + 2, 2 * sizeof *f);
+    {   /* the loss sees the same field, kinetic term included */
+        hnn_loss_workspace *lw = NULL;
+        const double y[8] = {0.5, 0.1, -0.3, 0.2, 1.0, -1.0, 0.25, 0.0};
+        double xs[8], fs[8], loss, want = 0.0;
+        memcpy(xs, x, sizeof x);
+        memcpy(xs + 4, x2, sizeof x2);
+        assert_int_equal(hnn_net_field(net, NULL, xs, 2, fs), HNN_OK);
+        for (i = 0; i < 8; i++)
+            want += (fs[i] - y[i]) * (fs[i] - y[i]) / 8.0;
+        assert_int_equal(hnn_loss_workspace_create(net, &lw, NULL), HNN_OK);
+        assert_int_equal(hnn_loss_mse(net, lw, xs, y, 2, &loss, NULL), HNN_OK);
+        assert_true(fabs(loss - want) < 1e-14 * want);
+        hnn_loss_workspace_destroy(lw);
+    }
+    assert_int_equal(hnn_field_source_net(net, NULL, &src), HNN_OK);
+    assert_int_equal(src.separable, 1);
+    id.method = HNN_METHOD_LEAPFROG;
+    id.dim = 4;
+    assert_int_equal(hnn_integrator_create(&id, &integ, NULL), HNN_OK);
+    h0 = energy_at(net, x);
+    for (i = 0; i < 1000; i++)
+        assert_int_equal(hnn_integrator_step(integ, &src, x, 0.01), HNN_OK);
+    h1 = energy_at(net, x);
+    assert_true(hnn_integrator_solver_iterations(integ) == 0); /* explicit */
+    assert_true(fabs(h1 - h0) < 1e-3 * (1.0 + fabs(h0)));      /* a symplectic method's bound */
+    hnn_integrator_destroy(integ);
+    hnn_net_destroy(net);
+    {   /* a plain net is not separable */
+        const shape plain = {HNN_FEATURES_IDENTITY, 0, 2, 0.5};
+        net = feature_net(&plain, HNN_NET_HAMILTONIAN, 8, 71);
+        assert_int_equal(hnn_field_source_net(net, NULL, &src), HNN_OK);
+        assert_int_equal(src.separable, 0);
+        hnn_net_destroy(net);
     }
 }
 
@@ -319,6 +383,7 @@ static void test_bad_definitions_are_refused(void **state)
         {HNN_FEATURES_ROTATION, 3, 9, HNN_ERR_INVALID_ARG},    /* not planar */
         {HNN_FEATURES_ROTATION, 2048, 4096, HNN_ERR_TOO_LARGE},/* millions of features */
         {(hnn_feature_map)7, 2, 4, HNN_ERR_INVALID_ARG},
+        {HNN_FEATURES_POSITIONS, 2, 4, HNN_ERR_INVALID_ARG},   /* positions take no bodies */
     };
     size_t k;
     (void)state;
@@ -333,6 +398,19 @@ static void test_bad_definitions_are_refused(void **state)
         assert_null(net);
         assert_true(strlen(err.message) > 0);
     }
+    {   /* kinetic terms: a mass in (0, 1e100], on Hamiltonian nets only */
+        const double masses[3] = {-1.0, NAN, 1e300};
+        hnn_net_def d = hnn_net_def_default();
+        hnn_net *net = NULL;
+        for (k = 0; k < 3; k++) {
+            d.kinetic_mass = masses[k];
+            assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_ERR_INVALID_ARG);
+        }
+        d.kinetic_mass = 1.0;
+        d.kind = HNN_NET_FIELD;
+        assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_ERR_INVALID_ARG);
+        assert_null(net);
+    }
 }
 
 int main(void)
@@ -344,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_invariance_and_noether),
         cmocka_unit_test(test_batches_equal_single_states),
         cmocka_unit_test(test_model_files_keep_the_map),
+        cmocka_unit_test(test_separable_nets),
         cmocka_unit_test(test_bad_definitions_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@
 #define HNN_DATA_H
 
 #include "hnn/core.h"
+#include "hnn/field.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -134,6 +135,66 @@ static inline hnn_two_body_def hnn_two_body_def_default(void)
 /* Generates the two-body data and splits it into *train and *test (both created, or neither). */
 HNN_API hnn_status hnn_dataset_two_body(const hnn_two_body_def *def, hnn_dataset **train,
                                         hnn_dataset **test, hnn_error *err);
+
+/* The three-body task of Greydanus et al. (2019), experiment-3body/data.py (docs/symmetry.md):
+ * `trajectories` orbits of three unit masses under gravity (HNN_SYSTEM_THREE_BODY), each
+ * sampled at `samples` evenly spaced times over [0, t_end] (both ends), with exact derivatives
+ * and no noise. The bodies start on a circle of radius r uniform in [radius_min, radius_max),
+ * 120 degrees apart (body 1 in a uniformly random direction), each moving along the circle at
+ * the speed of the circular three-body orbit, every velocity component then scaled by
+ * 1 + orbit_noise u, u uniform in [-1, 1). The FIRST test_fraction of all states is the test
+ * set. Reference flow: adaptive Dormand-Prince 5(4), rtol 1e-10, atol 1e-12; an orbit it cannot
+ * follow (a near-collision) is drawn again. x = [x1 y1 x2 y2 x3 y3 px1 py1 .. py3]. */
+typedef struct hnn_three_body_def {
+    size_t struct_size;
+    size_t trajectories;  /* default 5000 */
+    size_t samples;       /* states per orbit, 2..1e6; default 20 */
+    double t_end;         /* default 5 */
+    double orbit_noise;   /* 0..0.5; default 0.2 */
+    double radius_min;    /* default 0.9 */
+    double radius_max;    /* default 1.2 (at most 100) */
+    double test_fraction; /* in (0, 1); default 0.2 */
+    uint64_t seed;        /* default 0 */
+    hnn_allocator allocator;
+} hnn_three_body_def;
+
+HNN_API void hnn_three_body_def_init(hnn_three_body_def *def, size_t struct_size);
+
+static inline hnn_three_body_def hnn_three_body_def_default(void)
+{
+    hnn_three_body_def def;
+    hnn_three_body_def_init(&def, sizeof def);
+    return def;
+}
+
+/* Generates the three-body data and splits it into *train and *test (both, or neither). */
+HNN_API hnn_status hnn_dataset_three_body(const hnn_three_body_def *def, hnn_dataset **train,
+                                          hnn_dataset **test, hnn_error *err);
+
+/* States of any built-in system drawn uniformly from a box, with exact derivatives: every
+ * position coordinate uniform in [-q_max, q_max], every momentum in [-p_max, p_max]. For the
+ * chain (HNN_SYSTEM_CHAIN) and other systems without a task protocol; gravity systems may
+ * draw near-collisions, where the field is huge. */
+typedef struct hnn_system_data_def {
+    size_t struct_size;
+    hnn_system system;    /* default HNN_SYSTEM_CHAIN */
+    size_t count;         /* default 1024 */
+    double q_max, p_max;  /* default 1, 1 (each in (0, 1e6]) */
+    uint64_t seed;        /* default 0 */
+    hnn_allocator allocator;
+} hnn_system_data_def;
+
+HNN_API void hnn_system_data_def_init(hnn_system_data_def *def, size_t struct_size);
+
+static inline hnn_system_data_def hnn_system_data_def_default(void)
+{
+    hnn_system_data_def def;
+    hnn_system_data_def_init(&def, sizeof def);
+    return def;
+}
+
+HNN_API hnn_status hnn_dataset_system(const hnn_system_data_def *def, hnn_dataset **out,
+                                      hnn_error *err);
 
 #ifdef __cplusplus
 }

@@ -33,7 +33,8 @@ typedef struct hnn_field_source {
  * Hamiltonian nets its energy H) with workspace `ws`. ws NULL uses the net's own workspace,
  * so only one thread may use such a source at a time; for threads give each its own
  * workspace (and its own source). ws must have been made for `net`. The net and the
- * workspace must outlive the source. Never separable (a learned H generally is not). */
+ * workspace must outlive the source. Separable only for a net that reads the positions only
+ * and has a known kinetic term (HNN_FEATURES_POSITIONS, kinetic_mass > 0): H = T(p) + V(q). */
 HNN_API hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws,
                                         hnn_field_source *out);
 
@@ -44,7 +45,13 @@ typedef enum hnn_system {
     HNN_SYSTEM_PENDULUM = 2,         /* H = 3 (1 - cos q) + p^2, n = 1 (Greydanus et al. 2019) */
     /* Two unit masses in the plane under gravity (G = 1; Greydanus et al. 2019), n = 4,
      * x = [x1 y1 x2 y2 px1 py1 px2 py2]: H = (|p1|^2 + |p2|^2) / 2 - 1 / |q1 - q2|. */
-    HNN_SYSTEM_TWO_BODY = 3
+    HNN_SYSTEM_TWO_BODY = 3,
+    /* Three unit masses in the plane under gravity (G = 1; Greydanus et al. 2019), n = 6,
+     * x = [x1 y1 x2 y2 x3 y3, px1 .. py3]: H = sum |p_b|^2 / 2 - sum_(i<j) 1 / |q_i - q_j|. */
+    HNN_SYSTEM_THREE_BODY = 4,
+    /* Four unit masses on a line joined by three unit springs of rest length 0, no wall,
+     * n = 4: H = sum p_i^2 / 2 + sum_i (q_(i+1) - q_i)^2 / 2. Translation-invariant. */
+    HNN_SYSTEM_CHAIN = 5
 } hnn_system;
 
 /* A separable source for an analytic system (field and energy). HNN_ERR_INVALID_ARG for an

@@ -35,7 +35,10 @@ typedef enum hnn_feature_map {
     /* Bodies in the plane (d = 2): the distances |q_j - q_i|, and the dot and cross products
      * of every two of the vectors q_j - q_i and p_i: H cannot see where the system is or
      * which way it faces, so total momentum and angular momentum are both conserved. */
-    HNN_FEATURES_ROTATION = 2
+    HNN_FEATURES_ROTATION = 2,
+    /* The positions q only (bodies must be 0): with kinetic_mass > 0 the net is separable,
+     * H = |p|^2 / (2 m) + V(q) with V the MLP, and explicit leapfrog applies. */
+    HNN_FEATURES_POSITIONS = 3
 } hnn_feature_map;
 
 /* What a net is made of. Get one from hnn_net_def_default(), then change fields.
@@ -51,6 +54,8 @@ typedef struct hnn_net_def {
     hnn_allocator allocator;      /* memory for this net and its workspaces; default malloc */
     hnn_feature_map features;     /* what the first layer reads; default HNN_FEATURES_IDENTITY */
     size_t bodies;                /* B for an invariant map (n must be a multiple); default 0 */
+    double kinetic_mass;          /* m > 0 adds a known kinetic energy |p|^2 / (2 m) to a
+                                     Hamiltonian net's H; 0 (default): none */
 } hnn_net_def;
 
 /* Fills the first struct_size bytes of *def with the defaults and sets def->struct_size.

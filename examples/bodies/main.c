@@ -1,6 +1,6 @@
-/* two_body: Noether's lever on two bodies under gravity. Trains four models on the two-body
- * task of Greydanus, Dzamba & Yosinski (2019) (their data protocol and training settings:
- * docs/symmetry.md): the direct-field baseline, a plain HNN, and HNNs whose energy reads the
+/* two_body, three_body: Noether's lever on bodies under gravity. Trains four models on the
+ * two- or three-body task of Greydanus, Dzamba & Yosinski (2019) (their data protocols and
+ * training settings: docs/symmetry.md): the direct-field baseline, a plain HNN, and HNNs whose energy reads the
  * state through the translation-invariant and the rotation-invariant feature maps. Then, for
  * each: the field error on the test set and on the same states moved far away (every body
  * shifted by the same vector, which changes nothing physical); RK4 rollouts from test orbits
@@ -9,6 +9,9 @@
  *
  *   two_body [--steps N] [--width W] [--trajectories T] [--shift D] [--seed S] [--json]
  *   (defaults: 2000 steps (the reference trained 10,000), width 200, 1000 orbits, shift 10)
+ *   three_body [same options] (defaults as two_body but 5000 orbits, as the reference)
+ *
+ * One source, built twice: BODIES is 2 or 3 (examples/CMakeLists.txt).
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,10 +20,27 @@
 
 #include <hnn/hnn.h>
 
+#ifndef BODIES
+#define BODIES 2
+#endif
+#define DIM (4 * BODIES) /* the state: a plane position and momentum per body */
 #define MODELS 4
 #define ORBITS 10     /* test orbits rolled out */
 #define STEP 0.02     /* RK4 step */
-#define T_END 20.0    /* rollout length: about one orbit */
+
+#if BODIES == 2
+#define NAME "two_body"
+#define SYSTEM HNN_SYSTEM_TWO_BODY
+#define SAMPLES 50    /* states per orbit in the task */
+#define T_END 20.0    /* rollout length: the task's orbit length, about one revolution */
+#define TRAJECTORIES 1000
+#else
+#define NAME "three_body"
+#define SYSTEM HNN_SYSTEM_THREE_BODY
+#define SAMPLES 20
+#define T_END 5.0
+#define TRAJECTORIES 5000
+#endif
 
 typedef struct config {
     uint64_t steps, seed;
@@ -43,7 +63,7 @@ typedef struct result {
 
 static int fail(const char *what, const char *why)
 {
-    fprintf(stderr, "two_body: %s: %s\n", what, why);
+    fprintf(stderr, NAME ": %s: %s\n", what, why);
     return 0;
 }
 
@@ -58,10 +78,10 @@ static hnn_net *train_model(const config *c, result *r, const hnn_dataset *tr,
     hnn_train_result res;
     hnn_error err;
     nd.kind = r->kind;
-    nd.dof = 4;
+    nd.dof = 2 * BODIES;
     nd.widths[0] = nd.widths[1] = c->width;
     nd.features = r->features;
-    nd.bodies = r->features == HNN_FEATURES_IDENTITY ? 0 : 2;
+    nd.bodies = r->features == HNN_FEATURES_IDENTITY ? 0 : BODIES;
     nd.seed = c->seed;
     td.steps = c->steps;
     td.batch_size = 200; /* the reference: Adam, lr 1e-3, minibatches of 200 */
@@ -85,16 +105,16 @@ static hnn_net *train_model(const config *c, result *r, const hnn_dataset *tr,
 static int shifted_loss(const config *c, hnn_net *net, const hnn_dataset *te, double *loss)
 {
     const size_t count = hnn_dataset_count(te);
-    double *x = malloc(count * 8 * sizeof *x);
+    double *x = malloc(count * DIM * sizeof *x);
     hnn_loss_workspace *lw = NULL;
     size_t s, k;
     int ok;
     if (x == NULL)
         return fail("shift", "out of memory");
-    memcpy(x, hnn_dataset_states(te), count * 8 * sizeof *x);
+    memcpy(x, hnn_dataset_states(te), count * DIM * sizeof *x);
     for (s = 0; s < count; s++)
-        for (k = 0; k < 4; k++)
-            x[8 * s + k] += c->shift;
+        for (k = 0; k < DIM / 2; k++)
+            x[DIM * s + k] += c->shift;
     ok = hnn_loss_workspace_create(net, &lw, NULL) == HNN_OK &&
          hnn_loss_mse(net, lw, x, hnn_dataset_derivatives(te), count, loss, NULL) == HNN_OK;
     hnn_loss_workspace_destroy(lw);
@@ -114,7 +134,7 @@ static int rollout(probes *p, hnn_integrator *integ, const hnn_field_source *src
                    double *sq_err)
 {
     const size_t steps = (size_t)(T_END / STEP + 0.5);
-    double x[8];
+    double x[DIM];
     hnn_drift d;
     size_t i;
     memcpy(x, x0, sizeof x);
@@ -135,9 +155,9 @@ static int rollout(probes *p, hnn_integrator *integ, const hnn_field_source *src
     r->angular_drift = fmax(r->angular_drift, d.max_abs_err);
     *sq_err = 0.0;
     if (truth != NULL)
-        for (i = 0; i < (steps + 1) * 8; i++)
+        for (i = 0; i < (steps + 1) * DIM; i++)
             *sq_err += (traj[i] - truth[i]) * (traj[i] - truth[i]);
-    *sq_err /= (double)((steps + 1) * 8);
+    *sq_err /= (double)((steps + 1) * DIM);
     return 1;
 }
 
@@ -165,16 +185,16 @@ static int evaluate(const config *c, probes *p, hnn_net *net, const hnn_dataset 
     hnn_integrator_def id = hnn_integrator_def_default();
     hnn_integrator *integ = NULL;
     hnn_field_source src;
-    double *traj = malloc((steps + 1) * 8 * sizeof *traj), mse = 0.0, e;
+    double *traj = malloc((steps + 1) * DIM * sizeof *traj), mse = 0.0, e;
     size_t k;
     int ok = traj != NULL;
     id.method = HNN_METHOD_RK4;
-    id.dim = 8;
+    id.dim = DIM;
     ok = ok && hnn_integrator_create(&id, &integ, NULL) == HNN_OK &&
          hnn_field_source_net(net, NULL, &src) == HNN_OK && shifted_loss(c, net, te, &r->shifted_loss);
     for (k = 0; ok && k < ORBITS; k++) {
-        ok = rollout(p, integ, &src, hnn_dataset_states(te) + k * 50 * 8,
-                     truths + k * (steps + 1) * 8, traj, r, &e);
+        ok = rollout(p, integ, &src, hnn_dataset_states(te) + k * SAMPLES * DIM,
+                     truths + k * (steps + 1) * DIM, traj, r, &e);
         mse += e / ORBITS;
     }
     r->state_mse = mse;
@@ -196,16 +216,16 @@ static double *true_rollouts(probes *p, const hnn_dataset *te, result *truth)
     hnn_integrator_def id = hnn_integrator_def_default();
     hnn_integrator *integ = NULL;
     hnn_field_source src;
-    double *all = malloc(ORBITS * (steps + 1) * 8 * sizeof *all), e;
+    double *all = malloc(ORBITS * (steps + 1) * DIM * sizeof *all), e;
     size_t k;
     int ok = all != NULL;
     id.method = HNN_METHOD_RK4;
-    id.dim = 8;
+    id.dim = DIM;
     ok = ok && hnn_integrator_create(&id, &integ, NULL) == HNN_OK &&
-         hnn_field_source_system(HNN_SYSTEM_TWO_BODY, &src) == HNN_OK;
+         hnn_field_source_system(SYSTEM, &src) == HNN_OK;
     for (k = 0; ok && k < ORBITS; k++)
-        ok = rollout(p, integ, &src, hnn_dataset_states(te) + k * 50 * 8, NULL,
-                     all + k * (steps + 1) * 8, truth, &e);
+        ok = rollout(p, integ, &src, hnn_dataset_states(te) + k * SAMPLES * DIM, NULL,
+                     all + k * (steps + 1) * DIM, truth, &e);
     hnn_integrator_destroy(integ);
     if (!ok) {
         free(all);
@@ -240,7 +260,7 @@ static int noether_checks(const result *r, int print)
         bad |= !(r[m].momentum_drift <= 1e-10) || !(r[m].bracket_P <= 1e-12);
         bad |= rotation && !(r[m].bracket_L <= 1e-12);
         if (bad && print)
-            fprintf(stderr, "two_body: %s does not keep what its feature map promises\n", r[m].name);
+            fprintf(stderr, NAME ": %s does not keep what its feature map promises\n", r[m].name);
         failed += bad;
     }
     return failed;
@@ -274,8 +294,8 @@ static void report(const config *c, const result *truth, const result *r)
         printf("\n], \"noether_checks_passed\": %s}\n", noether_checks(r, 0) ? "false" : "true");
         return;
     }
-    printf("two bodies under gravity: %zu orbits (first 20 %% test), %llu Adam steps, 2 x %zu tanh\n",
-           c->trajectories, (unsigned long long)c->steps, c->width);
+    printf("%d bodies under gravity: %zu orbits (first 20 %% test), %llu Adam steps, 2 x %zu tanh\n",
+           BODIES, c->trajectories, (unsigned long long)c->steps, c->width);
     printf("rollouts: RK4, h = %g, t = 0..%g, from %d test orbits; shift: every body moved by (%g, %g)\n\n",
            STEP, T_END, ORBITS, c->shift, c->shift);
     printf("%-16s %10s %10s %10s %10s %10s %10s %10s %10s %10s\n", "model", "train", "test",
@@ -300,7 +320,7 @@ static void report(const config *c, const result *truth, const result *r)
 static int parse(int argc, char **argv, config *c)
 {
     int i;
-    c->steps = 2000, c->seed = 0, c->width = 200, c->trajectories = 1000, c->shift = 10.0;
+    c->steps = 2000, c->seed = 0, c->width = 200, c->trajectories = TRAJECTORIES, c->shift = 10.0;
     c->json = 0;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -332,10 +352,25 @@ static int parse(int argc, char **argv, config *c)
            c->trajectories <= 100000 && isfinite(c->shift) && fabs(c->shift) <= 1e6;
 }
 
+/* The task's data, by its protocol (docs/symmetry.md). */
+static hnn_status make_data(const config *c, hnn_dataset **tr, hnn_dataset **te, hnn_error *err)
+{
+#if BODIES == 2
+    hnn_two_body_def dd = hnn_two_body_def_default();
+    dd.trajectories = c->trajectories;
+    dd.seed = c->seed;
+    return hnn_dataset_two_body(&dd, tr, te, err);
+#else
+    hnn_three_body_def dd = hnn_three_body_def_default();
+    dd.trajectories = c->trajectories;
+    dd.seed = c->seed;
+    return hnn_dataset_three_body(&dd, tr, te, err);
+#endif
+}
+
 int main(int argc, char **argv)
 {
     config c;
-    hnn_two_body_def dd = hnn_two_body_def_default();
     hnn_diagnostics_def gd = hnn_diagnostics_def_default();
     hnn_dataset *tr = NULL, *te = NULL;
     probes p;
@@ -350,22 +385,20 @@ int main(int argc, char **argv)
     size_t m;
     int ok = 1;
     if (!parse(argc, argv, &c)) {
-        fprintf(stderr, "usage: two_body [--steps N] [--width 1..4096] [--trajectories 50..100000] "
+        fprintf(stderr, "usage: " NAME " [--steps N] [--width 1..4096] [--trajectories 50..100000] "
                         "[--shift D] [--seed S] [--json]\n");
         return 2;
     }
-    dd.trajectories = c.trajectories;
-    dd.seed = c.seed;
-    gd.dim = 8;
+    gd.dim = DIM;
     memset(&truth, 0, sizeof truth);
     truth.name = "true system";
-    p.bodies[0].dof = p.bodies[1].dof = 4;
-    p.bodies[0].bodies = p.bodies[1].bodies = 2;
+    p.bodies[0].dof = p.bodies[1].dof = 2 * BODIES;
+    p.bodies[0].bodies = p.bodies[1].bodies = BODIES;
     p.bodies[0].axis = 0, p.bodies[1].axis = 1;
-    if (hnn_dataset_two_body(&dd, &tr, &te, &err) != HNN_OK)
+    if (make_data(&c, &tr, &te, &err) != HNN_OK)
         return fail("data", err.message) ? 0 : 1;
     if (hnn_diagnostics_create(&gd, &p.diag, &err) != HNN_OK ||
-        hnn_quantity_system_energy(HNN_SYSTEM_TWO_BODY, &p.energy) != HNN_OK ||
+        hnn_quantity_system_energy(SYSTEM, &p.energy) != HNN_OK ||
         hnn_quantity_momentum(&p.bodies[0], &p.px) != HNN_OK ||
         hnn_quantity_momentum(&p.bodies[1], &p.py) != HNN_OK ||
         hnn_quantity_angular_momentum(&p.bodies[0], &p.L) != HNN_OK ||
