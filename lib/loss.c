@@ -16,6 +16,7 @@
 #include "core.h"
 #include "dual.h"
 #include "kernels.h"
+#include "loss_impl.h"
 #include "net_impl.h"
 
 struct hnn_loss_workspace {
@@ -99,7 +100,12 @@ void hnn_loss_workspace_destroy(hnn_loss_workspace *lw)
     hnni_free(&alloc, lw, sizeof *lw);
 }
 
-static int fits(const hnn_loss_workspace *lw, const hnn_net *net)
+size_t hnni_loss_chunk(const hnn_loss_workspace *lw)
+{
+    return lw->chunk;
+}
+
+int hnni_loss_fits(const hnn_loss_workspace *lw, const hnn_net *net)
 {
     size_t l;
     if (lw->dim != net->dim || lw->depth != net->layers - 1)
@@ -110,27 +116,55 @@ static int fits(const hnn_loss_workspace *lw, const hnn_net *net)
     return 1;
 }
 
-/* The Hamiltonian head of one chunk: H and grad H from the last hidden block, the residual
- * of the field f = J grad H against y, and (when backward) the adjoint block of the last
- * hidden layer plus the output weights' gradient. Returns the chunk's sum of squares. */
-static double hamiltonian_head(const hnn_net *net, hnn_loss_workspace *lw, const double *x,
-                               const double *y, size_t bc, double scale, double *grad,
-                               double **bar_out)
+/* ---- the dual pass of a Hamiltonian net, forward and back (loss_impl.h) ------------------- */
+
+double *hnni_gradient_forward(const hnn_net *net, hnn_loss_workspace *lw, const double *x,
+                              size_t bc)
 {
     const size_t L = net->layers - 1, n = net->def.dof, dim = net->dim;
     const size_t ld = (1 + dim) * bc;
-    const double *w = net->params + net->w_off[L];
-    double *row = lw->head[0], *gbar = lw->head[1];
-    double sum = 0.0;
+    double *row = lw->head[0];
     size_t s, i;
-
-    hnni_gemm(1, net->in[L], ld, w, net->in[L], lw->A[L - 1], ld, row, ld);
+    hnni_net_forward(net, x, bc, dim, lw->xT, lw->Z, lw->A);
+    hnni_gemm(1, net->in[L], ld, net->params + net->w_off[L], net->in[L], lw->A[L - 1], ld, row,
+              ld);
     if (net->def.kinetic_mass > 0.0) /* the known kinetic term: dH/dp += p / m, no parameters */
         for (s = 0; s < bc; s++)
             for (i = 0; i < n; i++)
                 row[(1 + n + i) * bc + s] += x[s * dim + n + i] / net->def.kinetic_mass;
     for (s = 0; s < bc; s++)
-        gbar[s] = 0.0; /* H itself is not in the loss: its adjoint is 0 */
+        lw->head[1][s] = 0.0; /* H itself is in no loss: its adjoint is 0 */
+    return row;
+}
+
+double *hnni_gradient_adjoint(hnn_loss_workspace *lw)
+{
+    return lw->head[1];
+}
+
+static void backward_hidden(const hnn_net *net, hnn_loss_workspace *lw, double *bar,
+                            size_t bc, size_t ntan, double *grad);
+
+void hnni_gradient_backward(const hnn_net *net, hnn_loss_workspace *lw, size_t bc, double *grad)
+{
+    const size_t L = net->layers - 1, ld = (1 + net->dim) * bc;
+    const double *w = net->params + net->w_off[L];
+    /* w_out_bar += gbar . da_L (the value columns of gbar are 0), then
+     * da_L_bar = w_out (outer) gbar, then the hidden layers */
+    hnni_gemm_nt_acc(1, ld, net->in[L], lw->head[1], ld, lw->A[L - 1], ld, grad + net->w_off[L],
+                     net->in[L], lw->bar[1]);
+    hnni_gemm_tn(net->in[L], 1, ld, w, net->in[L], lw->head[1], ld, lw->bar[0], ld);
+    backward_hidden(net, lw, lw->bar[0], bc, net->dim, grad);
+}
+
+/* The Hamiltonian loss of one chunk: the residual of the field f = J grad H against y, and
+ * the adjoint of grad H it sends back. Returns the chunk's sum of squares. */
+static double hamiltonian_residual(const hnn_net *net, const double *row, double *gbar,
+                                   const double *y, size_t bc, double scale)
+{
+    const size_t n = net->def.dof, dim = net->dim;
+    double sum = 0.0;
+    size_t s, i;
     for (s = 0; s < bc; s++) {
         for (i = 0; i < n; i++) {
             /* f_q = dH/dp and f_p = -dH/dq, so the residual's adjoint goes back rotated:
@@ -141,14 +175,6 @@ static double hamiltonian_head(const hnn_net *net, hnn_loss_workspace *lw, const
             gbar[(1 + i) * bc + s] = -scale * rp;
             gbar[(1 + n + i) * bc + s] = scale * rq;
         }
-    }
-    if (grad != NULL) {
-        /* w_out_bar += gbar . da_L (the value columns of gbar are 0), then
-         * da_L_bar = w_out (outer) gbar */
-        hnni_gemm_nt_acc(1, ld, net->in[L], gbar, ld, lw->A[L - 1], ld, grad + net->w_off[L],
-                         net->in[L], lw->bar[1]);
-        hnni_gemm_tn(net->in[L], 1, ld, w, net->in[L], gbar, ld, lw->bar[0], ld);
-        *bar_out = lw->bar[0];
     }
     return sum;
 }
@@ -228,7 +254,7 @@ hnn_status hnn_loss_mse(const hnn_net *net, hnn_loss_workspace *lw, const double
         return HNN_ERR_NULL;
     if (count == 0)
         return HNN_ERR_INVALID_ARG;
-    if (!fits(lw, net))
+    if (!hnni_loss_fits(lw, net))
         return HNN_ERR_SIZE_MISMATCH;
     if (!hnni_mul_size(count, net->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &done))
         return HNN_ERR_TOO_LARGE;
@@ -241,16 +267,19 @@ hnn_status hnn_loss_mse(const hnn_net *net, hnn_loss_workspace *lw, const double
         memset(grad, 0, net->param_count * sizeof *grad);
     for (done = 0; done < count; done += lw->chunk) {
         const size_t bc = count - done < lw->chunk ? count - done : lw->chunk;
-        const size_t ntan = hamiltonian ? net->dim : 0;
+        const double *xc = x + done * net->dim, *yc = y + done * net->dim;
         double *bar = NULL;
-        hnni_net_forward(net, x + done * net->dim, bc, ntan, lw->xT, lw->Z, lw->A);
-        if (hamiltonian)
-            sum += hamiltonian_head(net, lw, x + done * net->dim, y + done * net->dim, bc, scale,
-                                    grad, &bar);
-        else
-            sum += field_head(net, lw, y + done * net->dim, bc, scale, grad, &bar);
+        if (hamiltonian) {
+            const double *row = hnni_gradient_forward(net, lw, xc, bc);
+            sum += hamiltonian_residual(net, row, lw->head[1], yc, bc, scale);
+            if (grad != NULL)
+                hnni_gradient_backward(net, lw, bc, grad);
+            continue;
+        }
+        hnni_net_forward(net, xc, bc, 0, lw->xT, lw->Z, lw->A);
+        sum += field_head(net, lw, yc, bc, scale, grad, &bar);
         if (grad != NULL)
-            backward_hidden(net, lw, bar, bc, ntan, grad);
+            backward_hidden(net, lw, bar, bc, 0, grad);
     }
     if (loss != NULL)
         *loss = sum / (double)elems;

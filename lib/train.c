@@ -11,6 +11,7 @@
 #include "hnn/loss.h"
 #include "net_impl.h"
 #include "rng.h"
+#include "train_impl.h"
 
 void hnn_train_def_init(hnn_train_def *def, size_t struct_size)
 {
@@ -30,7 +31,6 @@ void hnn_train_def_init(hnn_train_def *def, size_t struct_size)
 /* Everything a run needs, allocated once. */
 typedef struct session {
     const hnn_allocator *alloc;
-    hnn_loss_workspace *lw;
     double *grad;       /* param_count */
     double *xb, *yb;    /* batch x dim */
     size_t *perm;       /* count: the permutation of the current epoch */
@@ -40,26 +40,22 @@ typedef struct session {
 
 static void session_free(session *s)
 {
-    hnn_loss_workspace_destroy(s->lw);
     hnni_free_aligned(s->alloc, s->grad, s->params * sizeof *s->grad);
     hnni_free(s->alloc, s->xb, s->batch * s->dim * sizeof *s->xb);
     hnni_free(s->alloc, s->yb, s->batch * s->dim * sizeof *s->yb);
     hnni_free(s->alloc, s->perm, s->count * sizeof *s->perm);
 }
 
-static hnn_status session_init(session *s, hnn_net *net, const hnn_dataset *train,
+static hnn_status session_init(session *s, const hnni_trainable *t, const hnn_dataset *train,
                                size_t batch, hnn_error *err)
 {
-    hnn_status st;
     memset(s, 0, sizeof *s);
-    s->alloc = &net->alloc;
-    s->dim = net->dim;
+    s->alloc = t->alloc;
+    s->dim = 2 * t->dof;
     s->count = train->count;
-    s->params = net->param_count;
+    s->params = t->param_count;
     s->batch = batch;
     s->perm_epoch = UINT64_MAX;
-    if ((st = hnn_loss_workspace_create(net, &s->lw, err)) != HNN_OK)
-        return st;
     s->grad = (double *)hnni_alloc_aligned(s->alloc, s->params * sizeof *s->grad);
     if (batch < s->count) { /* minibatches need gather buffers and a permutation */
         s->xb = (double *)hnni_alloc(s->alloc, batch * s->dim * sizeof *s->xb);
@@ -110,26 +106,27 @@ static void gather_batch(session *s, const hnn_dataset *train, uint64_t seed, ui
     }
 }
 
-static hnn_status check_args(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
-                             const hnn_dataset *val, const hnn_train_def *def, hnn_error *err)
+static hnn_status check_args(const hnni_trainable *t, hnn_optimizer *opt,
+                             const hnn_dataset *train, const hnn_dataset *val,
+                             const hnn_train_def *def, hnn_error *err)
 {
-    if (net == NULL || opt == NULL || train == NULL || def == NULL)
-        return hnni_fail(err, HNN_ERR_NULL, "hnn_train: net, opt, train and def must not be NULL");
+    if (opt == NULL || train == NULL || def == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "training: the model, opt, train and def must not "
+                         "be NULL");
     if (def->steps == 0)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "steps is 0");
-    if (train->dof != net->def.dof || (val != NULL && val->dof != net->def.dof))
-        return hnni_fail(err, HNN_ERR_SIZE_MISMATCH, "the dataset has n = %zu, the net n = %zu",
-                         val != NULL && val->dof != net->def.dof ? val->dof : train->dof,
-                         net->def.dof);
-    if (hnn_optimizer_param_count(opt) != net->param_count)
+    if (train->dof != t->dof || (val != NULL && val->dof != t->dof))
+        return hnni_fail(err, HNN_ERR_SIZE_MISMATCH, "the dataset has n = %zu, the model n = %zu",
+                         val != NULL && val->dof != t->dof ? val->dof : train->dof, t->dof);
+    if (hnn_optimizer_param_count(opt) != t->param_count)
         return hnni_fail(err, HNN_ERR_SIZE_MISMATCH, "the optimizer was made for a different "
-                         "number of parameters than the net's %zu", net->param_count);
+                         "number of parameters than the model's %zu", t->param_count);
     return HNN_OK;
 }
 
-hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
-                     const hnn_dataset *val, const hnn_train_def *def,
-                     hnn_train_result *result, hnn_error *err)
+hnn_status hnni_train(const hnni_trainable *t, hnn_optimizer *opt, const hnn_dataset *train,
+                      const hnn_dataset *val, const hnn_train_def *def,
+                      hnn_train_result *result, hnn_error *err)
 {
     hnn_train_def full;
     session s;
@@ -144,11 +141,11 @@ hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
             return st;
         def = &full;
     }
-    if ((st = check_args(net, opt, train, val, def, err)) != HNN_OK)
+    if ((st = check_args(t, opt, train, val, def, err)) != HNN_OK)
         return st;
     batch = def->batch_size == 0 || def->batch_size >= train->count ? train->count
                                                                      : def->batch_size;
-    if ((st = session_init(&s, net, train, batch, err)) != HNN_OK)
+    if ((st = session_init(&s, t, train, batch, err)) != HNN_OK)
         return st;
     memset(&res, 0, sizeof res);
     res.val_loss = NAN;
@@ -158,9 +155,9 @@ hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
         double loss;
         if (!full)
             gather_batch(&s, train, def->seed, hnn_optimizer_steps(opt));
-        st = hnn_loss_mse(net, s.lw, xb, yb, batch, &loss, s.grad);
-        if (st == HNN_OK && (st = hnn_optimizer_step(opt, net->params, s.grad, net->param_count)) == HNN_OK)
-            hnni_net_sync(net);
+        st = t->loss(t->self, xb, yb, batch, &loss, s.grad);
+        if (st == HNN_OK && (st = hnn_optimizer_step(opt, t->params, s.grad, t->param_count)) == HNN_OK)
+            t->sync(t->self);
         if (st != HNN_OK) {
             hnni_fail(err, st, "training stopped at step %llu: %s", (unsigned long long)k + 1,
                       st == HNN_ERR_NONFINITE ? "the gradient is not finite (diverging? try a "
@@ -173,7 +170,7 @@ hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
              res.steps_done == def->steps)) {
             double vl = NAN;
             if (val != NULL)
-                hnn_loss_mse(net, s.lw, val->x, val->y, val->count, &vl, NULL);
+                t->loss(t->self, val->x, val->y, val->count, &vl, NULL);
             if (def->progress(def->user, res.steps_done, loss, vl)) {
                 res.stopped = 1;
                 break;
@@ -181,9 +178,9 @@ hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
         }
     }
     if (st == HNN_OK) {
-        st = hnn_loss_mse(net, s.lw, train->x, train->y, train->count, &res.train_loss, NULL);
+        st = t->loss(t->self, train->x, train->y, train->count, &res.train_loss, NULL);
         if (st == HNN_OK && val != NULL)
-            st = hnn_loss_mse(net, s.lw, val->x, val->y, val->count, &res.val_loss, NULL);
+            st = t->loss(t->self, val->x, val->y, val->count, &res.val_loss, NULL);
         if (st != HNN_OK)
             hnni_fail(err, st, "final loss: %s", hnn_status_string(st));
         else
@@ -192,5 +189,48 @@ hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
     session_free(&s);
     if (result != NULL)
         *result = res;
+    return st;
+}
+
+/* ---- a net as a trainable model --------------------------------------------------------- */
+
+typedef struct net_model {
+    hnn_net *net;
+    hnn_loss_workspace *lw;
+} net_model;
+
+static hnn_status net_loss(void *self, const double *x, const double *y, size_t count,
+                           double *loss, double *grad)
+{
+    net_model *m = (net_model *)self;
+    return hnn_loss_mse(m->net, m->lw, x, y, count, loss, grad);
+}
+
+static void net_sync(void *self)
+{
+    hnni_net_sync(((net_model *)self)->net);
+}
+
+hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
+                     const hnn_dataset *val, const hnn_train_def *def,
+                     hnn_train_result *result, hnn_error *err)
+{
+    net_model m;
+    hnni_trainable t;
+    hnn_status st;
+    if (net == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_train: net, opt, train and def must not be NULL");
+    m.net = net;
+    if ((st = hnn_loss_workspace_create(net, &m.lw, err)) != HNN_OK)
+        return st;
+    t.self = &m;
+    t.alloc = &net->alloc;
+    t.dof = net->def.dof;
+    t.param_count = net->param_count;
+    t.params = net->params;
+    t.loss = net_loss;
+    t.sync = net_sync;
+    st = hnni_train(&t, opt, train, val, def, result, err);
+    hnn_loss_workspace_destroy(m.lw);
     return st;
 }

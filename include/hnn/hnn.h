@@ -13,5 +13,6 @@
 #include "hnn/integrate.h"
 #include "hnn/diag.h"
 #include "hnn/model.h"
+#include "hnn/dissipative.h"
 
 #endif /* HNN_HNN_H */

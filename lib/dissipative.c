@@ -1,0 +1,362 @@
+/* Dissipative models: f = J grad H + grad D (two scalar nets), or f = (J - R) grad H with
+ * R = L L^T learned. The loss gradient reuses the Hamiltonian dual pass of each net
+ * (loss_impl.h): forward both, form the residual, send each net its adjoint, go back. */
+#include "hnn/dissipative.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "core.h"
+#include "loss_impl.h"
+#include "net_impl.h"
+#include "train_impl.h"
+
+enum { FIELD_CHUNK = 64 }; /* states per chunk of hnn_dissipative_field */
+
+struct hnn_dissipative {
+    hnn_allocator alloc;
+    hnn_dissipation kind;
+    hnn_net *h, *d;                 /* d: Helmholtz only */
+    hnn_loss_workspace *lw_h, *lw_d;
+    size_t n, dim, count_h, param_count;
+    double *params;                 /* flat: H's, then D's or L's lower triangle */
+    double *R;                      /* port: L L^T (dim x dim), refreshed by sync */
+    double *gh, *gd;                /* FIELD_CHUNK x dim each: gradients of a chunk */
+    double *scratch;                /* 5 x dim: one state's vectors in the loss */
+};
+
+static size_t extra_count(const hnn_dissipative *m)
+{
+    return m->kind == HNN_DISSIPATION_PORT ? m->dim * (m->dim + 1) / 2 : m->d->param_count;
+}
+
+/* L's entry (a, b), b <= a, in the packed lower triangle after H's parameters. */
+static double *L_at(const hnn_dissipative *m, size_t a, size_t b)
+{
+    return m->params + m->count_h + a * (a + 1) / 2 + b;
+}
+
+/* Copies the flat parameters into the nets and rebuilds R. */
+static void sync(void *self)
+{
+    hnn_dissipative *m = (hnn_dissipative *)self;
+    size_t a, b, c;
+    memcpy(m->h->params, m->params, m->count_h * sizeof(double));
+    hnni_net_sync(m->h);
+    if (m->kind == HNN_DISSIPATION_HELMHOLTZ) {
+        memcpy(m->d->params, m->params + m->count_h, m->d->param_count * sizeof(double));
+        hnni_net_sync(m->d);
+        return;
+    }
+    for (a = 0; a < m->dim; a++)
+        for (b = 0; b < m->dim; b++) {
+            double sum = 0.0;
+            for (c = 0; c <= (a < b ? a : b); c++)
+                sum += *L_at(m, a, c) * *L_at(m, b, c);
+            m->R[a * m->dim + b] = sum;
+        }
+}
+
+void hnn_dissipative_destroy(hnn_dissipative *m)
+{
+    hnn_allocator alloc;
+    if (m == NULL)
+        return;
+    alloc = m->alloc;
+    hnn_loss_workspace_destroy(m->lw_h);
+    hnn_loss_workspace_destroy(m->lw_d);
+    hnn_net_destroy(m->h);
+    hnn_net_destroy(m->d);
+    hnni_free_aligned(&alloc, m->params, m->param_count * sizeof(double));
+    hnni_free(&alloc, m->R, m->dim * m->dim * sizeof(double));
+    hnni_free(&alloc, m->gh, FIELD_CHUNK * m->dim * sizeof(double));
+    hnni_free(&alloc, m->gd, FIELD_CHUNK * m->dim * sizeof(double));
+    hnni_free(&alloc, m->scratch, 5 * m->dim * sizeof(double));
+    hnni_free(&alloc, m, sizeof *m);
+}
+
+hnn_status hnn_dissipative_create(hnn_dissipation kind, const hnn_net_def *net_def,
+                                  hnn_dissipative **out, hnn_error *err)
+{
+    hnn_net_def d_def;
+    hnn_allocator alloc;
+    hnn_dissipative *m;
+    hnn_status st;
+    size_t a;
+    if (out != NULL)
+        *out = NULL;
+    if (net_def == NULL || out == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_dissipative_create: net_def and out must not be NULL");
+    if (kind != HNN_DISSIPATION_HELMHOLTZ && kind != HNN_DISSIPATION_PORT)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "unknown dissipation kind %d", (int)kind);
+    alloc = hnni_allocator_resolve(net_def->allocator);
+    if ((m = (hnn_dissipative *)hnni_alloc(&alloc, sizeof *m)) == NULL)
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a dissipative model");
+    m->alloc = alloc;
+    m->kind = kind;
+    if ((st = hnn_net_create(net_def, &m->h, err)) != HNN_OK)
+        goto fail;
+    if (m->h->def.kind != HNN_NET_HAMILTONIAN) {
+        st = hnni_fail(err, HNN_ERR_INVALID_ARG, "a dissipative model's H must be a Hamiltonian net");
+        goto fail;
+    }
+    m->n = m->h->def.dof;
+    m->dim = m->h->dim;
+    m->count_h = m->h->param_count;
+    if (kind == HNN_DISSIPATION_HELMHOLTZ) {
+        d_def = m->h->def;
+        d_def.seed += 1;
+        d_def.kinetic_mass = 0.0;
+        if ((st = hnn_net_create(&d_def, &m->d, err)) != HNN_OK ||
+            (st = hnn_loss_workspace_create(m->d, &m->lw_d, err)) != HNN_OK)
+            goto fail;
+    }
+    if ((st = hnn_loss_workspace_create(m->h, &m->lw_h, err)) != HNN_OK)
+        goto fail;
+    m->param_count = m->count_h + extra_count(m);
+    m->params = (double *)hnni_alloc_aligned(&alloc, m->param_count * sizeof(double));
+    m->R = (double *)hnni_alloc(&alloc, m->dim * m->dim * sizeof(double));
+    m->gh = (double *)hnni_alloc(&alloc, FIELD_CHUNK * m->dim * sizeof(double));
+    m->gd = (double *)hnni_alloc(&alloc, FIELD_CHUNK * m->dim * sizeof(double));
+    m->scratch = (double *)hnni_alloc(&alloc, 5 * m->dim * sizeof(double));
+    if (m->params == NULL || m->R == NULL || m->gh == NULL || m->gd == NULL || m->scratch == NULL) {
+        st = hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate the model's parameters");
+        goto fail;
+    }
+    memcpy(m->params, m->h->params, m->count_h * sizeof(double));
+    if (kind == HNN_DISSIPATION_HELMHOLTZ)
+        memcpy(m->params + m->count_h, m->d->params, m->d->param_count * sizeof(double));
+    else
+        for (a = 0; a < m->dim; a++) /* L = 0.1 I (hnni_alloc zeroed the rest): R = 0.01 I */
+            *L_at(m, a, a) = 0.1;
+    sync(m);
+    *out = m;
+    return hnni_ok(err);
+fail:
+    hnn_dissipative_destroy(m);
+    return st;
+}
+
+hnn_dissipation hnn_dissipative_kind(const hnn_dissipative *m)
+{
+    return m == NULL ? HNN_DISSIPATION_HELMHOLTZ : m->kind;
+}
+
+size_t hnn_dissipative_param_count(const hnn_dissipative *m)
+{
+    return m == NULL ? 0 : m->param_count;
+}
+
+hnn_status hnn_dissipative_params_get(const hnn_dissipative *m, double *params, size_t count)
+{
+    if (m == NULL || params == NULL)
+        return HNN_ERR_NULL;
+    if (count != m->param_count)
+        return HNN_ERR_SIZE_MISMATCH;
+    memcpy(params, m->params, count * sizeof(double));
+    return HNN_OK;
+}
+
+hnn_status hnn_dissipative_params_set(hnn_dissipative *m, const double *params, size_t count)
+{
+    if (m == NULL || params == NULL)
+        return HNN_ERR_NULL;
+    if (count != m->param_count)
+        return HNN_ERR_SIZE_MISMATCH;
+    if (!hnni_all_finite(params, count))
+        return HNN_ERR_NONFINITE;
+    memcpy(m->params, params, count * sizeof(double));
+    sync(m);
+    return HNN_OK;
+}
+
+const hnn_net *hnn_dissipative_energy_net(const hnn_dissipative *m)
+{
+    return m == NULL ? NULL : m->h;
+}
+
+const hnn_net *hnn_dissipative_dissipation_net(const hnn_dissipative *m)
+{
+    return m == NULL ? NULL : m->d;
+}
+
+hnn_status hnn_dissipative_damping(const hnn_dissipative *m, double *R)
+{
+    if (m == NULL || R == NULL)
+        return HNN_ERR_NULL;
+    if (m->kind != HNN_DISSIPATION_PORT)
+        return HNN_ERR_WRONG_KIND;
+    memcpy(R, m->R, m->dim * m->dim * sizeof(double));
+    return HNN_OK;
+}
+
+/* f at one state from grad H (gh) and grad D (gd, Helmholtz) or R (port). */
+static void combine(const hnn_dissipative *m, const double *gh, const double *gd, double *f)
+{
+    const size_t n = m->n, dim = m->dim;
+    size_t i, c;
+    for (i = 0; i < n; i++) {
+        f[i] = gh[n + i];      /* J grad H */
+        f[n + i] = -gh[i];
+    }
+    if (m->kind == HNN_DISSIPATION_HELMHOLTZ) {
+        for (i = 0; i < dim; i++)
+            f[i] += gd[i];
+        return;
+    }
+    for (i = 0; i < dim; i++) {
+        double rg = 0.0;
+        for (c = 0; c < dim; c++)
+            rg += m->R[i * dim + c] * gh[c];
+        f[i] -= rg;
+    }
+}
+
+hnn_status hnn_dissipative_field(hnn_dissipative *m, const double *x, size_t count,
+                                 double *field)
+{
+    size_t done, s, elems;
+    hnn_status st;
+    if (m == NULL || x == NULL || field == NULL)
+        return HNN_ERR_NULL;
+    if (count == 0)
+        return HNN_ERR_INVALID_ARG;
+    if (!hnni_mul_size(count, m->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &s))
+        return HNN_ERR_TOO_LARGE;
+    if (!hnni_all_finite(x, elems)) /* all checked before anything is written */
+        return HNN_ERR_NONFINITE;
+    for (done = 0; done < count; done += FIELD_CHUNK) {
+        const size_t bc = count - done < FIELD_CHUNK ? count - done : FIELD_CHUNK;
+        const double *xc = x + done * m->dim;
+        if ((st = hnn_net_gradient(m->h, NULL, xc, bc, NULL, m->gh)) != HNN_OK)
+            return st;
+        if (m->d != NULL && (st = hnn_net_gradient(m->d, NULL, xc, bc, NULL, m->gd)) != HNN_OK)
+            return st;
+        for (s = 0; s < bc; s++)
+            combine(m, m->gh + s * m->dim, m->gd + s * m->dim, field + (done + s) * m->dim);
+    }
+    return HNN_OK;
+}
+
+/* One chunk of the loss: residuals of f against y, each net's adjoint, and (port) L's
+ * gradient. Returns the chunk's sum of squares. */
+static double chunk_residual(hnn_dissipative *m, const double *rh, const double *rd,
+                             const double *y, size_t bc, double scale, double *grad_L)
+{
+    const size_t n = m->n, dim = m->dim;
+    double *bh = hnni_gradient_adjoint(m->lw_h), *bd = rd != NULL ? hnni_gradient_adjoint(m->lw_d) : NULL;
+    double *g = m->scratch, *gd = g + dim, *f = gd + dim, *r = f + dim, *Rr = r + dim;
+    double sum = 0.0;
+    size_t s, i, a, b, c;
+    for (s = 0; s < bc; s++) {
+        for (i = 0; i < dim; i++) {
+            g[i] = rh[(1 + i) * bc + s];
+            gd[i] = rd != NULL ? rd[(1 + i) * bc + s] : 0.0;
+        }
+        combine(m, g, gd, f);
+        for (i = 0; i < dim; i++) {
+            r[i] = f[i] - y[s * dim + i];
+            sum += r[i] * r[i];
+        }
+        /* dL/d(grad H) = scale J^T r (- scale R r for port); dL/d(grad D) = scale r */
+        for (i = 0; i < dim; i++) {
+            Rr[i] = 0.0;
+            if (m->kind == HNN_DISSIPATION_PORT)
+                for (c = 0; c < dim; c++)
+                    Rr[i] += m->R[i * dim + c] * r[c];
+        }
+        for (i = 0; i < n; i++) {
+            bh[(1 + i) * bc + s] = scale * (-r[n + i] - Rr[i]);
+            bh[(1 + n + i) * bc + s] = scale * (r[i] - Rr[n + i]);
+        }
+        if (bd != NULL)
+            for (i = 0; i < dim; i++)
+                bd[(1 + i) * bc + s] = scale * r[i];
+        if (grad_L != NULL) /* f = ... - L L^T g: dL/dL = -scale (r g^T + g r^T) L */
+            for (a = 0; a < dim; a++)
+                for (b = 0; b <= a; b++) {
+                    double sum_c = 0.0;
+                    for (c = b; c < dim; c++) /* L[c][b] is 0 above the diagonal */
+                        sum_c += (r[a] * g[c] + g[a] * r[c]) * *L_at(m, c, b);
+                    grad_L[a * (a + 1) / 2 + b] -= scale * sum_c;
+                }
+    }
+    return sum;
+}
+
+hnn_status hnn_dissipative_loss_mse(hnn_dissipative *m, const double *x, const double *y,
+                                    size_t count, double *loss, double *grad)
+{
+    size_t elems, bytes, done, chunk;
+    double sum = 0.0, scale;
+    if (m == NULL || x == NULL || y == NULL)
+        return HNN_ERR_NULL;
+    if (count == 0)
+        return HNN_ERR_INVALID_ARG;
+    if (!hnni_mul_size(count, m->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &bytes))
+        return HNN_ERR_TOO_LARGE;
+    if (!hnni_all_finite(x, elems) || !hnni_all_finite(y, elems))
+        return HNN_ERR_NONFINITE;
+    scale = 2.0 / (double)elems;
+    chunk = hnni_loss_chunk(m->lw_h);
+    if (grad != NULL)
+        memset(grad, 0, m->param_count * sizeof *grad);
+    for (done = 0; done < count; done += chunk) {
+        const size_t bc = count - done < chunk ? count - done : chunk;
+        const double *xc = x + done * m->dim;
+        const double *rh = hnni_gradient_forward(m->h, m->lw_h, xc, bc);
+        const double *rd = m->d != NULL ? hnni_gradient_forward(m->d, m->lw_d, xc, bc) : NULL;
+        double *grad_L = grad != NULL && m->kind == HNN_DISSIPATION_PORT ? grad + m->count_h : NULL;
+        sum += chunk_residual(m, rh, rd, y + done * m->dim, bc, scale, grad_L);
+        if (grad != NULL) {
+            hnni_gradient_backward(m->h, m->lw_h, bc, grad);
+            if (m->d != NULL)
+                hnni_gradient_backward(m->d, m->lw_d, bc, grad + m->count_h);
+        }
+    }
+    if (loss != NULL)
+        *loss = sum / (double)elems;
+    return HNN_OK;
+}
+
+static hnn_status trainable_loss(void *self, const double *x, const double *y, size_t count,
+                                 double *loss, double *grad)
+{
+    return hnn_dissipative_loss_mse((hnn_dissipative *)self, x, y, count, loss, grad);
+}
+
+hnn_status hnn_dissipative_train(hnn_dissipative *m, hnn_optimizer *opt,
+                                 const hnn_dataset *train, const hnn_dataset *val,
+                                 const hnn_train_def *def, hnn_train_result *result,
+                                 hnn_error *err)
+{
+    hnni_trainable t;
+    if (m == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_dissipative_train: m must not be NULL");
+    t.self = m;
+    t.alloc = &m->alloc;
+    t.dof = m->n;
+    t.param_count = m->param_count;
+    t.params = m->params;
+    t.loss = trainable_loss;
+    t.sync = sync;
+    return hnni_train(&t, opt, train, val, def, result, err);
+}
+
+static hnn_status source_field(void *ctx, const double *x, double *f)
+{
+    return hnn_dissipative_field((hnn_dissipative *)ctx, x, 1, f);
+}
+
+hnn_status hnn_field_source_dissipative(hnn_dissipative *m, hnn_field_source *out)
+{
+    if (m == NULL || out == NULL)
+        return HNN_ERR_NULL;
+    out->dim = m->dim;
+    out->field = source_field;
+    out->energy = NULL;
+    out->ctx = m;
+    out->separable = 0;
+    return HNN_OK;
+}
