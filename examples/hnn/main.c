@@ -204,15 +204,20 @@ static int cmd_info(int argc, char **argv)
     hnn_net_get_def(net, &def);
     /* a net with a feature map needs format version 2; the others are written as 1 */
     printf("file:        %s (format version %d)\n", argv[2],
-           def.features == HNN_FEATURES_IDENTITY ? 1 : 2);
+           def.features == HNN_FEATURES_IDENTITY && def.kinetic_mass == 0.0 ? 1 : 2);
     printf("kind:        %s\n", def.kind == HNN_NET_HAMILTONIAN ? "Hamiltonian (outputs H)"
                                                                  : "direct field (outputs dx/dt)");
     printf("state:       n = %zu degrees of freedom, x = [q1..q%zu, p1..p%zu]\n", def.dof, def.dof,
            def.dof);
-    if (def.features != HNN_FEATURES_IDENTITY)
+    if (def.features == HNN_FEATURES_POSITIONS)
+        printf("features:    positions only\n");
+    else if (def.features != HNN_FEATURES_IDENTITY)
         printf("features:    %s-invariant, %zu bodies\n",
                def.features == HNN_FEATURES_TRANSLATION ? "translation" : "rotation-and-translation",
                def.bodies);
+    if (def.kinetic_mass > 0.0)
+        printf("kinetic:     |p|^2 / (2 x %g) added to H%s\n", def.kinetic_mass,
+               def.features == HNN_FEATURES_POSITIONS ? " (separable)" : "");
     printf("hidden:      %zu tanh layers:", def.depth);
     for (l = 0; l < def.depth; l++)
         printf(" %zu", def.widths[l]);

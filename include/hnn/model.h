@@ -10,8 +10,8 @@
 extern "C" {
 #endif
 
-/* The newest format version this library reads and writes. A net without a feature map is
- * still written as version 1 (which libhnn 0.1.0 reads); one with a feature map as 2. */
+/* The newest format version this library reads and writes. A net without a feature map or
+ * kinetic term is still written as version 1 (which libhnn 0.1.0 reads); any other as 2. */
 #define HNN_MODEL_FORMAT_VERSION 2
 
 /* Training progress stored beside a model, so training can resume. */
