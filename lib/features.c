@@ -33,12 +33,12 @@ size_t hnni_feature_count(hnn_feature_map map, size_t dof, size_t bodies)
     case HNN_FEATURES_POSITIONS:
         return bodies == 0 ? dof : 0;
     case HNN_FEATURES_TRANSLATION:
-        if (bodies < 2 || dof % bodies != 0)
+        if (bodies < 2 || bodies > dof || dof % bodies != 0)
             return 0;
         m = pair_count(bodies) * (dof / bodies) + dof;
         break;
     case HNN_FEATURES_ROTATION:
-        if (bodies < 2 || dof != 2 * bodies)
+        if (bodies < 2 || dof % 2 != 0 || bodies != dof / 2) /* no 2 * bodies: it could wrap */
             return 0;
         v = pair_count(bodies) + bodies;
         m = v * v;
@@ -60,13 +60,13 @@ hnn_status hnni_features_check(const hnn_net_def *d, hnn_error *err)
         return HNN_OK;
     case HNN_FEATURES_TRANSLATION:
     case HNN_FEATURES_ROTATION:
-        if (d->bodies < 2)
+        if (d->bodies < 2 || d->bodies > d->dof)
             return hnni_fail(err, HNN_ERR_INVALID_ARG, "bodies = %zu: an invariant feature map "
-                             "needs at least 2 bodies", d->bodies);
+                             "needs 2 to n = %zu bodies", d->bodies, d->dof);
         if (d->features == HNN_FEATURES_TRANSLATION && d->dof % d->bodies != 0)
             return hnni_fail(err, HNN_ERR_INVALID_ARG, "n = %zu is not a multiple of bodies = %zu",
                              d->dof, d->bodies);
-        if (d->features == HNN_FEATURES_ROTATION && d->dof != 2 * d->bodies)
+        if (d->features == HNN_FEATURES_ROTATION && (d->dof % 2 != 0 || d->bodies != d->dof / 2))
             return hnni_fail(err, HNN_ERR_INVALID_ARG, "the rotation map is for bodies in the "
                              "plane: n must be 2 x bodies (n = %zu, bodies = %zu)", d->dof,
                              d->bodies);

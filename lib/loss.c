@@ -21,7 +21,8 @@
 
 struct hnn_loss_workspace {
     hnn_allocator alloc;
-    size_t dim, depth, widths[HNN_MAX_HIDDEN]; /* the shape it was made for */
+    size_t dim, depth, widths[HNN_MAX_HIDDEN]; /* the shape it was made for, */
+    size_t inputs, input_doubles;              /* layer 0's inputs and its input block */
     size_t doubles;                            /* size of the one block below */
     size_t chunk;                              /* states per chunk */
     double *block;
@@ -65,6 +66,8 @@ hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **ou
     lw->alloc = net->alloc;
     lw->dim = net->dim;
     lw->depth = net->layers - 1;
+    lw->inputs = net->in[0];
+    lw->input_doubles = hnni_input_doubles(net, net->dim);
     lw->doubles = total;
     lw->chunk = chunk;
     p = lw->block;
@@ -108,7 +111,9 @@ size_t hnni_loss_chunk(const hnn_loss_workspace *lw)
 int hnni_loss_fits(const hnn_loss_workspace *lw, const hnn_net *net)
 {
     size_t l;
-    if (lw->dim != net->dim || lw->depth != net->layers - 1)
+    /* a feature map changes layer 0's inputs and the input block (and with them max_rows) */
+    if (lw->dim != net->dim || lw->depth != net->layers - 1 || lw->inputs != net->in[0] ||
+        lw->input_doubles != hnni_input_doubles(net, net->dim))
         return 0;
     for (l = 0; l < lw->depth; l++)
         if (lw->widths[l] != net->out[l])

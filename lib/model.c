@@ -352,7 +352,8 @@ static hnn_status read_header(reader *r, layout *L, hnn_error *err)
         return hnni_fail(err, HNN_ERR_CORRUPT, "unknown net kind %u", L->kind);
     if (L->features > HNN_FEATURES_POSITIONS)
         return hnni_fail(err, HNN_ERR_CORRUPT, "unknown feature map %u", L->features);
-    if (!(L->kinetic_mass >= 0.0 && L->kinetic_mass <= 1e100) ||
+    if (!((L->kinetic_mass == 0.0 && !signbit(L->kinetic_mass)) ||
+          (L->kinetic_mass >= 1e-100 && L->kinetic_mass <= 1e100)) ||
         (L->kinetic_mass > 0.0 && L->kind != HNN_NET_HAMILTONIAN))
         return hnni_fail(err, HNN_ERR_CORRUPT, "kinetic mass %g out of range or on a "
                          "direct-field net", L->kinetic_mass);

@@ -64,9 +64,10 @@ static hnn_status check_def(const hnn_net_def *d, hnn_error *err)
             return hnni_fail(err, HNN_ERR_TOO_LARGE, "hidden layer %zu has width %zu, over the cap %u",
                              l, d->widths[l], HNN_MAX_WIDTH);
     }
-    if (!(d->kinetic_mass >= 0.0 && d->kinetic_mass <= 1e100))
+    /* 1e-100 keeps p / m and 1 / m finite for every finite state */
+    if (!(d->kinetic_mass == 0.0 || (d->kinetic_mass >= 1e-100 && d->kinetic_mass <= 1e100)))
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "kinetic_mass must be 0 (none) or a mass in "
-                         "(0, 1e100]");
+                         "[1e-100, 1e100]");
     if (d->kinetic_mass > 0.0 && d->kind != HNN_NET_HAMILTONIAN)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "a kinetic term needs a Hamiltonian net");
     return hnni_features_check(d, err);
@@ -247,6 +248,7 @@ hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err)
     if (net == NULL)
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a net");
     net->def = full;
+    net->def.kinetic_mass += 0.0; /* -0.0 becomes +0.0: one "none" */
     net->alloc = alloc;
     if ((st = lay_out(net, err)) != HNN_OK)
         goto fail;

@@ -124,6 +124,21 @@ static hnn_status check_args(const hnni_trainable *t, hnn_optimizer *opt,
     return HNN_OK;
 }
 
+hnn_status hnni_train_check(const hnni_trainable *t, hnn_optimizer *opt,
+                            const hnn_dataset *train, const hnn_dataset *val,
+                            const hnn_train_def *def, hnn_error *err)
+{
+    hnn_train_def full;
+    hnn_status st;
+    if (def != NULL) {
+        hnn_train_def_init(&full, sizeof full);
+        if ((st = hnni_read_def(def, &full, sizeof full, "hnn_train_def", err)) != HNN_OK)
+            return st;
+        def = &full;
+    }
+    return check_args(t, opt, train, val, def, err);
+}
+
 hnn_status hnni_train(const hnni_trainable *t, hnn_optimizer *opt, const hnn_dataset *train,
                       const hnn_dataset *val, const hnn_train_def *def,
                       hnn_train_result *result, hnn_error *err)
@@ -221,8 +236,7 @@ hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
     if (net == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_train: net, opt, train and def must not be NULL");
     m.net = net;
-    if ((st = hnn_loss_workspace_create(net, &m.lw, err)) != HNN_OK)
-        return st;
+    m.lw = NULL;
     t.self = &m;
     t.alloc = &net->alloc;
     t.dof = net->def.dof;
@@ -230,6 +244,10 @@ hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
     t.params = net->params;
     t.loss = net_loss;
     t.sync = net_sync;
+    /* arguments first, so a wrong dataset or optimizer costs no allocation */
+    if ((st = hnni_train_check(&t, opt, train, val, def, err)) != HNN_OK ||
+        (st = hnn_loss_workspace_create(net, &m.lw, err)) != HNN_OK)
+        return st;
     st = hnni_train(&t, opt, train, val, def, result, err);
     hnn_loss_workspace_destroy(m.lw);
     return st;

@@ -16,6 +16,12 @@ typedef struct hnni_trainable {
     void (*sync)(void *self);    /* after params changed */
 } hnni_trainable;
 
+/* The checks hnni_train starts with (def, pointers, shapes), for callers that want them done
+ * before they allocate. */
+hnn_status hnni_train_check(const hnni_trainable *t, hnn_optimizer *opt,
+                            const hnn_dataset *train, const hnn_dataset *val,
+                            const hnn_train_def *def, hnn_error *err);
+
 /* hnn_train's loop and contract for any trainable model. */
 hnn_status hnni_train(const hnni_trainable *t, hnn_optimizer *opt, const hnn_dataset *train,
                       const hnn_dataset *val, const hnn_train_def *def,

@@ -384,6 +384,9 @@ static void test_bad_definitions_are_refused(void **state)
         {HNN_FEATURES_ROTATION, 2048, 4096, HNN_ERR_TOO_LARGE},/* millions of features */
         {(hnn_feature_map)7, 2, 4, HNN_ERR_INVALID_ARG},
         {HNN_FEATURES_POSITIONS, 2, 4, HNN_ERR_INVALID_ARG},   /* positions take no bodies */
+        /* 2 x bodies wraps to 6 = n: must not pass as three planar bodies */
+        {HNN_FEATURES_ROTATION, (SIZE_MAX / 2) + 4, 6, HNN_ERR_INVALID_ARG},
+        {HNN_FEATURES_TRANSLATION, 8, 4, HNN_ERR_INVALID_ARG}, /* more bodies than n */
     };
     size_t k;
     (void)state;
@@ -398,19 +401,43 @@ static void test_bad_definitions_are_refused(void **state)
         assert_null(net);
         assert_true(strlen(err.message) > 0);
     }
-    {   /* kinetic terms: a mass in (0, 1e100], on Hamiltonian nets only */
-        const double masses[3] = {-1.0, NAN, 1e300};
+    {   /* kinetic terms: a mass in [1e-100, 1e100], on Hamiltonian nets only */
+        const double masses[4] = {-1.0, NAN, 1e300, 1e-310};
         hnn_net_def d = hnn_net_def_default();
         hnn_net *net = NULL;
-        for (k = 0; k < 3; k++) {
+        for (k = 0; k < 4; k++) {
             d.kinetic_mass = masses[k];
             assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_ERR_INVALID_ARG);
         }
+        d.kinetic_mass = -0.0; /* "none", stored as +0.0: one encoding */
+        assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_OK);
+        assert_int_equal(hnn_net_get_def(net, &d), HNN_OK);
+        assert_false(signbit(d.kinetic_mass));
+        hnn_net_destroy(net);
         d.kinetic_mass = 1.0;
         d.kind = HNN_NET_FIELD;
         assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_ERR_INVALID_ARG);
         assert_null(net);
     }
+}
+
+/* A loss workspace made for a plain net must not serve a net of the same n and widths whose
+ * first layer reads features: its input block and adjoints are larger (a heap overflow once). */
+static void test_loss_workspace_knows_the_feature_map(void **state)
+{
+    const shape plain = {HNN_FEATURES_IDENTITY, 0, 8, 0.0}, rot = {HNN_FEATURES_ROTATION, 4, 8, 0.0};
+    hnn_net *a = feature_net(&plain, HNN_NET_HAMILTONIAN, 4, 1);
+    hnn_net *b = feature_net(&rot, HNN_NET_HAMILTONIAN, 4, 1);
+    hnn_loss_workspace *lw = NULL;
+    double x[16] = {0}, y[16] = {0}, loss;
+    (void)state;
+    x[2] = 1.0, x[5] = 2.0, x[6] = -1.0;
+    assert_int_equal(hnn_loss_workspace_create(a, &lw, NULL), HNN_OK);
+    assert_int_equal(hnn_loss_mse(b, lw, x, y, 1, &loss, NULL), HNN_ERR_SIZE_MISMATCH);
+    assert_int_equal(hnn_loss_mse(a, lw, x, y, 1, &loss, NULL), HNN_OK);
+    hnn_loss_workspace_destroy(lw);
+    hnn_net_destroy(a);
+    hnn_net_destroy(b);
 }
 
 int main(void)
@@ -424,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_model_files_keep_the_map),
         cmocka_unit_test(test_separable_nets),
         cmocka_unit_test(test_bad_definitions_are_refused),
+        cmocka_unit_test(test_loss_workspace_knows_the_feature_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -266,6 +266,37 @@ static void reseal(unsigned char *buf, size_t size)
         buf[size - 4 + i] = (unsigned char)(crc >> (8 * i));
 }
 
+/* Version 2 headers: a kinetic mass of -0.0 would be a second encoding of "none" and a mass
+ * below 1e-100 would overflow p / m: both refused. */
+static void test_kinetic_mass_is_canonical(void **state)
+{
+    hnn_net_def d = hnn_net_def_default();
+    hnn_net *net = NULL, *back = NULL;
+    unsigned char *buf;
+    size_t size, i;
+    (void)state;
+    d.features = HNN_FEATURES_POSITIONS;
+    d.kinetic_mass = 0.5;
+    d.widths[0] = d.widths[1] = 3;
+    assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_OK);
+    buf = serialize(net, NULL, NULL, &size);
+    assert_int_equal(buf[8], 2);
+    assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, NULL), HNN_OK);
+    hnn_net_destroy(back);
+    for (i = 28; i < 36; i++) /* the f64 after the bodies: -0.0 */
+        buf[i] = 0;
+    buf[35] = 0x80;
+    reseal(buf, size);
+    assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, NULL), HNN_ERR_CORRUPT);
+    buf[35] = 0x00;
+    buf[28] = 0x01; /* the smallest subnormal */
+    reseal(buf, size);
+    assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, NULL), HNN_ERR_CORRUPT);
+    assert_null(back);
+    free(buf);
+    hnn_net_destroy(net);
+}
+
 static void test_each_failure_has_its_status(void **state)
 {
     hnn_net *net = small_net(HNN_NET_HAMILTONIAN, 8), *back = NULL;
@@ -423,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_every_truncation_is_refused),
         cmocka_unit_test(test_every_flipped_bit_is_refused),
         cmocka_unit_test(test_each_failure_has_its_status),
+        cmocka_unit_test(test_kinetic_mass_is_canonical),
         cmocka_unit_test(test_saves_load_and_validity_is_one_answer),
         cmocka_unit_test(test_failed_save_keeps_the_old_file),
         cmocka_unit_test(test_pytorch_fixture),

@@ -13,7 +13,8 @@ extern "C" {
  * larger than an hnn_workspace; it is sized for chunks of states, never for the batch. */
 typedef struct hnn_loss_workspace hnn_loss_workspace;
 
-/* Creates a loss workspace for nets shaped like `net` (same n, depth and widths). */
+/* Creates a loss workspace for nets shaped like `net` (same n, depth, widths and feature
+ * map inputs). */
 HNN_API hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **out,
                                              hnn_error *err);
 

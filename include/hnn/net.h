@@ -54,8 +54,8 @@ typedef struct hnn_net_def {
     hnn_allocator allocator;      /* memory for this net and its workspaces; default malloc */
     hnn_feature_map features;     /* what the first layer reads; default HNN_FEATURES_IDENTITY */
     size_t bodies;                /* B for an invariant map (n must be a multiple); default 0 */
-    double kinetic_mass;          /* m > 0 adds a known kinetic energy |p|^2 / (2 m) to a
-                                     Hamiltonian net's H; 0 (default): none */
+    double kinetic_mass;          /* m in [1e-100, 1e100] adds a known kinetic energy
+                                     |p|^2 / (2 m) to a Hamiltonian net's H; 0: none (default) */
 } hnn_net_def;
 
 /* Fills the first struct_size bytes of *def with the defaults and sets def->struct_size.
