@@ -9,6 +9,7 @@
  * gives column t of the Hessian as dg_0^(t). Each layer is one product over 1 + 2n columns. */
 #include <string.h>
 
+#include "alloc.h"
 #include "features.h"
 #include "kernels.h"
 #include "net_impl.h"
@@ -86,16 +87,28 @@ static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, 
     add_kinetic_curvature(net, hess);
 }
 
+int hnni_hessian_doubles(const hnn_net *net, size_t *out)
+{
+    /* buf[0]: the input block and every hidden layer's dual block of one state; buf[1]: a
+     * shared pre-activation block and the two reverse-sweep blocks, max_rows x (1 + 2n) each */
+    const size_t ld = 1 + net->dim;
+    size_t need0 = hnni_input_doubles(net, net->dim), need1, l, b;
+    for (l = 0; l + 1 < net->layers; l++)
+        if (!hnni_mul_size(net->out[l], ld, &b) || !hnni_add_size(need0, b, &need0))
+            return 0;
+    if (!hnni_mul_size(net->max_rows, ld, &b) || !hnni_mul_size(b, 3, &need1))
+        return 0;
+    *out = need0 > need1 ? need0 : need1;
+    return 1;
+}
+
 /* 1 if ws holds hessian_one's layout for this net: a workspace may serve a net of the same n
  * and no wider layers, but the Hessian also keeps one block per layer, so a deeper net than
  * the workspace was made for may not fit. */
 static int hessian_fits(const hnn_net *net, const hnn_workspace *ws)
 {
-    const size_t ld = 1 + net->dim;
-    size_t need0 = hnni_input_doubles(net, net->dim), l;
-    for (l = 0; l + 1 < net->layers; l++)
-        need0 += net->out[l] * ld;
-    return ws->block >= need0 && ws->block >= 3 * net->max_rows * ld;
+    size_t need;
+    return hnni_hessian_doubles(net, &need) && ws->block >= need;
 }
 
 hnn_status hnn_net_hessian(const hnn_net *net, hnn_workspace *ws, const double *x, size_t count,

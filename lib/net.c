@@ -124,17 +124,18 @@ static hnn_status workspace_new(const hnn_net *net, hnn_workspace **out, hnn_err
 {
     const hnn_allocator *alloc = &net->alloc;
     const size_t dim = net->dim, max_rows = net->max_rows;
-    size_t per_state, chunk, columns, block, bytes;
+    size_t per_state, chunk, block, hessian, bytes;
     hnn_workspace *ws;
     if (!hnni_mul_size(max_rows, 1 + dim, &per_state))
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
     chunk = hnni_chunk_for(per_state, HNNI_BUFFER_BUDGET);
-    /* the Hessian (jacobian.c) keeps every layer's block of one state: depth + 1 blocks */
-    columns = chunk > net->layers + 1 ? chunk : net->layers + 1;
-    columns = columns > 3 ? columns : 3;
-    if (!hnni_mul_size(per_state, columns, &block) ||
-        !hnni_mul_size(block, sizeof(double), &bytes))
+    /* a chunk of evaluations, or what the Hessian (jacobian.c) needs of each buffer for one
+     * state, whichever is more: sized exactly, since for large n one state's dual block is
+     * already large (it once took depth + 1 whole blocks) */
+    if (!hnni_mul_size(per_state, chunk, &block) || !hnni_hessian_doubles(net, &hessian) ||
+        !hnni_mul_size(block > hessian ? block : hessian, sizeof(double), &bytes))
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
+    block = block > hessian ? block : hessian;
     ws = (hnn_workspace *)hnni_alloc(alloc, sizeof *ws);
     if (ws == NULL)
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a workspace");

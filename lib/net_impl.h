@@ -59,6 +59,10 @@ struct hnn_workspace {
 void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t ntan, double *xT,
                       double *const *Z, double *const *A);
 
+/* *out = the doubles each workspace buffer needs for hnn_net_hessian on this net (one state,
+ * every layer's dual block kept; jacobian.c); 0 if that overflows size_t. */
+int hnni_hessian_doubles(const hnn_net *net, size_t *out);
+
 /* Doubles per state of layer 0's input block (xT above) in a pass with ntan tangents. */
 size_t hnni_input_doubles(const hnn_net *net, size_t ntan);
 

@@ -507,6 +507,40 @@ static void test_results_do_not_depend_on_the_allocators_alignment(void **state)
     assert_int_equal(skew.live, 0);
 }
 
+/* A net with many degrees of freedom and narrow layers: its workspaces are sized for what
+ * evaluation and the Hessian need, not for depth + 1 whole dual blocks (a 66 KB model file
+ * with n = 4096, depth 16 and width 1 once asked for 9 GB per workspace buffer, now 1.6). n = 512, depth 16, width 1: one state's
+ * dual block is 1024 x 1025 doubles; three of them (the Hessian's reverse sweep) per buffer. */
+static void test_workspaces_of_wide_states_stay_small(void **state)
+{
+    test_counter counter = {0, 0, 0, -1};
+    hnn_net_def def = hnn_net_def_default();
+    hnn_net *net = NULL;
+    double *x, *hess;
+    size_t l;
+    (void)state;
+    def.dof = 512;
+    def.depth = 16;
+    for (l = 0; l < 16; l++)
+        def.widths[l] = 1;
+    def.allocator = test_allocator(&counter);
+    assert_int_equal(hnn_net_create(&def, &net, NULL), HNN_OK);
+    /* two buffers of 3 x 1024 x 1025 doubles, plus small change; 17 blocks would be 285 MB */
+    assert_true(counter.live_bytes < 2 * 3 * 1024 * 1025 * 8 + (1 << 20));
+    x = calloc(1024, sizeof *x);
+    hess = malloc(1024 * 1024 * sizeof *hess);
+    assert_true(x && hess);
+    x[3] = 0.5;
+    assert_int_equal(hnn_net_hessian(net, NULL, x, 1, hess), HNN_OK); /* it still fits */
+    /* symmetric to rounding (forward over reverse is not bit-symmetric) */
+    assert_true(fabs(hess[5 * 1024 + 9] - hess[9 * 1024 + 5]) <=
+                1e-12 * (fabs(hess[5 * 1024 + 9]) + 1e-300));
+    free(x);
+    free(hess);
+    hnn_net_destroy(net);
+    assert_int_equal(counter.live_bytes, 0);
+}
+
 /* Every allocation failing in turn gives HNN_ERR_NO_MEMORY and leaks nothing. */
 static void test_allocation_failures_are_reported_without_leaks(void **state)
 {
@@ -713,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_params_round_trip),
         cmocka_unit_test(test_def_round_trips_through_the_net),
         cmocka_unit_test(test_allocator_hook_sees_every_block),
+        cmocka_unit_test(test_workspaces_of_wide_states_stay_small),
         cmocka_unit_test(test_results_do_not_depend_on_the_allocators_alignment),
         cmocka_unit_test(test_allocation_failures_are_reported_without_leaks),
         cmocka_unit_test(test_bad_definitions_are_refused),
