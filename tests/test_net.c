@@ -509,8 +509,9 @@ static void test_results_do_not_depend_on_the_allocators_alignment(void **state)
 
 /* A net with many degrees of freedom and narrow layers: its workspaces are sized for what
  * evaluation and the Hessian need, not for depth + 1 whole dual blocks (a 66 KB model file
- * with n = 4096, depth 16 and width 1 once asked for 9 GB per workspace buffer, now 1.6). n = 512, depth 16, width 1: one state's
- * dual block is 1024 x 1025 doubles; three of them (the Hessian's reverse sweep) per buffer. */
+ * with n = 4096, depth 16 and width 1 once asked for 9 GB per workspace buffer, now 1.6 GB).
+ * Here n = 512, depth 16, width 1: one state's dual block is 1024 x 1025 doubles, and a buffer
+ * holds three of them (the Hessian's reverse sweep). */
 static void test_workspaces_of_wide_states_stay_small(void **state)
 {
     test_counter counter = {0, 0, 0, -1};
