@@ -310,9 +310,9 @@ hnn_status hnn_dissipative_loss_mse(hnn_dissipative *m, const double *x, const d
         double *grad_L = grad != NULL && m->kind == HNN_DISSIPATION_PORT ? grad + m->count_h : NULL;
         sum += chunk_residual(m, rh, rd, y + done * m->dim, bc, scale, grad_L);
         if (grad != NULL) {
-            hnni_gradient_backward(m->h, m->lw_h, bc, grad);
+            hnni_gradient_backward(m->h, m->lw_h, xc, bc, grad);
             if (m->d != NULL)
-                hnni_gradient_backward(m->d, m->lw_d, bc, grad + m->count_h);
+                hnni_gradient_backward(m->d, m->lw_d, xc, bc, grad + m->count_h);
         }
     }
     if (loss != NULL)

@@ -165,81 +165,153 @@ static double feature_value(int kind, const double u[2], const double v[2], doub
     }
 }
 
-typedef struct eval_job {
-    const double *x;
-    double *out;
-    size_t row, tan;
-    int jacobian;
-} eval_job;
+/* ---- the map and its Jacobian ----------------------------------------------------------- */
 
-static void scatter(const eval_job *j, size_t f, const planar *u, const double g[2])
+/* Where one feature's Jacobian row goes: fn(ctx, f, coords, values, count) gets the nonzero
+ * entries d phi_f / dx_coords[e] = values[e] (at most 8: a feature of two plane vectors of
+ * two terms each). Every map but the identity is sparse this way, which is what keeps the
+ * adjoint path's cost per feature constant however many bodies there are. */
+typedef void (*row_fn)(void *ctx, size_t f, double value, const size_t *coords,
+                       const double *values, int count);
+
+typedef struct row_job {
+    const double *x;
+    row_fn fn;
+    void *ctx;
+} row_job;
+
+static void emit_planar(const planar *u, const double g[2], size_t *coords, double *values,
+                        int *count)
 {
     int e;
     for (e = 0; e < u->terms; e++) {
-        j->out[f * j->row + (1 + u->off[e]) * j->tan] += u->c[e] * g[0];
-        j->out[f * j->row + (2 + u->off[e]) * j->tan] += u->c[e] * g[1];
+        coords[*count] = u->off[e], values[(*count)++] = u->c[e] * g[0];
+        coords[*count] = u->off[e] + 1, values[(*count)++] = u->c[e] * g[1];
     }
 }
 
-static void eval_rotation_feature(void *ctx, size_t f, int kind, const planar *u, const planar *v)
+static void rotation_row(void *ctx, size_t f, int kind, const planar *u, const planar *v)
 {
-    const eval_job *j = (const eval_job *)ctx;
-    double uv[2], vv[2], du[2], dv[2];
+    const row_job *j = (const row_job *)ctx;
+    double uv[2], vv[2], du[2], dv[2], values[8], value;
+    size_t coords[8];
+    int count = 0;
     plane_value(u, j->x, uv);
     plane_value(v, j->x, vv);
-    j->out[f * j->row] = feature_value(kind, uv, vv, du, dv);
-    if (j->jacobian) {
-        scatter(j, f, u, du);
-        if (kind != DISTANCE)
-            scatter(j, f, v, dv);
-    }
+    value = feature_value(kind, uv, vv, du, dv);
+    emit_planar(u, du, coords, values, &count);
+    if (kind != DISTANCE)
+        emit_planar(v, dv, coords, values, &count);
+    j->fn(j->ctx, f, value, coords, values, count);
 }
 
-/* ---- the map ---------------------------------------------------------------------------- */
-
-void hnni_features_eval(const hnn_net_def *d, const double *x, double *out, size_t row,
-                        size_t tan, int jacobian)
+/* Calls fn for every feature of a (non-identity) map at x, in feature order. */
+static void jacobian_rows(const hnn_net_def *d, const double *x, row_fn fn, void *ctx)
 {
-    const size_t n = d->dof, m = hnni_feature_count(d->features, n, d->bodies);
-    size_t k, t, i, j, c, f = 0;
-    if (jacobian)
-        for (k = 0; k < m; k++)
-            for (t = 0; t < 2 * n; t++)
-                out[k * row + (1 + t) * tan] = 0.0;
+    const size_t n = d->dof;
+    static const double plus_minus[2] = {1.0, -1.0};
+    size_t k, i, j, c, f = 0, coords[2];
     if (d->features == HNN_FEATURES_ROTATION) {
-        eval_job job;
-        job.x = x, job.out = out, job.row = row, job.tan = tan, job.jacobian = jacobian;
-        rotation_walk(d->bodies, eval_rotation_feature, &job);
+        row_job job;
+        job.x = x, job.fn = fn, job.ctx = ctx;
+        rotation_walk(d->bodies, rotation_row, &job);
+        return;
+    }
+    if (d->features == HNN_FEATURES_POSITIONS) {
+        for (k = 0; k < n; k++) {
+            coords[0] = k;
+            fn(ctx, k, x[k], coords, plus_minus, 1);
+        }
         return;
     }
     if (d->features == HNN_FEATURES_TRANSLATION) {
         const size_t dd = n / d->bodies;
-        for (i = 0; i < d->bodies; i++) {
-            for (j = i + 1; j < d->bodies; j++) {
+        for (i = 0; i < d->bodies; i++)
+            for (j = i + 1; j < d->bodies; j++)
                 for (c = 0; c < dd; c++, f++) {
-                    out[f * row] = x[j * dd + c] - x[i * dd + c];
-                    if (jacobian) {
-                        out[f * row + (1 + j * dd + c) * tan] = 1.0;
-                        out[f * row + (1 + i * dd + c) * tan] = -1.0;
-                    }
+                    coords[0] = j * dd + c, coords[1] = i * dd + c;
+                    fn(ctx, f, x[coords[0]] - x[coords[1]], coords, plus_minus, 2);
                 }
-            }
-        }
-    }
-    if (d->features == HNN_FEATURES_POSITIONS) {
-        for (k = 0; k < n; k++) {
-            out[k * row] = x[k];
-            if (jacobian)
-                out[k * row + (1 + k) * tan] = 1.0;
-        }
-        return;
     }
     /* the momenta as they are (the translation map ends with them) */
     for (k = 0; k < n; k++, f++) {
-        out[f * row] = x[n + k];
-        if (jacobian)
-            out[f * row + (1 + n + k) * tan] = 1.0;
+        coords[0] = n + k;
+        fn(ctx, f, x[n + k], coords, plus_minus, 1);
     }
+}
+
+typedef struct eval_job {
+    double *out;
+    size_t row, tan, t0, ntan;
+} eval_job;
+
+static void eval_row(void *ctx, size_t f, double value, const size_t *coords,
+                     const double *values, int count)
+{
+    const eval_job *j = (const eval_job *)ctx;
+    int e;
+    j->out[f * j->row] = value;
+    for (e = 0; e < count; e++)
+        if (coords[e] >= j->t0 && coords[e] < j->t0 + j->ntan)
+            j->out[f * j->row + (1 + coords[e] - j->t0) * j->tan] += values[e];
+}
+
+void hnni_features_eval(const hnn_net_def *d, const double *x, double *out, size_t row,
+                        size_t tan, size_t t0, size_t ntan)
+{
+    const size_t m = hnni_feature_count(d->features, d->dof, d->bodies);
+    eval_job job;
+    size_t k, t;
+    for (k = 0; k < m; k++)
+        for (t = 0; t < ntan; t++)
+            out[k * row + (1 + t) * tan] = 0.0;
+    job.out = out, job.row = row, job.tan = tan, job.t0 = t0, job.ntan = ntan;
+    jacobian_rows(d, x, eval_row, &job);
+}
+
+typedef struct product_job {
+    const double *in;
+    double *out;
+    size_t in_stride, out_stride;
+} product_job;
+
+static void vjp_row(void *ctx, size_t f, double value, const size_t *coords,
+                    const double *values, int count)
+{
+    const product_job *j = (const product_job *)ctx;
+    const double v = j->in[f * j->in_stride];
+    int e;
+    (void)value;
+    for (e = 0; e < count; e++)
+        j->out[coords[e] * j->out_stride] += values[e] * v;
+}
+
+static void jvp_row(void *ctx, size_t f, double value, const size_t *coords,
+                    const double *values, int count)
+{
+    const product_job *j = (const product_job *)ctx;
+    double sum = 0.0;
+    int e;
+    (void)value;
+    for (e = 0; e < count; e++)
+        sum += values[e] * j->in[coords[e] * j->in_stride];
+    j->out[f * j->out_stride] = sum;
+}
+
+void hnni_features_vjp(const hnn_net_def *d, const double *x, const double *v, size_t vstride,
+                       double *out, size_t ostride)
+{
+    product_job job;
+    job.in = v, job.out = out, job.in_stride = vstride, job.out_stride = ostride;
+    jacobian_rows(d, x, vjp_row, &job);
+}
+
+void hnni_features_jvp(const hnn_net_def *d, const double *x, const double *u, size_t ustride,
+                       double *out, size_t ostride)
+{
+    product_job job;
+    job.in = u, job.out = out, job.in_stride = ustride, job.out_stride = ostride;
+    jacobian_rows(d, x, jvp_row, &job);
 }
 
 typedef struct curvature_job {

@@ -6,7 +6,8 @@
  * and grad H = g_0. Carrying, beside each g, its derivative along every input direction e_t
  * (the dual pass gives da_l^(t), hence ds_l^(t) = -2 a_l da_l^(t)):
  *     dg_L = 0,  d delta_l = ds_l * g_l + s_l * dg_l,  dg_(l-1) = W_l^T d delta_l,
- * gives column t of the Hessian as dg_0^(t). Each layer is one product over 1 + 2n columns. */
+ * gives column t of the Hessian as dg_0^(t). Each layer is one product over 1 + K columns,
+ * for groups of K directions at a time. */
 #include <string.h>
 
 #include "alloc.h"
@@ -24,30 +25,28 @@ static void add_kinetic_curvature(const hnn_net *net, double *hess)
             hess[(n + i) * dim + n + i] += 1.0 / net->def.kinetic_mass;
 }
 
-/* One state: H's Hessian (dim x dim, row-major) into hess. */
-static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, double *hess)
+/* Tangent directions carried per pass: the Hessian's columns are built HESSIAN_GROUP at a
+ * time (Hessian-vector products with unit vectors), so the workspace holds a few tangent
+ * columns per neuron, never 2n. Each group repeats the forward pass; for 2n <= 8 there is
+ * one group, as before. */
+enum { HESSIAN_GROUP = 8 };
+
+static size_t group_size(const hnn_net *net)
 {
-    const size_t dim = net->dim, ld = 1 + dim, L = net->layers - 1;
-    double *A[HNN_MAX_HIDDEN], *Z[HNN_MAX_HIDDEN];
-    double *xT = ws->buf[0], *g, *next;
+    return net->dim < HESSIAN_GROUP ? net->dim : HESSIAN_GROUP;
+}
+
+/* The reverse sweep of grad H with nt tangents (ld = 1 + nt per row) over the dual blocks A;
+ * returns the block of the gradient with respect to layer 0's inputs, with its tangents. */
+static double *reverse_with_tangents(const hnn_net *net, double *const *A, size_t ld,
+                                     double *g, double *next)
+{
+    const size_t L = net->layers - 1;
     const double *w = net->params + net->w_off[L];
-    size_t l, r, t, k, offset = hnni_input_doubles(net, dim);
-
-    /* buf[0]: the states, then every hidden layer's dual block (values and tangents);
-     * buf[1]: one shared pre-activation block, then two blocks for the reverse sweep. The
-     * workspace sizes its buffers for this (net.c, workspace_new). */
-    for (l = 0; l < L; l++) {
-        A[l] = ws->buf[0] + offset;
-        Z[l] = ws->buf[1];
-        offset += net->out[l] * ld;
-    }
-    g = ws->buf[1] + net->max_rows * ld;
-    next = g + net->max_rows * ld;
-    hnni_net_forward(net, x, 1, dim, xT, Z, A);
-
+    size_t l, r, t;
     for (r = 0; r < net->in[L]; r++) {
         g[r * ld] = w[r];
-        for (t = 1; t <= dim; t++)
+        for (t = 1; t < ld; t++)
             g[r * ld + t] = 0.0;
     }
     for (l = L; l-- > 0;) {
@@ -56,7 +55,7 @@ static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, 
             const double *arow = A[l] + r * ld;
             double *grow = g + r * ld;
             const double a = arow[0], s = 1.0 - a * a, gv = grow[0];
-            for (t = 1; t <= dim; t++)
+            for (t = 1; t < ld; t++)
                 grow[t] = -2.0 * a * arow[t] * gv + s * grow[t];
             grow[0] = s * gv;
         }
@@ -66,39 +65,66 @@ static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, 
         g = next;
         next = swap;
     }
-    if (net->def.features == HNN_FEATURES_IDENTITY) {
-        for (r = 0; r < dim; r++)
-            for (t = 0; t < dim; t++)
-                hess[r * dim + t] = g[r * ld + 1 + t];
-        add_kinetic_curvature(net, hess);
-        return;
+    return g;
+}
+
+/* One state: H's Hessian (dim x dim, row-major) into hess, columns t0 .. t0 + nt - 1 from
+ * each group's pass. */
+static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, double *hess)
+{
+    const size_t dim = net->dim, L = net->layers - 1, K = group_size(net);
+    double *A[HNN_MAX_HIDDEN], *Z[HNN_MAX_HIDDEN];
+    double *xT = ws->buf[0], *g = NULL;
+    size_t l, r, t, t0, ld = 1, offset = hnni_input_doubles(net, K);
+
+    /* buf[0]: the input block, then every hidden layer's dual block (values and K tangents);
+     * buf[1]: one shared pre-activation block, then two blocks for the reverse sweep. The
+     * workspace sizes its buffers for this (hnni_hessian_doubles). */
+    for (l = 0; l < L; l++) {
+        A[l] = ws->buf[0] + offset;
+        Z[l] = ws->buf[1];
+        offset += net->out[l] * (1 + K);
     }
-    /* g is the gradient with respect to the features, with its tangents; chain it through
-     * phi: hess = J^T (d grad_phi H / dx) + sum_k dH/dphi_k (second derivative of phi_k),
-     * J[k][r] being column r of the features' tangents, still in xT */
-    for (r = 0; r < dim; r++)
-        for (t = 0; t < dim; t++) {
-            double sum = 0.0;
-            for (k = 0; k < net->features; k++)
-                sum += xT[k * ld + 1 + r] * g[k * ld + 1 + t];
-            hess[r * dim + t] = sum;
+    for (t0 = 0; t0 < dim; t0 += K) {
+        const size_t nt = dim - t0 < K ? dim - t0 : K;
+        double *g0 = ws->buf[1] + net->max_rows * (1 + K);
+        ld = 1 + nt;
+        hnni_net_forward(net, x, 1, t0, nt, xT, Z, A);
+        g = reverse_with_tangents(net, A, ld, g0, g0 + net->max_rows * (1 + K));
+        if (net->def.features == HNN_FEATURES_IDENTITY) {
+            for (r = 0; r < dim; r++)
+                for (t = 0; t < nt; t++)
+                    hess[r * dim + t0 + t] = g[r * ld + 1 + t];
+            continue;
         }
-    hnni_features_curvature(&net->def, x, g, ld, hess);
+        /* g holds the gradient with respect to the features and its derivatives along
+         * e_(t0 + t): chain them through phi, column by column (hess = J^T (d grad_phi H /
+         * dx) + the curvature term below) */
+        for (t = 0; t < nt; t++) {
+            for (r = 0; r < dim; r++)
+                hess[r * dim + t0 + t] = 0.0;
+            hnni_features_vjp(&net->def, x, g + 1 + t, ld, hess + t0 + t, dim);
+        }
+    }
+    if (net->def.features != HNN_FEATURES_IDENTITY) /* g's values: dH/dphi, the same each group */
+        hnni_features_curvature(&net->def, x, g, ld, hess);
     add_kinetic_curvature(net, hess);
 }
 
-int hnni_hessian_doubles(const hnn_net *net, size_t *out)
+int hnni_hessian_doubles(const hnn_net *net, size_t need[2])
 {
     /* buf[0]: the input block and every hidden layer's dual block of one state; buf[1]: a
-     * shared pre-activation block and the two reverse-sweep blocks, max_rows x (1 + 2n) each */
-    const size_t ld = 1 + net->dim;
-    size_t need0 = hnni_input_doubles(net, net->dim), need1, l, b;
+     * shared pre-activation block and the two reverse-sweep blocks, max_rows x (1 + K) each,
+     * K = group_size (at most 8) */
+    const size_t ld = 1 + group_size(net);
+    size_t need0 = hnni_input_doubles(net, group_size(net)), need1, l, b;
     for (l = 0; l + 1 < net->layers; l++)
         if (!hnni_mul_size(net->out[l], ld, &b) || !hnni_add_size(need0, b, &need0))
             return 0;
     if (!hnni_mul_size(net->max_rows, ld, &b) || !hnni_mul_size(b, 3, &need1))
         return 0;
-    *out = need0 > need1 ? need0 : need1;
+    need[0] = need0;
+    need[1] = need1;
     return 1;
 }
 
@@ -107,8 +133,8 @@ int hnni_hessian_doubles(const hnn_net *net, size_t *out)
  * the workspace was made for may not fit. */
 static int hessian_fits(const hnn_net *net, const hnn_workspace *ws)
 {
-    size_t need;
-    return hnni_hessian_doubles(net, &need) && ws->block >= need;
+    size_t need[2];
+    return hnni_hessian_doubles(net, need) && ws->block[0] >= need[0] && ws->block[1] >= need[1];
 }
 
 hnn_status hnn_net_hessian(const hnn_net *net, hnn_workspace *ws, const double *x, size_t count,
@@ -127,18 +153,27 @@ hnn_status hnn_net_hessian(const hnn_net *net, hnn_workspace *ws, const double *
     return HNN_OK;
 }
 
-/* A direct-field net's Jacobian at one state: the dual pass through the hidden layers, then
- * the output layer applied to the tangent columns. */
+/* A direct-field net's Jacobian at one state: for each group of directions, the dual pass
+ * through the hidden layers, then the output layer applied to the tangent columns. */
 static void field_jacobian_one(const hnn_net *net, hnn_workspace *ws, const double *x, double *jac)
 {
-    const size_t dim = net->dim, ld = 1 + dim, L = net->layers - 1;
-    const double *hidden = hnni_hidden_pass(net, ws, x, 1, dim);
-    double *out = ws->buf[1];
-    size_t i, t;
-    hnni_gemm(dim, net->in[L], ld, net->params + net->w_off[L], net->in[L], hidden, ld, out, ld);
-    for (i = 0; i < dim; i++)
-        for (t = 0; t < dim; t++)
-            jac[i * dim + t] = out[i * ld + 1 + t];
+    const size_t dim = net->dim, L = net->layers - 1, K = group_size(net);
+    double *Z[HNN_MAX_HIDDEN], *A[HNN_MAX_HIDDEN];
+    size_t i, t, t0, l;
+    for (l = 0; l < L; l++) {
+        Z[l] = ws->buf[1];
+        A[l] = ws->buf[0];
+    }
+    for (t0 = 0; t0 < dim; t0 += K) {
+        const size_t nt = dim - t0 < K ? dim - t0 : K, ld = 1 + nt;
+        double *out = ws->buf[1];
+        hnni_net_forward(net, x, 1, t0, nt, ws->buf[0], Z, A);
+        hnni_gemm(dim, net->in[L], ld, net->params + net->w_off[L], net->in[L], A[L - 1], ld,
+                  out, ld);
+        for (i = 0; i < dim; i++)
+            for (t = 0; t < nt; t++)
+                jac[i * dim + t0 + t] = out[i * ld + 1 + t];
+    }
 }
 
 hnn_status hnn_net_field_jacobian(const hnn_net *net, hnn_workspace *ws, const double *x,

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "adjoint.h"
 #include "alloc.h"
 #include "core.h"
 #include "dual.h"
@@ -23,58 +24,39 @@ struct hnn_loss_workspace {
     hnn_allocator alloc;
     size_t dim, depth, widths[HNN_MAX_HIDDEN]; /* the shape it was made for, */
     size_t inputs, input_doubles;              /* layer 0's inputs and its input block */
+    hnn_gradient_path path;                    /* and the net's training path */
+    size_t ntan;                               /* tangent columns of the dual layout */
     size_t doubles;                            /* size of the one block below */
     size_t chunk;                              /* states per chunk */
     double *block;
+    /* the dual layout (and plain backpropagation for direct-field nets, ntan = 0) */
     double *xT;                                /* layer 0's input block (net_impl.h) */
-    double *Z[HNN_MAX_HIDDEN], *A[HNN_MAX_HIDDEN]; /* per hidden layer, width x chunk(1+2n) */
-    double *bar[2];                            /* adjoints, ping-pong, max_rows x chunk(1+2n) */
-    double *head[2];                           /* output rows and their adjoints, 2n x chunk(1+2n) */
+    double *Z[HNN_MAX_HIDDEN], *A[HNN_MAX_HIDDEN]; /* per hidden layer, width x chunk(1+ntan) */
+    double *bar[2];                            /* adjoints, ping-pong, max_rows x chunk(1+ntan) */
+    double *head[2];                           /* output rows and their adjoints, 2n x chunk(1+ntan) */
+    /* the adjoint layout (adjoint.h) */
+    hnni_adjoint adj;
 };
 
-hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **out,
-                                     hnn_error *err)
+/* Doubles per state of the dual layout with ntan tangents: xT, two blocks per hidden layer,
+ * two adjoint blocks, two head blocks, each a row per neuron of 1 + ntan columns. */
+static int dual_doubles(const hnn_net *net, size_t ntan, size_t *per_state)
 {
-    hnn_loss_workspace *lw;
-    size_t ld, per_state, rows, total, chunk, l, bytes;
-    double *p;
-    if (out != NULL)
-        *out = NULL;
-    if (net == NULL || out == NULL)
-        return hnni_fail(err, HNN_ERR_NULL, "hnn_loss_workspace_create: net and out must not be NULL");
-    /* per state: xT, two blocks per hidden layer, two adjoint blocks, two head blocks, each
-     * block a row per neuron of 1 + 2n columns */
-    rows = 2 * net->max_rows + 2 * net->dim; /* dim <= 8192, widths <= 2^20: no overflow */
+    size_t rows = 2 * net->max_rows + 2 * net->dim, l; /* dim <= 8192, widths <= 2^20: no overflow */
     for (l = 0; l + 1 < net->layers; l++)
         rows += 2 * net->out[l];
-    if (!hnni_mul_size(rows, 1 + net->dim, &per_state) ||
-        !hnni_add_size(per_state, hnni_input_doubles(net, net->dim), &per_state))
-        goto too_large;
-    chunk = hnni_chunk_for(per_state, HNNI_BUFFER_BUDGET * 4);
-    ld = chunk * (1 + net->dim);
-    if (!hnni_mul_size(per_state, chunk, &total) || !hnni_mul_size(total, sizeof(double), &bytes))
-        goto too_large;
+    return hnni_mul_size(rows, 1 + ntan, per_state) &&
+           hnni_add_size(*per_state, hnni_input_doubles(net, ntan), per_state);
+}
 
-    lw = (hnn_loss_workspace *)hnni_alloc(&net->alloc, sizeof *lw);
-    if (lw == NULL)
-        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a loss workspace");
-    lw->block = (double *)hnni_alloc_aligned(&net->alloc, bytes);
-    if (lw->block == NULL) {
-        hnni_free(&net->alloc, lw, sizeof *lw);
-        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu bytes of loss workspace", bytes);
-    }
-    lw->alloc = net->alloc;
-    lw->dim = net->dim;
-    lw->depth = net->layers - 1;
-    lw->inputs = net->in[0];
-    lw->input_doubles = hnni_input_doubles(net, net->dim);
-    lw->doubles = total;
-    lw->chunk = chunk;
-    p = lw->block;
+static void dual_layout(const hnn_net *net, hnn_loss_workspace *lw)
+{
+    const size_t ld = lw->chunk * (1 + lw->ntan);
+    double *p = lw->block;
+    size_t l;
     lw->xT = p;
-    p += hnni_input_doubles(net, net->dim) * chunk;
+    p += hnni_input_doubles(net, lw->ntan) * lw->chunk;
     for (l = 0; l < lw->depth; l++) {
-        lw->widths[l] = net->out[l];
         lw->Z[l] = p;
         p += net->out[l] * ld;
         lw->A[l] = p;
@@ -87,6 +69,61 @@ hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **ou
     lw->head[0] = p;
     p += net->dim * ld;
     lw->head[1] = p;
+}
+
+/* The doubles of the whole block for `chunk` states on lw's path. */
+static int layout_doubles(const hnn_net *net, const hnn_loss_workspace *lw, size_t chunk,
+                          size_t *total)
+{
+    size_t part0, part1;
+    if (lw->path == HNN_PATH_ADJOINT)
+        return hnni_adjoint_doubles(net, chunk, 1, &part0, &part1) &&
+               hnni_add_size(part0, part1, total);
+    return dual_doubles(net, lw->ntan, &part0) && hnni_mul_size(part0, chunk, total);
+}
+
+hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **out,
+                                     hnn_error *err)
+{
+    hnn_loss_workspace shape, *lw;
+    size_t per_state, total, l, bytes, part0, part1;
+    if (out != NULL)
+        *out = NULL;
+    if (net == NULL || out == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_loss_workspace_create: net and out must not be NULL");
+    memset(&shape, 0, sizeof shape);
+    shape.path = net->train_path;
+    shape.ntan = net->def.kind == HNN_NET_HAMILTONIAN && shape.path == HNN_PATH_DUAL ? net->dim : 0;
+    if (!layout_doubles(net, &shape, 1, &per_state))
+        goto too_large;
+    shape.chunk = hnni_chunk_for(per_state, HNNI_BUFFER_BUDGET * 4);
+    if (!layout_doubles(net, &shape, shape.chunk, &total) ||
+        !hnni_mul_size(total, sizeof(double), &bytes))
+        goto too_large;
+
+    lw = (hnn_loss_workspace *)hnni_alloc(&net->alloc, sizeof *lw);
+    if (lw == NULL)
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a loss workspace");
+    *lw = shape;
+    lw->block = (double *)hnni_alloc_aligned(&net->alloc, bytes);
+    if (lw->block == NULL) {
+        hnni_free(&net->alloc, lw, sizeof *lw);
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu bytes of loss workspace", bytes);
+    }
+    lw->alloc = net->alloc;
+    lw->dim = net->dim;
+    lw->depth = net->layers - 1;
+    lw->inputs = net->in[0];
+    lw->input_doubles = hnni_input_doubles(net, lw->ntan);
+    lw->doubles = total;
+    for (l = 0; l < lw->depth; l++)
+        lw->widths[l] = net->out[l];
+    if (lw->path == HNN_PATH_ADJOINT) {
+        hnni_adjoint_doubles(net, lw->chunk, 1, &part0, &part1);
+        hnni_adjoint_layout(net, lw->chunk, 1, lw->block, lw->block + part0, &lw->adj);
+    } else {
+        dual_layout(net, lw);
+    }
     *out = lw;
     return hnni_ok(err);
 too_large:
@@ -108,12 +145,20 @@ size_t hnni_loss_chunk(const hnn_loss_workspace *lw)
     return lw->chunk;
 }
 
+size_t hnni_loss_workspace_bytes(const hnn_loss_workspace *lw)
+{
+    return sizeof *lw + lw->doubles * sizeof(double) + 64;
+}
+
 int hnni_loss_fits(const hnn_loss_workspace *lw, const hnn_net *net)
 {
     size_t l;
-    /* a feature map changes layer 0's inputs and the input block (and with them max_rows) */
+    /* a feature map changes layer 0's inputs and the input block (and with them max_rows);
+     * the two paths lay the block out differently */
     if (lw->dim != net->dim || lw->depth != net->layers - 1 || lw->inputs != net->in[0] ||
-        lw->input_doubles != hnni_input_doubles(net, net->dim))
+        lw->path != net->train_path ||
+        lw->ntan != (net->def.kind == HNN_NET_HAMILTONIAN && lw->path == HNN_PATH_DUAL ? net->dim : 0) ||
+        lw->input_doubles != hnni_input_doubles(net, lw->ntan))
         return 0;
     for (l = 0; l < lw->depth; l++)
         if (lw->widths[l] != net->out[l])
@@ -130,7 +175,14 @@ double *hnni_gradient_forward(const hnn_net *net, hnn_loss_workspace *lw, const 
     const size_t ld = (1 + dim) * bc;
     double *row = lw->head[0];
     size_t s, i;
-    hnni_net_forward(net, x, bc, dim, lw->xT, lw->Z, lw->A);
+    if (lw->path == HNN_PATH_ADJOINT) {
+        hnni_adjoint_forward(net, &lw->adj, x, bc);
+        hnni_adjoint_gradient_rows(net, &lw->adj, x, bc);
+        for (s = 0; s < bc; s++)
+            lw->adj.rowbar[s] = 0.0; /* H itself is in no loss */
+        return lw->adj.row;
+    }
+    hnni_net_forward(net, x, bc, 0, dim, lw->xT, lw->Z, lw->A);
     hnni_gemm(1, net->in[L], ld, net->params + net->w_off[L], net->in[L], lw->A[L - 1], ld, row,
               ld);
     if (net->def.kinetic_mass > 0.0) /* the known kinetic term: dH/dp += p / m, no parameters */
@@ -144,16 +196,21 @@ double *hnni_gradient_forward(const hnn_net *net, hnn_loss_workspace *lw, const 
 
 double *hnni_gradient_adjoint(hnn_loss_workspace *lw)
 {
-    return lw->head[1];
+    return lw->path == HNN_PATH_ADJOINT ? lw->adj.rowbar : lw->head[1];
 }
 
 static void backward_hidden(const hnn_net *net, hnn_loss_workspace *lw, double *bar,
                             size_t bc, size_t ntan, double *grad);
 
-void hnni_gradient_backward(const hnn_net *net, hnn_loss_workspace *lw, size_t bc, double *grad)
+void hnni_gradient_backward(const hnn_net *net, hnn_loss_workspace *lw, const double *x,
+                            size_t bc, double *grad)
 {
     const size_t L = net->layers - 1, ld = (1 + net->dim) * bc;
     const double *w = net->params + net->w_off[L];
+    if (lw->path == HNN_PATH_ADJOINT) {
+        hnni_adjoint_backward(net, &lw->adj, x, bc, grad);
+        return;
+    }
     /* w_out_bar += gbar . da_L (the value columns of gbar are 0), then
      * da_L_bar = w_out (outer) gbar, then the hidden layers */
     hnni_gemm_nt_acc(1, ld, net->in[L], lw->head[1], ld, lw->A[L - 1], ld, grad + net->w_off[L],
@@ -276,12 +333,12 @@ hnn_status hnn_loss_mse(const hnn_net *net, hnn_loss_workspace *lw, const double
         double *bar = NULL;
         if (hamiltonian) {
             const double *row = hnni_gradient_forward(net, lw, xc, bc);
-            sum += hamiltonian_residual(net, row, lw->head[1], yc, bc, scale);
+            sum += hamiltonian_residual(net, row, hnni_gradient_adjoint(lw), yc, bc, scale);
             if (grad != NULL)
-                hnni_gradient_backward(net, lw, bc, grad);
+                hnni_gradient_backward(net, lw, xc, bc, grad);
             continue;
         }
-        hnni_net_forward(net, xc, bc, 0, lw->xT, lw->Z, lw->A);
+        hnni_net_forward(net, xc, bc, 0, 0, lw->xT, lw->Z, lw->A);
         sum += field_head(net, lw, yc, bc, scale, grad, &bar);
         if (grad != NULL)
             backward_hidden(net, lw, bar, bc, 0, grad);

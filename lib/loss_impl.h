@@ -20,7 +20,12 @@ double *hnni_gradient_forward(const hnn_net *net, hnn_loss_workspace *lw, const 
 double *hnni_gradient_adjoint(hnn_loss_workspace *lw);
 
 /* Adds to grad (the net's param_count numbers) the gradient that adjoint sends back. Call
- * after hnni_gradient_forward on the same chunk, before the next forward. */
-void hnni_gradient_backward(const hnn_net *net, hnn_loss_workspace *lw, size_t bc, double *grad);
+ * after hnni_gradient_forward on the same chunk (the same states x), before the next
+ * forward. Either path (the net's training path) behind the same layout of rows. */
+void hnni_gradient_backward(const hnn_net *net, hnn_loss_workspace *lw, const double *x,
+                            size_t bc, double *grad);
+
+/* Bytes a loss workspace holds (for the memory figures of examples/bench). */
+size_t hnni_loss_workspace_bytes(const hnn_loss_workspace *lw);
 
 #endif

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "adjoint.h"
 #include "alloc.h"
 #include "core.h"
 #include "dual.h"
@@ -32,6 +33,7 @@ void hnn_net_def_init(hnn_net_def *def, size_t struct_size)
     d.features = HNN_FEATURES_IDENTITY;
     d.bodies = 0;
     d.kinetic_mass = 0.0;
+    d.path = HNN_PATH_AUTO;
     hnni_publish_def(def, &d, sizeof d, struct_size);
 }
 
@@ -68,6 +70,12 @@ static hnn_status check_def(const hnn_net_def *d, hnn_error *err)
     if (!(d->kinetic_mass == 0.0 || (d->kinetic_mass >= 1e-100 && d->kinetic_mass <= 1e100)))
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "kinetic_mass must be 0 (none) or a mass in "
                          "[1e-100, 1e100]");
+    if (d->path != HNN_PATH_AUTO && d->path != HNN_PATH_DUAL && d->path != HNN_PATH_ADJOINT)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "unknown gradient path %d (AUTO, DUAL or "
+                         "ADJOINT)", (int)d->path);
+    if (d->path == HNN_PATH_ADJOINT && d->kind != HNN_NET_HAMILTONIAN)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "a direct-field net has no grad H: its path "
+                         "is AUTO or DUAL (plain passes)");
     if (d->kinetic_mass > 0.0 && d->kind != HNN_NET_HAMILTONIAN)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "a kinetic term needs a Hamiltonian net");
     return hnni_features_check(d, err);
@@ -120,39 +128,70 @@ static void init_params(hnn_net *net)
 
 /* ---- workspaces ----------------------------------------------------------------------- */
 
+/* The doubles of each evaluation buffer for `chunk` states on this net's path: the dual
+ * pass ping-pongs blocks of 1 + 2n columns per neuron (one for a direct-field net); the
+ * adjoint one keeps a column per neuron and layer for the backward sweep (adjoint.h). */
+static int eval_doubles(const hnn_net *net, size_t chunk, size_t need[2])
+{
+    if (net->eval_path == HNN_PATH_ADJOINT)
+        return hnni_adjoint_doubles(net, chunk, 0, &need[0], &need[1]);
+    if (!hnni_mul_size(net->max_rows, net->def.kind == HNN_NET_HAMILTONIAN ? 1 + net->dim : 1,
+                       &need[0]) ||
+        !hnni_mul_size(need[0], chunk, &need[0]))
+        return 0;
+    need[1] = need[0];
+    return 1;
+}
+
+static int fits(const size_t need[2], const size_t have[2])
+{
+    return need[0] <= have[0] && need[1] <= have[1];
+}
+
 static hnn_status workspace_new(const hnn_net *net, hnn_workspace **out, hnn_error *err)
 {
     const hnn_allocator *alloc = &net->alloc;
-    const size_t dim = net->dim, max_rows = net->max_rows;
-    size_t per_state, chunk, block, hessian, bytes;
+    size_t per_state[2], chunk, block[2], hessian[2], b;
     hnn_workspace *ws;
-    if (!hnni_mul_size(max_rows, 1 + dim, &per_state))
-        return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
-    chunk = hnni_chunk_for(per_state, HNNI_BUFFER_BUDGET);
     /* a chunk of evaluations, or what the Hessian (jacobian.c) needs of each buffer for one
-     * state, whichever is more: sized exactly, since for large n one state's dual block is
-     * already large (it once took depth + 1 whole blocks) */
-    if (!hnni_mul_size(per_state, chunk, &block) || !hnni_hessian_doubles(net, &hessian) ||
-        !hnni_mul_size(block > hessian ? block : hessian, sizeof(double), &bytes))
+     * state, whichever is more: sized exactly */
+    if (!eval_doubles(net, 1, per_state))
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
-    block = block > hessian ? block : hessian;
+    chunk = hnni_chunk_for(per_state[0] > per_state[1] ? per_state[0] : per_state[1],
+                           HNNI_BUFFER_BUDGET);
+    if (!eval_doubles(net, chunk, block) || !hnni_hessian_doubles(net, hessian))
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
+    for (b = 0; b < 2; b++) {
+        size_t bytes;
+        if (hessian[b] > block[b])
+            block[b] = hessian[b];
+        if (!hnni_mul_size(block[b], sizeof(double), &bytes))
+            return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
+    }
     ws = (hnn_workspace *)hnni_alloc(alloc, sizeof *ws);
     if (ws == NULL)
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a workspace");
     ws->alloc = *alloc;
     ws->net = net;
-    ws->dim = dim;
-    ws->max_rows = max_rows;
+    ws->dim = net->dim;
+    ws->max_rows = net->max_rows;
     ws->chunk = chunk;
-    ws->block = block;
-    ws->buf[0] = (double *)hnni_alloc_aligned(alloc, bytes);
-    ws->buf[1] = ws->buf[0] ? (double *)hnni_alloc_aligned(alloc, bytes) : NULL;
+    ws->block[0] = block[0];
+    ws->block[1] = block[1];
+    ws->buf[0] = (double *)hnni_alloc_aligned(alloc, block[0] * sizeof(double));
+    ws->buf[1] = ws->buf[0] ? (double *)hnni_alloc_aligned(alloc, block[1] * sizeof(double)) : NULL;
     if (ws->buf[1] == NULL) {
         hnn_workspace_destroy(ws);
-        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu bytes of workspace", 2 * bytes);
+        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu bytes of workspace",
+                         (block[0] + block[1]) * sizeof(double));
     }
     *out = ws;
     return hnni_ok(err);
+}
+
+size_t hnni_workspace_bytes(const hnn_workspace *ws)
+{
+    return sizeof *ws + (ws->block[0] + ws->block[1]) * sizeof(double) + 2 * 64;
 }
 
 hnn_status hnn_workspace_create(const hnn_net *net, hnn_workspace **out, hnn_error *err)
@@ -168,8 +207,8 @@ void hnn_workspace_destroy(hnn_workspace *ws)
 {
     if (ws == NULL)
         return;
-    hnni_free_aligned(&ws->alloc, ws->buf[0], ws->block * sizeof(double));
-    hnni_free_aligned(&ws->alloc, ws->buf[1], ws->block * sizeof(double));
+    hnni_free_aligned(&ws->alloc, ws->buf[0], ws->block[0] * sizeof(double));
+    hnni_free_aligned(&ws->alloc, ws->buf[1], ws->block[1] * sizeof(double));
     hnni_free(&ws->alloc, ws, sizeof *ws);
 }
 
@@ -213,18 +252,29 @@ void hnni_net_sync(hnn_net *net)
     }
 }
 
-/* One layer's product Z = W A over n columns. Wide blocks use the tiled kernel on W; narrow
- * ones (a few states) the kernel that runs down the transposed weights. Both sum every element
- * in the same order, so they give the same bits. */
-static void layer_product(const hnn_net *net, size_t l, const double *A, size_t lda_in, size_t n,
-                          double *Z, size_t ldz)
+/* Wide blocks use the tiled kernel on W (or W^T); narrow ones (a few states) the kernel
+ * that runs down the other copy. Both sum every element in the same order, so they give the
+ * same bits. */
+void hnni_layer_product(const hnn_net *net, size_t l, const double *A, size_t lda, size_t n,
+                        double *Z, size_t ldz)
 {
     if (n < HNNI_NARROW)
-        hnni_gemm_tn(net->out[l], net->in[l], n, net->wt + net->w_off[l], net->out[l], A, lda_in,
+        hnni_gemm_tn(net->out[l], net->in[l], n, net->wt + net->w_off[l], net->out[l], A, lda,
                      Z, ldz);
     else
-        hnni_gemm(net->out[l], net->in[l], n, net->params + net->w_off[l], net->in[l], A, lda_in,
+        hnni_gemm(net->out[l], net->in[l], n, net->params + net->w_off[l], net->in[l], A, lda,
                   Z, ldz);
+}
+
+void hnni_layer_product_t(const hnn_net *net, size_t l, const double *G, size_t ldg, size_t n,
+                          double *C, size_t ldc)
+{
+    if (n < HNNI_NARROW)
+        hnni_gemm_tn(net->in[l], net->out[l], n, net->params + net->w_off[l], net->in[l], G, ldg,
+                     C, ldc);
+    else
+        hnni_gemm(net->in[l], net->out[l], n, net->wt + net->w_off[l], net->out[l], G, ldg, C,
+                  ldc);
 }
 
 /* ---- life cycle ----------------------------------------------------------------------- */
@@ -253,6 +303,8 @@ hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err)
     net->alloc = alloc;
     if ((st = lay_out(net, err)) != HNN_OK)
         goto fail;
+    net->eval_path = hnni_path_choose(net, 0);
+    net->train_path = hnni_path_choose(net, 1);
     if (!hnni_mul_size(net->param_count, sizeof(double), &bytes)) {
         st = hnni_fail(err, HNN_ERR_TOO_LARGE, "the parameter array overflows size_t");
         goto fail;
@@ -295,6 +347,13 @@ hnn_status hnn_net_get_def(const hnn_net *net, hnn_net_def *def)
     return hnni_copy_def_out(def, &net->def, sizeof *def);
 }
 
+hnn_gradient_path hnn_net_gradient_path(const hnn_net *net, int training)
+{
+    if (net == NULL)
+        return HNN_PATH_AUTO;
+    return training ? net->train_path : net->eval_path;
+}
+
 size_t hnn_net_dof(const hnn_net *net)
 {
     return net == NULL ? 0 : net->def.dof;
@@ -333,14 +392,16 @@ hnn_status hnn_net_params_set(hnn_net *net, const double *params, size_t count)
 hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double *x,
                            size_t count, const void *result)
 {
-    size_t elems;
+    size_t elems, need[2];
     if (net == NULL || x == NULL || result == NULL)
         return HNN_ERR_NULL;
     if (count == 0)
         return HNN_ERR_INVALID_ARG;
     if (*ws == NULL)
         *ws = net->own_ws;
-    if ((*ws)->dim != net->dim || (*ws)->max_rows < net->max_rows)
+    /* a workspace serves any net of the same n whose buffers it can hold */
+    if ((*ws)->dim != net->dim || (*ws)->max_rows < net->max_rows ||
+        !eval_doubles(net, (*ws)->chunk, need) || !fits(need, (*ws)->block))
         return HNN_ERR_SIZE_MISMATCH;
     if (!hnni_mul_size(count, net->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &elems))
         return HNN_ERR_TOO_LARGE;
@@ -349,8 +410,8 @@ hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double 
     return HNN_OK;
 }
 
-void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t ntan, double *xT,
-                      double *const *Z, double *const *A)
+void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t t0, size_t ntan,
+                      double *xT, double *const *Z, double *const *A)
 {
     const size_t dim = net->dim;
     const size_t ld = (1 + ntan) * bc;
@@ -360,26 +421,26 @@ void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t nta
         /* Layer 0 from features: xT becomes the dual block of phi (values and, along e_t,
          * d phi / dx_t), and one product gives z and all its tangents. */
         for (s = 0; s < bc; s++)
-            hnni_features_eval(&net->def, x + s * dim, xT + s, ld, bc, ntan > 0);
-        layer_product(net, 0, xT, ld, ld, Z[0], ld);
+            hnni_features_eval(&net->def, x + s * dim, xT + s, ld, bc, t0, ntan);
+        hnni_layer_product(net, 0, xT, ld, ld, Z[0], ld);
     } else {
-        /* Layer 0 from the states: z = W x on the value columns; its tangent along e_t is
-         * column t of W, the same for every state. */
+        /* Layer 0 from the states: z = W x on the value columns; its tangent along
+         * e_(t0 + t) is column t0 + t of W, the same for every state. */
         for (r = 0; r < dim; r++)
             for (s = 0; s < bc; s++)
                 xT[r * bc + s] = x[s * dim + r];
-        layer_product(net, 0, xT, bc, bc, Z[0], ld);
+        hnni_layer_product(net, 0, xT, bc, bc, Z[0], ld);
         for (r = 0; r < net->out[0]; r++) {
             const double *wrow = net->params + net->w_off[0] + r * dim;
             for (t = 0; t < ntan; t++)
                 for (s = 0; s < bc; s++)
-                    Z[0][r * ld + (1 + t) * bc + s] = wrow[t];
+                    Z[0][r * ld + (1 + t) * bc + s] = wrow[t0 + t];
         }
     }
     hnni_dual_tanh(net->out[0], bc, ntan, net->params + net->b_off[0], Z[0], A[0], ld);
 
     for (l = 1; l + 1 < net->layers; l++) {
-        layer_product(net, l, A[l - 1], ld, ld, Z[l], ld);
+        hnni_layer_product(net, l, A[l - 1], ld, ld, Z[l], ld);
         hnni_dual_tanh(net->out[l], bc, ntan, net->params + net->b_off[l], Z[l], A[l], ld);
     }
 }
@@ -393,7 +454,7 @@ const double *hnni_hidden_pass(const hnn_net *net, hnn_workspace *ws, const doub
         Z[l] = ws->buf[1];
         A[l] = ws->buf[0];
     }
-    hnni_net_forward(net, x, bc, ntan, ws->buf[0], Z, A);
+    hnni_net_forward(net, x, bc, 0, ntan, ws->buf[0], Z, A);
     return ws->buf[0];
 }
 
@@ -454,6 +515,27 @@ hnn_status hnn_net_energy(const hnn_net *net, hnn_workspace *ws, const double *x
     return HNN_OK;
 }
 
+/* One chunk of hnn_net_gradient on the adjoint path: the sweeps, then each state's gradient
+ * straight into the caller's array. */
+static void adjoint_gradient(const hnn_net *net, hnn_workspace *ws, const double *x, size_t bc,
+                             double *energy, double *grad)
+{
+    const double bias = net->params[net->b_off[net->layers - 1]];
+    hnni_adjoint b;
+    size_t s;
+    hnni_adjoint_layout(net, ws->chunk, 0, ws->buf[0], ws->buf[1], &b);
+    hnni_adjoint_forward(net, &b, x, bc);
+    for (s = 0; s < bc; s++)
+        hnni_adjoint_state_gradient(net, &b, x, bc, s, grad + s * net->dim);
+    if (energy == NULL)
+        return;
+    for (s = 0; s < bc; s++) {
+        energy[s] = b.row[s] + bias;
+        if (net->def.kinetic_mass > 0.0)
+            hnni_kinetic_add(net, x + s * net->dim, energy + s, NULL);
+    }
+}
+
 hnn_status hnn_net_gradient(const hnn_net *net, hnn_workspace *ws, const double *x,
                             size_t count, double *energy, double *grad)
 {
@@ -464,6 +546,12 @@ hnn_status hnn_net_gradient(const hnn_net *net, hnn_workspace *ws, const double 
     if (net->def.kind != HNN_NET_HAMILTONIAN)
         return HNN_ERR_WRONG_KIND;
     for (done = 0; done < count; done += ws->chunk) {
+        if (net->eval_path == HNN_PATH_ADJOINT) {
+            size_t bc = count - done < ws->chunk ? count - done : ws->chunk;
+            adjoint_gradient(net, ws, x + done * net->dim, bc, energy ? energy + done : NULL,
+                             grad + done * net->dim);
+            continue;
+        }
         size_t bc = count - done < ws->chunk ? count - done : ws->chunk;
         const double *h = hnni_hidden_pass(net, ws, x + done * net->dim, bc, net->dim);
         energy_head(net, ws, h, x + done * net->dim, bc, net->dim, energy ? energy + done : NULL,

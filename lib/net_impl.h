@@ -35,6 +35,8 @@ struct hnn_net {
     double *wt;             /* each layer's weights transposed ([in][out]) at the same offsets:
                                the narrow products of single states read them contiguously.
                                Derived from params: hnni_net_sync after every change. */
+    hnn_gradient_path eval_path;  /* DUAL or ADJOINT: def.path, or the cost model's choice */
+    hnn_gradient_path train_path; /* likewise for the training gradient (lib/path.c) */
     hnn_workspace *own_ws;  /* used when a caller passes a NULL workspace */
 };
 
@@ -44,24 +46,46 @@ struct hnn_workspace {
     size_t dim;             /* the shape it was made for */
     size_t max_rows;
     size_t chunk;           /* states per chunk */
-    size_t block;           /* doubles in each buffer */
-    double *buf[2];         /* ping-pong dual blocks, max_rows x chunk * (1 + dim) at least */
+    size_t block[2];        /* doubles in each buffer */
+    double *buf[2];         /* the dual path's ping-pong blocks (max_rows x chunk (1 + dim)
+                               each), the adjoint path's two parts (adjoint.h), or the
+                               Hessian's (jacobian.c), whichever are largest */
 };
 
+/* Bytes a workspace holds (for the memory figures of examples/bench). */
+size_t hnni_workspace_bytes(const hnn_workspace *ws);
+
+/* Z = W_l A and C = W_l^T G over n columns (row strides lda, ldz, ldg, ldc): every element
+ * summed in one fixed order, whatever n is. */
+void hnni_layer_product(const hnn_net *net, size_t l, const double *A, size_t lda, size_t n,
+                        double *Z, size_t ldz);
+void hnni_layer_product_t(const hnn_net *net, size_t l, const double *G, size_t ldg, size_t n,
+                          double *C, size_t ldc);
+
+/* The path the cost model picks for evaluation (training = 0) or training (1), or def.path
+ * when that is not AUTO (lib/path.c). Needs the layout (in, out, features) filled. */
+hnn_gradient_path hnni_path_choose(const hnn_net *net, int training);
+
+/* The cost model: multiply-adds per state of grad H (training = 0) or of the training
+ * gradient (1) on `path` (DUAL or ADJOINT). */
+double hnni_path_cost(const hnn_net *net, hnn_gradient_path path, int training);
+
 /* Runs the hidden layers of `net` on bc <= chunk states x (row-major), carrying ntan
- * tangent blocks: 0 for a plain pass, 2n for the dual pass seeded with the unit directions.
+ * tangent blocks: 0 for a plain pass, else tangent t along the unit direction e_(t0 + t)
+ * (t0 + ntan <= 2n; t0 = 0, ntan = 2n for the whole dual pass).
  * xT receives layer 0's input: the transposed states (2n x bc) for the identity map, else the
  * dual block of the features (m x (1 + ntan) bc, see hnni_input_doubles); Z[l] receives hidden layer l's dual block of
  * pre-activations without bias (value z, tangents dz) and A[l] its activations (a, da), row
  * stride (1 + ntan) * bc. Z[l] may equal A[l], and the pointers may repeat across layers, as
  * long as A[l - 1] != Z[l] (the evaluation path ping-pongs two buffers; training keeps every
  * layer). */
-void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t ntan, double *xT,
-                      double *const *Z, double *const *A);
+void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t t0, size_t ntan,
+                      double *xT, double *const *Z, double *const *A);
 
-/* *out = the doubles each workspace buffer needs for hnn_net_hessian on this net (one state,
- * every layer's dual block kept; jacobian.c); 0 if that overflows size_t. */
-int hnni_hessian_doubles(const hnn_net *net, size_t *out);
+/* need[b] = the doubles workspace buffer b needs for hnn_net_hessian and
+ * hnn_net_field_jacobian on this net (one state, groups of a few tangents; jacobian.c); 0 if
+ * that overflows size_t. */
+int hnni_hessian_doubles(const hnn_net *net, size_t need[2]);
 
 /* Doubles per state of layer 0's input block (xT above) in a pass with ntan tangents. */
 size_t hnni_input_doubles(const hnn_net *net, size_t ntan);

@@ -41,6 +41,22 @@ typedef enum hnn_feature_map {
     HNN_FEATURES_POSITIONS = 3
 } hnn_feature_map;
 
+/* How a Hamiltonian net computes grad H and the training gradient (docs/performance.md,
+ * "Two engines"). Both give the same results to rounding; they differ in cost and memory. */
+typedef enum hnn_gradient_path {
+    /* The cheaper of the two for this net's shape, by the cost model of docs/performance.md,
+     * chosen once when the net is created (so a batch still gives the bits of its states one
+     * by one). The default. */
+    HNN_PATH_AUTO = 0,
+    /* Forward-mode dual numbers: every state carries 2n tangents through the layers. One
+     * sweep over the weights gives H and all of grad H: fastest for the smallest states,
+     * but cost and memory grow with n. */
+    HNN_PATH_DUAL = 1,
+    /* Reverse mode: grad H by one backward sweep, the training gradient by reverse over
+     * that sweep. Cost and memory per state do not grow with n. */
+    HNN_PATH_ADJOINT = 2
+} hnn_gradient_path;
+
 /* What a net is made of. Get one from hnn_net_def_default(), then change fields.
  * struct_size lets the struct grow in later versions without breaking old programs:
  * leave it as hnn_net_def_default() set it. */
@@ -56,6 +72,7 @@ typedef struct hnn_net_def {
     size_t bodies;                /* B for an invariant map (n must be a multiple); default 0 */
     double kinetic_mass;          /* m in [1e-100, 1e100] adds a known kinetic energy
                                      |p|^2 / (2 m) to a Hamiltonian net's H; 0: none (default) */
+    hnn_gradient_path path;       /* how grad H is computed; default HNN_PATH_AUTO */
 } hnn_net_def;
 
 /* Fills the first struct_size bytes of *def with the defaults and sets def->struct_size.
@@ -89,6 +106,13 @@ HNN_API hnn_status hnn_net_get_def(const hnn_net *net, hnn_net_def *def);
 
 /* Degrees of freedom n (the state has 2n entries); 0 for NULL. */
 HNN_API size_t hnn_net_dof(const hnn_net *net);
+
+/* The path this net evaluates grad H on (training = 0: hnn_net_gradient, hnn_net_field) or
+ * computes its training gradient on (training = 1: hnn_loss_mse and the trainers):
+ * HNN_PATH_DUAL or HNN_PATH_ADJOINT, never AUTO; def.path when that was not AUTO, else the
+ * cost model's choice. Direct-field nets have no grad H: HNN_PATH_DUAL (plain passes).
+ * HNN_PATH_AUTO for NULL. */
+HNN_API hnn_gradient_path hnn_net_gradient_path(const hnn_net *net, int training);
 
 /* Number of parameters; 0 for NULL. */
 HNN_API size_t hnn_net_param_count(const hnn_net *net);

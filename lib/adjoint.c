@@ -1,0 +1,228 @@
+/* The adjoint engine: grad H by a backward sweep and the training gradient by reverse over
+ * it (adjoint.h has the recipe). Every product is a kernel call over the chunk's states, so
+ * a batch gives the bits of its states one by one, as on the dual path. */
+#include "adjoint.h"
+
+#include <string.h>
+
+#include "alloc.h"
+#include "dual.h"
+#include "features.h"
+#include "kernels.h"
+
+static int hidden_rows(const hnn_net *net, size_t *sum)
+{
+    size_t l;
+    *sum = 0;
+    for (l = 0; l + 1 < net->layers; l++)
+        if (!hnni_add_size(*sum, net->out[l], sum))
+            return 0;
+    return 1;
+}
+
+int hnni_adjoint_doubles(const hnn_net *net, size_t chunk, int training, size_t *part0,
+                         size_t *part1)
+{
+    /* per state: part0 = in0 (x0; training: and u) + 2 sum h (P); part1 = 3 sum h (Q, M)
+     * + max_rows (tmp) + 1 (row), and for training 2 max_rows (scratch) + 2n (row) + 1 + 2n
+     * (rowbar) */
+    size_t h, a, b;
+    if (!hidden_rows(net, &h) || !hnni_mul_size(h, 2, &a) ||
+        !hnni_add_size(a, training ? 2 * net->in[0] : net->in[0], &a) ||
+        !hnni_mul_size(a, chunk, part0))
+        return 0;
+    if (!hnni_mul_size(h, 3, &b) || !hnni_mul_size(net->max_rows, training ? 3 : 1, &a) ||
+        !hnni_add_size(a, b, &b) || !hnni_add_size(b, training ? 2 * (1 + net->dim) : 1, &b) ||
+        !hnni_mul_size(b, chunk, part1))
+        return 0;
+    return 1;
+}
+
+/* Layer 0's inputs x0 (right half of in for training) and their row stride. */
+static double *inputs(const hnni_adjoint *b, size_t bc, size_t *ld)
+{
+    *ld = b->training ? 2 * bc : bc;
+    return b->training ? b->in + bc : b->in;
+}
+
+void hnni_adjoint_layout(const hnn_net *net, size_t chunk, int training, double *part0,
+                         double *part1, hnni_adjoint *b)
+{
+    size_t l;
+    b->training = training;
+    b->in = part0;
+    part0 += (training ? 2 : 1) * net->in[0] * chunk;
+    for (l = 0; l + 1 < net->layers; l++) {
+        b->P[l] = part0;
+        part0 += 2 * net->out[l] * chunk;
+        b->Q[l] = part1;
+        part1 += 2 * net->out[l] * chunk;
+        b->M[l] = part1;
+        part1 += net->out[l] * chunk;
+    }
+    b->tmp = part1;
+    part1 += net->max_rows * chunk;
+    b->row = part1;
+    part1 += (training ? 1 + net->dim : 1) * chunk;
+    b->scratch = training ? part1 : NULL;
+    part1 += 2 * net->max_rows * chunk;
+    b->rowbar = training ? part1 : NULL;
+}
+
+/* ---- forward and backward sweeps ---------------------------------------------------------- */
+
+/* Layer 0's inputs x0: the states transposed, or their features' values. */
+static void load_inputs(const hnn_net *net, const hnni_adjoint *b, const double *x, size_t bc)
+{
+    const size_t dim = net->dim;
+    size_t ld, r, s;
+    double *x0 = inputs(b, bc, &ld);
+    if (net->def.features != HNN_FEATURES_IDENTITY) {
+        for (s = 0; s < bc; s++)
+            hnni_features_eval(&net->def, x + s * dim, x0 + s, ld, 0, 0, 0);
+        return;
+    }
+    for (r = 0; r < dim; r++)
+        for (s = 0; s < bc; s++)
+            x0[r * ld + s] = x[s * dim + r];
+}
+
+void hnni_adjoint_forward(const hnn_net *net, const hnni_adjoint *b, const double *x, size_t bc)
+{
+    const size_t K = net->layers - 2, ld = 2 * bc;
+    const double *w = net->params + net->w_off[K + 1];
+    size_t l, r, s, ldx;
+    const double *x0 = inputs(b, bc, &ldx);
+
+    load_inputs(net, b, x, bc);
+    for (l = 0; l <= K; l++) {
+        double *a = b->P[l] + bc;
+        if (l == 0)
+            hnni_layer_product(net, 0, x0, ldx, bc, a, ld);
+        else
+            hnni_layer_product(net, l, b->P[l - 1] + bc, ld, bc, a, ld);
+        hnni_dual_tanh(net->out[l], bc, 0, net->params + net->b_off[l], a, a, ld);
+    }
+    hnni_gemm(1, net->in[K + 1], bc, w, net->in[K + 1], b->P[K] + bc, ld, b->row, bc);
+
+    /* the backward sweep, keeping G_l (Q's left half) and M_l for the training gradient */
+    for (r = 0; r < net->out[K]; r++)
+        for (s = 0; s < bc; s++) {
+            const double a = b->P[K][r * ld + bc + s];
+            b->Q[K][r * ld + s] = w[r] * (1.0 - a * a);
+        }
+    for (l = K; l > 0; l--) {
+        hnni_layer_product_t(net, l, b->Q[l], ld, bc, b->M[l - 1], bc);
+        for (r = 0; r < net->out[l - 1]; r++)
+            for (s = 0; s < bc; s++) {
+                const double a = b->P[l - 1][r * ld + bc + s];
+                b->Q[l - 1][r * ld + s] = b->M[l - 1][r * bc + s] * (1.0 - a * a);
+            }
+    }
+    hnni_layer_product_t(net, 0, b->Q[0], ld, bc, b->tmp, bc);
+}
+
+void hnni_adjoint_state_gradient(const hnn_net *net, const hnni_adjoint *b, const double *x,
+                                 size_t bc, size_t s, double *grad)
+{
+    const size_t dim = net->dim;
+    size_t t;
+    if (net->def.features == HNN_FEATURES_IDENTITY) {
+        for (t = 0; t < dim; t++)
+            grad[t] = b->tmp[t * bc + s];
+    } else { /* through phi: J_phi^T times the gradient with respect to the features */
+        for (t = 0; t < dim; t++)
+            grad[t] = 0.0;
+        hnni_features_vjp(&net->def, x + s * dim, b->tmp + s, bc, grad, 1);
+    }
+    if (net->def.kinetic_mass > 0.0) /* the known kinetic term: dH/dp += p / m */
+        hnni_kinetic_add(net, x + s * dim, NULL, grad + net->def.dof);
+}
+
+void hnni_adjoint_gradient_rows(const hnn_net *net, const hnni_adjoint *b, const double *x,
+                                size_t bc)
+{
+    const size_t dim = net->dim, n = net->def.dof;
+    double *grad_rows = b->row + bc;
+    size_t s, i;
+    if (net->def.features == HNN_FEATURES_IDENTITY) {
+        memcpy(grad_rows, b->tmp, dim * bc * sizeof *grad_rows);
+    } else {
+        memset(grad_rows, 0, dim * bc * sizeof *grad_rows);
+        for (s = 0; s < bc; s++)
+            hnni_features_vjp(&net->def, x + s * dim, b->tmp + s, bc, grad_rows + s, bc);
+    }
+    if (net->def.kinetic_mass > 0.0)
+        for (i = 0; i < n; i++)
+            for (s = 0; s < bc; s++)
+                grad_rows[(n + i) * bc + s] += x[s * dim + n + i] / net->def.kinetic_mass;
+}
+
+/* The up sweep: from u (the left half of b->in) to Mbar_l (P's left halves) and Sbar_l (in
+ * M, in place); adds the output weights' gradient to gw. */
+static void up_sweep(const hnn_net *net, const hnni_adjoint *b, size_t bc, double *gw)
+{
+    const size_t K = net->layers - 2, ld = 2 * bc;
+    const double *w = net->params + net->w_off[K + 1];
+    double *gbar = b->tmp;
+    size_t l, r, s;
+    hnni_layer_product(net, 0, b->in, ld, bc, gbar, bc);
+    for (l = 0; l < K; l++) {
+        for (r = 0; r < net->out[l]; r++)
+            for (s = 0; s < bc; s++) {
+                const double a = b->P[l][r * ld + bc + s], g = gbar[r * bc + s];
+                b->P[l][r * ld + s] = g * (1.0 - a * a);
+                b->M[l][r * bc + s] *= g;
+            }
+        hnni_layer_product(net, l + 1, b->P[l], ld, bc, gbar, bc);
+    }
+    for (r = 0; r < net->out[K]; r++) {
+        double sum = 0.0;
+        for (s = 0; s < bc; s++) {
+            const double a = b->P[K][r * ld + bc + s], g = gbar[r * bc + s];
+            sum += g * (1.0 - a * a);
+            b->M[K][r * bc + s] = g * w[r];
+        }
+        gw[r] += sum;
+    }
+}
+
+void hnni_adjoint_backward(const hnn_net *net, const hnni_adjoint *b, const double *x, size_t bc,
+                           double *grad)
+{
+    const size_t K = net->layers - 2, ld = 2 * bc, dim = net->dim;
+    const double *u = b->rowbar + bc;
+    double *abar = b->tmp;
+    size_t l, r, s;
+
+    /* u, the adjoint of grad_x0 H: the loss's adjoint of grad H, or J_phi times it */
+    if (net->def.features == HNN_FEATURES_IDENTITY) {
+        for (r = 0; r < dim; r++)
+            for (s = 0; s < bc; s++)
+                b->in[r * ld + s] = u[r * bc + s];
+    } else {
+        for (s = 0; s < bc; s++)
+            hnni_features_jvp(&net->def, x + s * dim, u + s, bc, b->in + s, ld);
+    }
+    up_sweep(net, b, bc, grad + net->w_off[K + 1]);
+
+    memset(abar, 0, net->out[K] * bc * sizeof *abar);
+    for (l = K + 1; l-- > 0;) {
+        double *gb = grad + net->b_off[l];
+        for (r = 0; r < net->out[l]; r++) {
+            double sum = 0.0;
+            for (s = 0; s < bc; s++) {
+                const double a = b->P[l][r * ld + bc + s];
+                const double ab = abar[r * bc + s] - 2.0 * a * b->M[l][r * bc + s];
+                const double zb = ab * (1.0 - a * a);
+                b->Q[l][r * ld + bc + s] = zb;
+                sum += zb;
+            }
+            gb[r] += sum;
+        }
+        hnni_gemm_nt_acc(net->out[l], ld, net->in[l], b->Q[l], ld, l == 0 ? b->in : b->P[l - 1],
+                         ld, grad + net->w_off[l], net->in[l], b->scratch); /* in = [u | x0] */
+        if (l > 0)
+            hnni_layer_product_t(net, l, b->Q[l] + bc, ld, bc, abar, bc);
+    }
+}

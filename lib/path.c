@@ -1,0 +1,74 @@
+/* Which engine computes a Hamiltonian net's grad H: the cost model (docs/performance.md,
+ * "Two engines").
+ *
+ * Both paths' costs are counted in multiply-adds per state: matrix products (the bulk),
+ * plus the per-neuron element-wise rules (tanh about 20, each tangent or adjoint rule a
+ * few) and the feature map's work. The model is evaluated once, when the net is created,
+ * from its shape alone, so the choice never depends on a batch's size and a batch keeps
+ * giving the bits of its states one by one. */
+#include "net_impl.h"
+
+/* The element-wise work per neuron and state, in multiply-add equivalents: tanh's value,
+ * and then each tangent column (dual) or each sweep's rule (adjoint). */
+#define TANH_COST 20.0
+#define RULE_COST 2.0
+
+/* The adjoint path reads every weight matrix about twice as often per chunk as the dual
+ * path (two sweeps, four in training), and its small products run at a lower share of the
+ * machine's peak; the dual path wins ties up to this factor. Measured with examples/bench
+ * --sweep (docs/performance.md, "Two engines": the crossover). */
+#define ADJOINT_OVERHEAD 1.25
+
+/* sum over hidden-to-hidden layers and the head of out x in, and layer 0's out x in. */
+static void product_sizes(const hnn_net *net, double *hidden, double *first, double *neurons)
+{
+    size_t l;
+    *hidden = 0.0;
+    *neurons = 0.0;
+    *first = (double)net->out[0] * (double)net->in[0];
+    for (l = 1; l < net->layers; l++)
+        *hidden += (double)net->out[l] * (double)net->in[l];
+    for (l = 0; l + 1 < net->layers; l++)
+        *neurons += (double)net->out[l];
+}
+
+double hnni_path_cost(const hnn_net *net, hnn_gradient_path path, int training)
+{
+    const double cols = 1.0 + (double)net->dim; /* a dual block's columns per state */
+    const double m = (double)net->features;
+    const int mapped = net->def.features != HNN_FEATURES_IDENTITY;
+    double hidden, first, neurons, cost;
+    product_sizes(net, &hidden, &first, &neurons);
+    if (path == HNN_PATH_DUAL) {
+        /* layer 0: values only from the states (its tangents are copies of W's columns),
+         * all columns from a feature map's dual block; the rest carry every column */
+        const double first_fwd = mapped ? first * cols : first;
+        cost = first_fwd + hidden * cols + neurons * (TANH_COST + RULE_COST * cols);
+        if (mapped)
+            cost += m * cols;
+        if (training) /* weight gradients and input adjoints over the same columns */
+            cost += (mapped ? first * cols : 2.0 * first) + 2.0 * hidden * cols +
+                    neurons * 2.0 * RULE_COST * cols;
+        return cost;
+    }
+    /* adjoint: forward and backward sweeps; training adds the up sweep, the down sweep and
+     * a weight product of twice the states */
+    cost = 2.0 * first + 2.0 * hidden + neurons * (TANH_COST + 2.0 * RULE_COST);
+    if (mapped)
+        cost += 8.0 * m;
+    if (training)
+        cost += 3.0 * first + 4.0 * hidden + neurons * 4.0 * RULE_COST + (mapped ? 8.0 * m : 0.0);
+    return cost * ADJOINT_OVERHEAD;
+}
+
+hnn_gradient_path hnni_path_choose(const hnn_net *net, int training)
+{
+    if (net->def.kind != HNN_NET_HAMILTONIAN)
+        return HNN_PATH_DUAL; /* no grad H: plain passes, backpropagation for training */
+    if (net->def.path != HNN_PATH_AUTO)
+        return net->def.path;
+    return hnni_path_cost(net, HNN_PATH_ADJOINT, training) <
+                   hnni_path_cost(net, HNN_PATH_DUAL, training)
+               ? HNN_PATH_ADJOINT
+               : HNN_PATH_DUAL;
+}
