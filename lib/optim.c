@@ -12,8 +12,11 @@
 #include <math.h>
 #include <string.h>
 
+#include <float.h>
+
 #include "alloc.h"
 #include "core.h"
+#include "dispatch.h"
 #include "optim.h"
 #include "parallel.h"
 
@@ -175,6 +178,57 @@ static update adam_update(const hnn_optimizer *opt, const adam_consts *c, size_t
     return u;
 }
 
+/* 1 unless x is NaN or infinite, written as a comparison so that loops over it vectorise. */
+static int finite_value(double x)
+{
+    return fabs(x) <= DBL_MAX;
+}
+
+/* adam_update over [begin, end) as loops the compiler vectorises (a training step spent 13 %
+ * of its time in the scalar form): the same operations in the same order, the options as
+ * selects, so every bit is that of adam_update. Returns 0 if a check pass (commit 0) meets a
+ * non-finite value. (optim.c is compiled with -fno-math-errno: sqrt need not set errno,
+ * which would stop the vectorisation; its results are the same.) */
+HNNI_CLONES static int adam_range(hnn_optimizer *opt, const adam_consts *c, double *params,
+                                  const double *grad, int commit, size_t begin, size_t end)
+{
+    const hnn_optimizer_def *d = &opt->def;
+    double *restrict m = opt->state, *restrict v = m + opt->n;
+    /* without amsgrad vmax is never used: point it at v so that every load is valid */
+    double *restrict vmax = d->amsgrad ? v + opt->n : v;
+    const double b1 = d->beta1, b2 = d->beta2, eps = d->eps, step = c->step_size;
+    const double bias2 = c->bias2_sqrt, shrink = c->shrink, wd = c->coupled_wd;
+    const int shrinks = shrink != 1.0, decays = wd != 0.0, ams = d->amsgrad;
+    int ok = 1;
+    size_t i;
+#define ADAM_STEP                                                                              \
+    const double p = shrinks ? params[i] * shrink : params[i];                                 \
+    const double g = decays ? grad[i] + wd * p : grad[i];                                      \
+    const double m1 = m[i] * b1 + (1.0 - b1) * g;                                              \
+    const double v1 = v[i] * b2 + (1.0 - b2) * (g * g);                                        \
+    const double vm = ams ? (vmax[i] > v1 ? vmax[i] : v1) : 0.0;                               \
+    const double p1 = p + -step * (m1 / (sqrt(ams ? vm : v1) / bias2 + eps))
+    if (!commit) {
+        for (i = begin; i < end; i++) {
+            ADAM_STEP;
+            /* vm = max(vmax, v1) is finite when v1 is: vmax holds committed, finite values */
+            ok &= finite_value(p1) & finite_value(m1) & finite_value(v1);
+        }
+        return ok;
+    }
+    for (i = begin; i < end; i++) {
+        ADAM_STEP;
+        params[i] = p1;
+        m[i] = m1;
+        v[i] = v1;
+    }
+#undef ADAM_STEP
+    if (ams) /* max(vmax, v) with the new v: the vm the step above used */
+        for (i = begin; i < end; i++)
+            vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
+    return 1;
+}
+
 /* One pass of the update over parameters [begin, end): with commit 0 only checks that every
  * new value is finite (returns 0 if not), with commit 1 writes them. Both passes do the same
  * arithmetic. */
@@ -183,6 +237,8 @@ static int apply_range(hnn_optimizer *opt, const adam_consts *c, double *params,
 {
     const hnn_optimizer_def *d = &opt->def;
     size_t i, k;
+    if (d->kind != HNN_OPT_SGD)
+        return adam_range(opt, c, params, grad, commit, begin, end);
     for (i = begin; i < end; i++) {
         const update u = d->kind == HNN_OPT_SGD ? sgd_update(opt, i, params[i], grad[i])
                                                 : adam_update(opt, c, i, params[i], grad[i]);

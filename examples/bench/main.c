@@ -3,9 +3,13 @@
  * repetitions, each long enough to swamp the clock's resolution. FLOP counts are the models
  * of docs/performance.md.
  *
- *   bench [--json] [--quick] [--threads T] [--torch SCRIPT] [--python PYTHON3]
+ *   bench [--json] [--quick] [--sweep] [--threads T] [--torch SCRIPT] [--python PYTHON3]
  *   (SCRIPT: examples/bench/torch_ref.py, run with PYTHON3, default python3; T threads for
  *   libhnn (needs a libhnn built with HNN_OPENMP), OpenBLAS and PyTorch alike)
+ *
+ * --sweep measures instead how cost and memory grow with the state: n = 1, 2, 4, 8, 16, 64
+ * (two hidden layers of 200), each on both gradient paths forced and with the path the
+ * library picks, against PyTorch's autograd in the same run.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, popen */
 #include <math.h>
@@ -74,6 +78,33 @@ static double flops_train(size_t w, int hamiltonian)
     return 3.0 * hidden + 3.0 * head + 2.0 * first + (hamiltonian ? 2.0 * first : 0.0);
 }
 
+/* The same on the adjoint path: a forward and a backward sweep for the field; for training
+ * also the up and down sweeps and the weight products of twice the states (6 w^2 per sample
+ * for the hidden layer). */
+static double flops_field_adjoint(size_t w)
+{
+    const double wd = (double)w;
+    return 2.0 * (2.0 * wd * wd + 4.0 * wd + wd);
+}
+
+static double flops_train_adjoint(size_t w)
+{
+    const double wd = (double)w;
+    return 2.0 * (6.0 * wd * wd + 10.0 * wd + 3.0 * wd);
+}
+
+/* The FLOP count a figure is measured against: the cheaper path's (a fast kernel running
+ * an algorithm with more work than necessary is not near the roof). */
+static double flops_field_min(size_t w)
+{
+    return fmin(flops_field(w, 1), flops_field_adjoint(w));
+}
+
+static double flops_train_min(size_t w)
+{
+    return fmin(flops_train(w, 1), flops_train_adjoint(w));
+}
+
 /* ---- the benchmarks ---------------------------------------------------------------------- */
 
 typedef struct ctx {
@@ -126,7 +157,7 @@ static void train_rate(ctx *c, size_t w, int hamiltonian, double *steps_per_s, d
 {
     const double t = time_per_call(call_train, c) / (double)c->td.steps;
     *steps_per_s = 1.0 / t;
-    *gflops = 256.0 * flops_train(w, hamiltonian) / t * 1e-9;
+    *gflops = 256.0 * (hamiltonian ? flops_train_min(w) : flops_train(w, 0)) / t * 1e-9;
 }
 
 static hnn_net *make_net(size_t w, hnn_net_kind kind)
@@ -170,7 +201,7 @@ static void bench_width(size_t w, result *r)
     {
         const double t = time_per_call(call_field, &c);
         r->batch_states_per_s = 4096.0 / t;
-        r->batch_gflops = 4096.0 * flops_field(w, 1) / t * 1e-9;
+        r->batch_gflops = 4096.0 * flops_field_min(w) / t * 1e-9;
     }
 
     /* rollouts of one state: RK4 (4 evaluations a step) and implicit midpoint */
@@ -226,6 +257,209 @@ static void bench_width(size_t w, result *r)
     free(c.f);
 }
 
+/* ---- the n-sweep: both gradient paths, memory, PyTorch ------------------------------------- */
+
+enum { SWEEP_WIDTH = 200, SWEEP_BATCH = 256, SWEEP_STATES = 4096, SWEEP_DOFS = 6 };
+static const size_t sweep_dofs[SWEEP_DOFS] = {1, 2, 4, 8, 16, 64};
+
+typedef struct sweep_row {
+    size_t n;
+    double train[2], latency_us[2], batch[2]; /* [0]: HNN_PATH_DUAL, [1]: HNN_PATH_ADJOINT */
+    double bytes[2];                          /* net + loss workspace + one workspace */
+    int auto_eval, auto_train;                /* the library's choice: 0 dual, 1 adjoint */
+    double torch_train, torch_latency_us, torch_batch; /* NaN without PyTorch */
+} sweep_row;
+
+/* An allocator that counts the bytes it holds (the memory figure). */
+static void *counting_alloc(void *user, void *ptr, size_t old_size, size_t new_size)
+{
+    long *live = (long *)user;
+    if (new_size == 0) {
+        free(ptr);
+        *live -= (long)old_size;
+        return NULL;
+    }
+    ptr = realloc(ptr, new_size);
+    if (ptr != NULL)
+        *live += (long)new_size - (long)old_size;
+    return ptr;
+}
+
+static int sweep_path(size_t n, hnn_gradient_path path, const hnn_dataset *data, sweep_row *r)
+{
+    const int p = path == HNN_PATH_ADJOINT;
+    hnn_net_def d = hnn_net_def_default();
+    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
+    hnn_loss_workspace *lw = NULL;
+    long live = 0;
+    ctx c;
+    size_t i;
+    memset(&c, 0, sizeof c);
+    d.dof = n;
+    d.widths[0] = d.widths[1] = SWEEP_WIDTH;
+    d.path = path;
+    d.allocator.fn = counting_alloc;
+    d.allocator.user = &live;
+    if (hnn_net_create(&d, &c.net, NULL) != HNN_OK ||
+        hnn_loss_workspace_create(c.net, &lw, NULL) != HNN_OK ||
+        hnn_workspace_create(c.net, &c.ws, NULL) != HNN_OK)
+        return 0;
+    r->bytes[p] = (double)live;
+    hnn_loss_workspace_destroy(lw);
+    c.x = malloc(SWEEP_STATES * 2 * n * sizeof(double));
+    c.f = malloc(SWEEP_STATES * 2 * n * sizeof(double));
+    for (i = 0; i < SWEEP_STATES * 2 * n; i++)
+        c.x[i] = sin(0.37 * (double)i);
+    c.count = 1;
+    r->latency_us[p] = 1e6 * time_per_call(call_field, &c);
+    c.count = SWEEP_STATES;
+    r->batch[p] = (double)SWEEP_STATES / time_per_call(call_field, &c);
+    c.data = (hnn_dataset *)data;
+    c.td = hnn_train_def_default();
+    c.td.batch_size = SWEEP_BATCH;
+    c.td.steps = n >= 16 && path == HNN_PATH_DUAL ? 2 : 10;
+    c.td.report_every = 0;
+    hnn_optimizer_create(&od, hnn_net_param_count(c.net), &c.opt, NULL);
+    r->train[p] = 1.0 / (time_per_call(call_train, &c) / (double)c.td.steps);
+    hnn_optimizer_destroy(c.opt);
+    hnn_workspace_destroy(c.ws);
+    hnn_net_destroy(c.net);
+    free(c.x);
+    free(c.f);
+    return 1;
+}
+
+/* n independent unit springs: the states of a box, their derivatives J x. */
+static hnn_dataset *sweep_data(size_t n)
+{
+    const size_t count = 1024, dim = 2 * n;
+    double *x = malloc(count * dim * sizeof *x), *y = malloc(count * dim * sizeof *y);
+    hnn_dataset *ds = NULL;
+    size_t s, i;
+    for (s = 0; s < count; s++)
+        for (i = 0; i < n; i++) {
+            x[s * dim + i] = sin(0.71 * (double)(s * dim + i));
+            x[s * dim + n + i] = cos(0.53 * (double)(s * dim + i));
+            y[s * dim + i] = x[s * dim + n + i];
+            y[s * dim + n + i] = -x[s * dim + i];
+        }
+    hnn_dataset_create(n, count, x, y, NULL, &ds, NULL);
+    free(x);
+    free(y);
+    return ds;
+}
+
+/* Runs the PyTorch script's sweep: lines "n latency_us batch train"; returns rows read. */
+static int run_torch_sweep(const char *python, const char *script, int quick, int threads,
+                           sweep_row *rows)
+{
+    char cmd[2048], line[512];
+    FILE *p;
+    int got = 0;
+    if (strchr(python, '\'') != NULL || strchr(script, '\'') != NULL)
+        return 0;
+    snprintf(cmd, sizeof cmd, "'%s' '%s' --sweep --width %d --threads %d%s 2>/dev/null", python,
+             script, SWEEP_WIDTH, threads, quick ? " --quick" : "");
+    if ((p = popen(cmd, "r")) == NULL)
+        return 0;
+    while (fgets(line, sizeof line, p) != NULL) {
+        size_t n;
+        double lat, batch, train;
+        int i;
+        if (sscanf(line, "%zu %lf %lf %lf", &n, &lat, &batch, &train) != 4)
+            continue;
+        for (i = 0; i < SWEEP_DOFS; i++)
+            if (rows[i].n == n) {
+                rows[i].torch_latency_us = lat, rows[i].torch_batch = batch;
+                rows[i].torch_train = train;
+                got++;
+            }
+    }
+    pclose(p);
+    return got;
+}
+
+static int run_sweep(const char *python, const char *script, int quick, int threads, int json)
+{
+    sweep_row rows[SWEEP_DOFS];
+    int i, p;
+    for (i = 0; i < SWEEP_DOFS; i++) {
+        sweep_row *r = &rows[i];
+        hnn_net_def d = hnn_net_def_default();
+        hnn_net *net = NULL;
+        hnn_dataset *data = sweep_data(sweep_dofs[i]);
+        memset(r, 0, sizeof *r);
+        r->n = sweep_dofs[i];
+        r->torch_train = r->torch_latency_us = r->torch_batch = NAN;
+        d.dof = r->n;
+        d.widths[0] = d.widths[1] = SWEEP_WIDTH;
+        if (data == NULL || hnn_net_create(&d, &net, NULL) != HNN_OK)
+            return 1;
+        r->auto_eval = hnn_net_gradient_path(net, 0) == HNN_PATH_ADJOINT;
+        r->auto_train = hnn_net_gradient_path(net, 1) == HNN_PATH_ADJOINT;
+        hnn_net_destroy(net);
+        for (p = 0; p < 2; p++)
+            if (!sweep_path(r->n, p ? HNN_PATH_ADJOINT : HNN_PATH_DUAL, data, r))
+                return 1;
+        hnn_dataset_destroy(data);
+    }
+    if (script != NULL)
+        run_torch_sweep(python, script, quick, threads, rows);
+    if (json) {
+        printf("{\"threads\": %d, \"width\": %d, \"batch\": %d, \"sweep\": [", threads,
+               SWEEP_WIDTH, SWEEP_BATCH);
+        for (i = 0; i < SWEEP_DOFS; i++) {
+            const sweep_row *r = &rows[i];
+            printf("%s\n  {\"n\": %zu, \"auto_eval\": \"%s\", \"auto_train\": \"%s\"", i ? "," : "",
+                   r->n, r->auto_eval ? "adjoint" : "dual", r->auto_train ? "adjoint" : "dual");
+            for (p = 0; p < 2; p++)
+                printf(", \"%s\": {\"train_steps_per_s\": %.2f, \"latency_us\": %.3f, "
+                       "\"batch_states_per_s\": %.1f, \"bytes\": %.0f}", p ? "adjoint" : "dual",
+                       r->train[p], r->latency_us[p], r->batch[p], r->bytes[p]);
+            if (!isnan(r->torch_train))
+                printf(", \"torch\": {\"train_steps_per_s\": %.2f, \"latency_us\": %.3f, "
+                       "\"batch_states_per_s\": %.1f}", r->torch_train, r->torch_latency_us,
+                       r->torch_batch);
+            printf("}");
+        }
+        printf("\n]}\n");
+        return 0;
+    }
+    printf("libhnn %s, %d thread(s); two hidden tanh layers of %d, training batch %d (Adam), "
+           "batched field %d states\n(d: HNN_PATH_DUAL, a: HNN_PATH_ADJOINT forced; "
+           "* marks the path HNN_PATH_AUTO picks)\n\n",
+           hnn_version_string(), threads, SWEEP_WIDTH, SWEEP_BATCH, SWEEP_STATES);
+    printf("%4s %10s %10s %9s %9s %11s %11s %9s %9s\n", "n", "train d", "train a", "lat d",
+           "lat a", "batch d", "batch a", "MiB d", "MiB a");
+    printf("%4s %10s %10s %9s %9s %11s %11s %9s %9s\n", "", "steps/s", "steps/s", "us", "us",
+           "states/s", "states/s", "", "");
+    for (i = 0; i < SWEEP_DOFS; i++) {
+        const sweep_row *r = &rows[i];
+        printf("%4zu %9.1f%c %9.1f%c %8.2f%c %8.2f%c %10.0f%c %10.0f%c %9.2f %9.2f\n", r->n,
+               r->train[0], r->auto_train ? ' ' : '*', r->train[1], r->auto_train ? '*' : ' ',
+               r->latency_us[0], r->auto_eval ? ' ' : '*', r->latency_us[1], r->auto_eval ? '*' : ' ',
+               r->batch[0], r->auto_eval ? ' ' : '*', r->batch[1], r->auto_eval ? '*' : ' ',
+               r->bytes[0] / 1048576.0, r->bytes[1] / 1048576.0);
+    }
+    printf("\nthe library's pick against its own n = 1 rate: training %.2f at n = 16, %.2f at "
+           "n = 64\n", rows[4].train[rows[4].auto_train] / rows[0].train[rows[0].auto_train],
+           rows[5].train[rows[5].auto_train] / rows[0].train[rows[0].auto_train]);
+    if (isnan(rows[0].torch_train)) {
+        if (script != NULL)
+            printf("\n(PyTorch not available: %s printed nothing)\n", script);
+        return 0;
+    }
+    printf("\nlibhnn (the path it picks) / PyTorch, same run:\n%4s %10s %14s %10s\n", "n",
+           "training", "latency (x faster)", "batch");
+    for (i = 0; i < SWEEP_DOFS; i++) {
+        const sweep_row *r = &rows[i];
+        printf("%4zu %10.2f %14.1f %10.2f\n", r->n, r->train[r->auto_train] / r->torch_train,
+               r->torch_latency_us / r->latency_us[r->auto_eval],
+               r->batch[r->auto_eval] / r->torch_batch);
+    }
+    return 0;
+}
+
 /* ---- PyTorch, measured in the same run ----------------------------------------------------- */
 
 typedef struct torch_row {
@@ -265,12 +499,14 @@ int main(int argc, char **argv)
     result res[3];
     torch_row torch[3];
     const char *script = NULL, *python = "python3";
-    int json = 0, quick = 0, i, ntorch = 0, threads = 1;
+    int json = 0, quick = 0, sweep = 0, i, ntorch = 0, threads = 1;
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = 1;
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[i], "--sweep") == 0)
+            sweep = 1;
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1 &&
                  atoi(argv[i + 1]) <= 256)
             threads = atoi(argv[++i]);
@@ -279,7 +515,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--python") == 0 && i + 1 < argc)
             python = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--json] [--quick] [--threads 1..256] "
+            fprintf(stderr, "usage: %s [--json] [--quick] [--sweep] [--threads 1..256] "
                             "[--torch examples/bench/torch_ref.py] [--python PYTHON3]\n", argv[0]);
             return 2;
         }
@@ -297,6 +533,8 @@ int main(int argc, char **argv)
 #ifdef HNN_BENCH_CBLAS
     openblas_set_num_threads(threads); /* the roof with as many cores as libhnn gets */
 #endif
+    if (sweep)
+        return run_sweep(python, script, quick, threads, json);
     for (i = 0; i < 3; i++)
         bench_width(widths[i], &res[i]);
     if (script != NULL)

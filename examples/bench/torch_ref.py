@@ -10,7 +10,11 @@ For each width w in 32, 128, 512 (n = 1, two hidden tanh layers of w):
   rk4        RK4 steps per second of one state with the HNN
 
     python3 torch_ref.py [--lines | --json] [--quick] [--threads T]
+    python3 torch_ref.py --sweep [--width W] [--quick] [--threads T]
 --lines prints "w latency_us batch train_hnn train_mlp rk4" per width (read by bench).
+--sweep prints "n latency_us batch train_hnn" for n = 1, 2, 4, 8, 16, 64 degrees of freedom
+(two hidden layers of W, default 200; n independent unit springs as data), read by
+bench --sweep.
 Needs PyTorch (Debian: apt-get install python3-torch).
 """
 import argparse
@@ -39,16 +43,44 @@ def per_call(fn):
     return best
 
 
-def mlp(w, out):
-    return nn.Sequential(nn.Linear(2, w), nn.Tanh(), nn.Linear(w, w), nn.Tanh(),
+def mlp(w, out, dim=2):
+    return nn.Sequential(nn.Linear(dim, w), nn.Tanh(), nn.Linear(w, w), nn.Tanh(),
                          nn.Linear(w, out)).double()
 
 
 def hnn_field(model, x, create_graph=False):
+    """J grad H for states x = [q_1..q_n, p_1..p_n] (rows)."""
     x = x.requires_grad_(True) if not x.requires_grad else x
     H = model(x).sum()
     g, = torch.autograd.grad(H, x, create_graph=create_graph)
-    return torch.stack([g[:, 1], -g[:, 0]], dim=1)
+    n = x.shape[1] // 2
+    return torch.cat([g[:, n:], -g[:, :n]], dim=1)
+
+
+def sweep_dof(n, w):
+    """One row of the n-sweep: latency, batched field, HNN training at batch 256."""
+    torch.manual_seed(0)
+    dim = 2 * n
+    hnn = mlp(w, 1, dim)
+    i = torch.arange(4096 * dim, dtype=torch.float64)
+    batch = torch.sin(0.37 * i).reshape(4096, dim)
+    one = batch[:1].clone()
+    latency = per_call(lambda: hnn_field(hnn, one.clone())) * 1e6
+    batch_rate = 4096 / per_call(lambda: hnn_field(hnn, batch.clone()))
+    xs = torch.sin(0.71 * torch.arange(1024 * dim, dtype=torch.float64)).reshape(1024, dim)
+    xs[:, n:] = torch.cos(0.53 * torch.arange(1024 * dim, dtype=torch.float64)).reshape(1024, dim)[:, n:]
+    ys = torch.cat([xs[:, n:], -xs[:, :n]], dim=1)
+    opt = torch.optim.Adam(hnn.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(1)
+
+    def step():
+        idx = torch.randint(0, 1024, (256,), generator=gen)
+        loss = ((hnn_field(hnn, xs[idx].clone(), create_graph=True) - ys[idx]) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    train = 1.0 / per_call(step)
+    return latency, batch_rate, train
 
 
 def bench_width(w):
@@ -99,10 +131,17 @@ def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--sweep", action="store_true")
+    ap.add_argument("--width", type=int, default=200)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.quick:
         MIN_TIME, REPS = 0.02, 1
+    if args.sweep:
+        for n in (1, 2, 4, 8, 16, 64):
+            lat, batch, train = sweep_dof(n, args.width)
+            print(n, lat, batch, train, flush=True)
+        return 0
     rows = [bench_width(w) for w in (32, 128, 512)]
     if args.lines:
         for r in rows:
