@@ -23,40 +23,47 @@ static int hidden_rows(const hnn_net *net, size_t *sum)
 int hnni_adjoint_doubles(const hnn_net *net, size_t chunk, int training, size_t *part0,
                          size_t *part1)
 {
-    /* per state: part0 = in0 (x0; training: and u) + 2 sum h (P); part1 = 3 sum h (Q, M)
-     * + max_rows (tmp) + 1 (row), and for training 2 max_rows (scratch) + 2n (row) + 1 + 2n
-     * (rowbar) */
+    /* per state: part0 = in0 (x0; training: and u) + sum h (P: a; training: and Mbar);
+     * part1 = sum h (Q: G; training: and Zbar) + sum h (M) + max_rows (tmp) + 1 (row), and
+     * for training 2 max_rows (scratch) + 2n (row) + 1 + 2n (rowbar) */
+    const size_t pair = training ? 2 : 1;
     size_t h, a, b;
-    if (!hidden_rows(net, &h) || !hnni_mul_size(h, 2, &a) ||
-        !hnni_add_size(a, training ? 2 * net->in[0] : net->in[0], &a) ||
-        !hnni_mul_size(a, chunk, part0))
+    if (!hidden_rows(net, &h) || !hnni_mul_size(h, pair, &a) ||
+        !hnni_add_size(a, pair * net->in[0], &a) || !hnni_mul_size(a, chunk, part0))
         return 0;
-    if (!hnni_mul_size(h, 3, &b) || !hnni_mul_size(net->max_rows, training ? 3 : 1, &a) ||
+    if (!hnni_mul_size(h, pair + 1, &b) || !hnni_mul_size(net->max_rows, training ? 3 : 1, &a) ||
         !hnni_add_size(a, b, &b) || !hnni_add_size(b, training ? 2 * (1 + net->dim) : 1, &b) ||
         !hnni_mul_size(b, chunk, part1))
         return 0;
     return 1;
 }
 
-/* Layer 0's inputs x0 (right half of in for training) and their row stride. */
-static double *inputs(const hnni_adjoint *b, size_t bc, size_t *ld)
+/* Training pairs blocks in rows of 2 bc (left half, right half: adjoint.h); evaluation keeps
+ * only what the sweeps need, the right halves of in and P and the left half of Q, in rows of
+ * bc. These give a row's stride and where its right half starts. */
+static size_t pair_ld(const hnni_adjoint *b, size_t bc)
 {
-    *ld = b->training ? 2 * bc : bc;
-    return b->training ? b->in + bc : b->in;
+    return b->training ? 2 * bc : bc;
+}
+
+static size_t right(const hnni_adjoint *b, size_t bc)
+{
+    return b->training ? bc : 0;
 }
 
 void hnni_adjoint_layout(const hnn_net *net, size_t chunk, int training, double *part0,
                          double *part1, hnni_adjoint *b)
 {
+    const size_t pair = training ? 2 : 1;
     size_t l;
     b->training = training;
     b->in = part0;
-    part0 += (training ? 2 : 1) * net->in[0] * chunk;
+    part0 += pair * net->in[0] * chunk;
     for (l = 0; l + 1 < net->layers; l++) {
         b->P[l] = part0;
-        part0 += 2 * net->out[l] * chunk;
+        part0 += pair * net->out[l] * chunk;
         b->Q[l] = part1;
-        part1 += 2 * net->out[l] * chunk;
+        part1 += pair * net->out[l] * chunk;
         b->M[l] = part1;
         part1 += net->out[l] * chunk;
     }
@@ -74,9 +81,9 @@ void hnni_adjoint_layout(const hnn_net *net, size_t chunk, int training, double 
 /* Layer 0's inputs x0: the states transposed, or their features' values. */
 static void load_inputs(const hnn_net *net, const hnni_adjoint *b, const double *x, size_t bc)
 {
-    const size_t dim = net->dim;
-    size_t ld, r, s;
-    double *x0 = inputs(b, bc, &ld);
+    const size_t dim = net->dim, ld = pair_ld(b, bc);
+    double *x0 = b->in + right(b, bc);
+    size_t r, s;
     if (net->def.features != HNN_FEATURES_IDENTITY) {
         for (s = 0; s < bc; s++)
             hnni_features_eval(&net->def, x + s * dim, x0 + s, ld, 0, 0, 0);
@@ -89,33 +96,29 @@ static void load_inputs(const hnn_net *net, const hnni_adjoint *b, const double 
 
 void hnni_adjoint_forward(const hnn_net *net, const hnni_adjoint *b, const double *x, size_t bc)
 {
-    const size_t K = net->layers - 2, ld = 2 * bc;
+    const size_t K = net->layers - 2, ld = pair_ld(b, bc), ra = right(b, bc);
     const double *w = net->params + net->w_off[K + 1];
-    size_t l, r, s, ldx;
-    const double *x0 = inputs(b, bc, &ldx);
+    size_t l, r, s;
 
     load_inputs(net, b, x, bc);
     for (l = 0; l <= K; l++) {
-        double *a = b->P[l] + bc;
-        if (l == 0)
-            hnni_layer_product(net, 0, x0, ldx, bc, a, ld);
-        else
-            hnni_layer_product(net, l, b->P[l - 1] + bc, ld, bc, a, ld);
+        double *a = b->P[l] + ra;
+        hnni_layer_product(net, l, l == 0 ? b->in + ra : b->P[l - 1] + ra, ld, bc, a, ld);
         hnni_dual_tanh(net->out[l], bc, 0, net->params + net->b_off[l], a, a, ld);
     }
-    hnni_gemm(1, net->in[K + 1], bc, w, net->in[K + 1], b->P[K] + bc, ld, b->row, bc);
+    hnni_gemm(1, net->in[K + 1], bc, w, net->in[K + 1], b->P[K] + ra, ld, b->row, bc);
 
     /* the backward sweep, keeping G_l (Q's left half) and M_l for the training gradient */
     for (r = 0; r < net->out[K]; r++)
         for (s = 0; s < bc; s++) {
-            const double a = b->P[K][r * ld + bc + s];
+            const double a = b->P[K][r * ld + ra + s];
             b->Q[K][r * ld + s] = w[r] * (1.0 - a * a);
         }
     for (l = K; l > 0; l--) {
         hnni_layer_product_t(net, l, b->Q[l], ld, bc, b->M[l - 1], bc);
         for (r = 0; r < net->out[l - 1]; r++)
             for (s = 0; s < bc; s++) {
-                const double a = b->P[l - 1][r * ld + bc + s];
+                const double a = b->P[l - 1][r * ld + ra + s];
                 b->Q[l - 1][r * ld + s] = b->M[l - 1][r * bc + s] * (1.0 - a * a);
             }
     }

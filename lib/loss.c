@@ -96,7 +96,10 @@ hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **ou
     shape.ntan = net->def.kind == HNN_NET_HAMILTONIAN && shape.path == HNN_PATH_DUAL ? net->dim : 0;
     if (!layout_doubles(net, &shape, 1, &per_state))
         goto too_large;
-    shape.chunk = hnni_chunk_for(per_state, HNNI_BUFFER_BUDGET * 4);
+    shape.chunk = shape.path == HNN_PATH_ADJOINT
+                      ? hnni_chunk_for(per_state, HNNI_TRAIN_BUDGET + net->param_count,
+                                       HNNI_TRAIN_CHUNK)
+                      : hnni_chunk_for(per_state, HNNI_BUFFER_BUDGET * 4, HNNI_CHUNK);
     if (!layout_doubles(net, &shape, shape.chunk, &total) ||
         !hnni_mul_size(total, sizeof(double), &bytes))
         goto too_large;

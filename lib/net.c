@@ -158,7 +158,7 @@ static hnn_status workspace_new(const hnn_net *net, hnn_workspace **out, hnn_err
     if (!eval_doubles(net, 1, per_state))
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
     chunk = hnni_chunk_for(per_state[0] > per_state[1] ? per_state[0] : per_state[1],
-                           HNNI_BUFFER_BUDGET);
+                           HNNI_BUFFER_BUDGET, HNNI_CHUNK);
     if (!eval_doubles(net, chunk, block) || !hnni_hessian_doubles(net, hessian))
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
     for (b = 0; b < 2; b++) {
@@ -217,10 +217,12 @@ size_t hnni_input_doubles(const hnn_net *net, size_t ntan)
     return net->def.features == HNN_FEATURES_IDENTITY ? net->dim : net->features * (1 + ntan);
 }
 
-size_t hnni_chunk_for(size_t per_state, size_t budget)
+size_t hnni_chunk_for(size_t per_state, size_t budget, size_t most)
 {
-    size_t chunk = per_state == 0 ? HNNI_CHUNK : budget / per_state;
-    return chunk < 1 ? 1 : chunk > HNNI_CHUNK ? HNNI_CHUNK : chunk;
+    size_t chunk = per_state == 0 ? most : budget / per_state;
+    if (chunk > most)
+        return most;
+    return chunk >= 16 ? chunk - chunk % 16 : chunk < 1 ? 1 : chunk; /* whole kernel tiles */
 }
 
 /* Rows c0..c1 of one layer's transposed weights (a copy: split across threads). */

@@ -13,8 +13,17 @@
 #define HNNI_CHUNK 64
 #define HNNI_BUFFER_BUDGET ((size_t)1 << 22)
 
-/* The chunk for blocks of `per_state` doubles per state: budget / per_state within [1, 64]. */
-size_t hnni_chunk_for(size_t per_state, size_t budget);
+/* The training gradient on the adjoint path takes chunks of up to HNNI_TRAIN_CHUNK states
+ * (each chunk reads every weight matrix five times, from L3 at width 512), within
+ * HNNI_TRAIN_BUDGET doubles plus one per parameter: a loss workspace stays within the memory
+ * target of docs/performance.md (4 MiB + 4 x the parameters' bytes with the net and a
+ * workspace) at every n. */
+#define HNNI_TRAIN_CHUNK 256
+#define HNNI_TRAIN_BUDGET ((size_t)1 << 18)
+
+/* The chunk for blocks of `per_state` doubles per state: budget / per_state within
+ * [1, most], a multiple of 16 (the product kernels' tile) from 16 up. */
+size_t hnni_chunk_for(size_t per_state, size_t budget, size_t most);
 
 /* Layer l (0-based, l < depth + 1; the last is the output layer) maps in[l] inputs to
  * out[l] outputs with weight params[w_off[l] ..] ([out][in], row-major) and bias
