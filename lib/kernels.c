@@ -14,55 +14,86 @@
 #include "dispatch.h"
 #include "parallel.h"
 
-enum { MR = 4, NR = 16 };
+enum { NR = 16 };
+
+/* One row tile of the tiled product: C rows i0 .. i0 + MR - 1, columns c0 .. c0 + 15, summed
+ * over j from the accumulators' initial values. ROWS4 / ROWS8 write out the rows' broadcasts
+ * and FMAs, so that compilers keep the tile in vector registers. */
+#define TILE_LOAD(r) const double a##r = A[(i0 + r) * ars + j * acs];
+#define TILE_FMA(r) acc[r][c] = fma(a##r, b[c], acc[r][c]);
+#define ROWS4(X) X(0) X(1) X(2) X(3)
+#define ROWS8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 
 /* C[i][c] = (accumulate ? C[i][c] : 0) + sum_j A(i, j) B[j][c], with A(i, j) at
- * A[i * ars + j * acs], for i < m, c < n, j < k. */
-HNNI_CLONES static void gemm_core(size_t m, size_t k, size_t n, const double *A, size_t ars,
-                                  size_t acs, const double *B, size_t ldb, double *C,
-                                  size_t ldc, int accumulate)
-{
-    size_t i0, c0, j, r, c;
-    for (c0 = 0; c0 < n; c0 += NR) {
-        const size_t nr = n - c0 < NR ? n - c0 : NR;
-        for (i0 = 0; i0 < m; i0 += MR) {
-            const size_t mr = m - i0 < MR ? m - i0 : MR;
-            if (mr == MR && nr == NR) {
-                double acc[MR][NR];
-                for (r = 0; r < MR; r++)
-                    for (c = 0; c < NR; c++)
-                        acc[r][c] = accumulate ? C[(i0 + r) * ldc + c0 + c] : 0.0;
-                for (j = 0; j < k; j++) {
-                    const double *restrict b = B + j * ldb + c0;
-                    const double a0 = A[(i0 + 0) * ars + j * acs], a1 = A[(i0 + 1) * ars + j * acs];
-                    const double a2 = A[(i0 + 2) * ars + j * acs], a3 = A[(i0 + 3) * ars + j * acs];
-                    for (c = 0; c < NR; c++) {
-                        acc[0][c] = fma(a0, b[c], acc[0][c]);
-                        acc[1][c] = fma(a1, b[c], acc[1][c]);
-                        acc[2][c] = fma(a2, b[c], acc[2][c]);
-                        acc[3][c] = fma(a3, b[c], acc[3][c]);
-                    }
-                }
-                for (r = 0; r < MR; r++)
-                    for (c = 0; c < NR; c++)
-                        C[(i0 + r) * ldc + c0 + c] = acc[r][c];
-            } else { /* edges: the same sums, a row at a time (its columns' chains interleave) */
-                for (r = 0; r < mr; r++) {
-                    double s[NR];
-                    for (c = 0; c < nr; c++)
-                        s[c] = accumulate ? C[(i0 + r) * ldc + c0 + c] : 0.0;
-                    for (j = 0; j < k; j++) {
-                        const double a = A[(i0 + r) * ars + j * acs];
-                        const double *b = B + j * ldb + c0;
-                        for (c = 0; c < nr; c++)
-                            s[c] = fma(a, b[c], s[c]);
-                    }
-                    for (c = 0; c < nr; c++)
-                        C[(i0 + r) * ldc + c0 + c] = s[c];
-                }
-            }
-        }
+ * A[i * ars + j * acs], for i < m, c < n, j < k, in tiles of MR x 16. */
+#define GEMM_CORE(name, MR, ROWS)                                                             \
+    HNNI_CLONES static void name(size_t m, size_t k, size_t n, const double *A, size_t ars,   \
+                                 size_t acs, const double *B, size_t ldb, double *C,          \
+                                 size_t ldc, int accumulate)                                  \
+    {                                                                                         \
+        size_t i0, c0, j, r, c;                                                               \
+        for (c0 = 0; c0 < n; c0 += NR) {                                                      \
+            const size_t nr = n - c0 < NR ? n - c0 : NR;                                      \
+            for (i0 = 0; i0 < m; i0 += MR) {                                                  \
+                const size_t mr = m - i0 < MR ? m - i0 : MR;                                  \
+                if (mr == MR && nr == NR) {                                                   \
+                    double acc[MR][NR];                                                       \
+                    for (r = 0; r < MR; r++)                                                  \
+                        for (c = 0; c < NR; c++)                                              \
+                            acc[r][c] = accumulate ? C[(i0 + r) * ldc + c0 + c] : 0.0;        \
+                    for (j = 0; j < k; j++) {                                                 \
+                        const double *restrict b = B + j * ldb + c0;                          \
+                        ROWS(TILE_LOAD)                                                       \
+                        for (c = 0; c < NR; c++) {                                            \
+                            ROWS(TILE_FMA)                                                    \
+                        }                                                                     \
+                    }                                                                         \
+                    for (r = 0; r < MR; r++)                                                  \
+                        for (c = 0; c < NR; c++)                                              \
+                            C[(i0 + r) * ldc + c0 + c] = acc[r][c];                           \
+                } else { /* edges: the same sums, a row at a time */                          \
+                    for (r = 0; r < mr; r++) {                                                \
+                        double s[NR];                                                         \
+                        for (c = 0; c < nr; c++)                                              \
+                            s[c] = accumulate ? C[(i0 + r) * ldc + c0 + c] : 0.0;             \
+                        for (j = 0; j < k; j++) {                                             \
+                            const double a = A[(i0 + r) * ars + j * acs];                     \
+                            const double *b = B + j * ldb + c0;                               \
+                            for (c = 0; c < nr; c++)                                          \
+                                s[c] = fma(a, b[c], s[c]);                                    \
+                        }                                                                     \
+                        for (c = 0; c < nr; c++)                                              \
+                            C[(i0 + r) * ldc + c0 + c] = s[c];                                \
+                    }                                                                         \
+                }                                                                             \
+            }                                                                                 \
+        }                                                                                     \
     }
+
+/* 4 x 16: 8 accumulators, for 16 vector registers (AVX2, SSE); 8 x 16: 16 accumulators and
+ * half the loads of B per multiply-add, for AVX-512's 32 (training 5-15 % faster there; on
+ * AVX2 it spills and trains 13 % slower: examples/bench, docs/performance.md). Both compute
+ * every element in the same order, so which one runs changes no bit. */
+GEMM_CORE(gemm_core4, 4, ROWS4)
+GEMM_CORE(gemm_core8, 8, ROWS8)
+
+static int use_tall_tiles(void)
+{
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(HNN_NO_DISPATCH)
+    /* reads libgcc's CPU model, filled in before main: a load and a test */
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+static void gemm_core(size_t m, size_t k, size_t n, const double *A, size_t ars, size_t acs,
+                      const double *B, size_t ldb, double *C, size_t ldc, int accumulate)
+{
+    if (use_tall_tiles())
+        gemm_core8(m, k, n, A, ars, acs, B, ldb, C, ldc, accumulate);
+    else
+        gemm_core4(m, k, n, A, ars, acs, B, ldb, C, ldc, accumulate);
 }
 
 /* A gemm_core call, split by rows of C across threads (parallel.h): rows r0..r1 of C need
@@ -87,7 +118,7 @@ static void gemm_split(size_t m, size_t k, size_t n, const double *A, size_t ars
     gemm_job g;
     g.k = k, g.n = n, g.ars = ars, g.acs = acs, g.ldb = ldb, g.ldc = ldc;
     g.A = A, g.B = B, g.C = C, g.accumulate = accumulate;
-    hnni_for_rows(m, MR, (double)m * (double)k * (double)n, gemm_rows, &g);
+    hnni_for_rows(m, 8, (double)m * (double)k * (double)n, gemm_rows, &g);
 }
 
 void hnni_gemm(size_t m, size_t k, size_t n, const double *A, size_t lda, const double *B,

@@ -7,16 +7,20 @@
  * with the drift of the true energy, total momentum and angular momentum; and for the HNNs the
  * Poisson brackets {P, H} and {L, H} at the test states.
  *
- *   two_body [--steps N] [--width W] [--trajectories T] [--shift D] [--seed S] [--json]
- *   (defaults: 2000 steps (the reference trained 10,000), width 200, 1000 orbits, shift 10)
+ *   two_body [--steps N] [--width W] [--trajectories T] [--shift D] [--seed S]
+ *            [--path auto|dual|adjoint] [--json]
+ *   (defaults: 2000 steps (the reference trained 10,000), width 200, 1000 orbits, shift 10;
+ *   --path forces the HNNs' gradient engine, to compare their training times)
  *   three_body [same options] (defaults as two_body but 5000 orbits, as the reference)
  *
  * One source, built twice: BODIES is 2 or 3 (examples/CMakeLists.txt).
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hnn/hnn.h>
 
@@ -46,6 +50,7 @@ typedef struct config {
     uint64_t steps, seed;
     size_t width, trajectories;
     double shift;
+    hnn_gradient_path path; /* the HNNs' engine (the baseline has no grad H) */
     int json;
 } config;
 
@@ -59,7 +64,16 @@ typedef struct result {
     double angular_drift;  /* the same for L */
     double state_mse;      /* mean over rollouts, times and coordinates of (x - x_true)^2 */
     double bracket_P, bracket_L; /* max |{P_x, H}|, |{P_y, H}| and |{L, H}| at test states */
+    double train_seconds;  /* wall time of hnn_train */
+    const char *path;      /* the engine it trained on */
 } result;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static int fail(const char *what, const char *why)
 {
@@ -77,7 +91,9 @@ static hnn_net *train_model(const config *c, result *r, const hnn_dataset *tr,
     hnn_net *net = NULL;
     hnn_train_result res;
     hnn_error err;
+    double t0;
     nd.kind = r->kind;
+    nd.path = r->kind == HNN_NET_HAMILTONIAN ? c->path : HNN_PATH_AUTO;
     nd.dof = 2 * BODIES;
     nd.widths[0] = nd.widths[1] = c->width;
     nd.features = r->features;
@@ -87,6 +103,7 @@ static hnn_net *train_model(const config *c, result *r, const hnn_dataset *tr,
     td.batch_size = 200; /* the reference: Adam, lr 1e-3, minibatches of 200 */
     td.seed = c->seed;
     td.report_every = 0;
+    t0 = now();
     if (hnn_net_create(&nd, &net, &err) != HNN_OK ||
         hnn_optimizer_create(&od, hnn_net_param_count(net), &opt, &err) != HNN_OK ||
         hnn_train(net, opt, tr, te, &td, &res, &err) != HNN_OK) {
@@ -94,6 +111,8 @@ static hnn_net *train_model(const config *c, result *r, const hnn_dataset *tr,
         hnn_net_destroy(net);
         net = NULL;
     } else {
+        r->train_seconds = now() - t0;
+        r->path = hnn_net_gradient_path(net, 1) == HNN_PATH_ADJOINT ? "adjoint" : "dual";
         r->train_loss = res.train_loss;
         r->test_loss = res.val_loss;
     }
@@ -284,7 +303,8 @@ static void report(const config *c, const result *truth, const result *r)
                                                 "energy_drift", "momentum_drift", "angular_drift",
                                                 "state_mse", "bracket_P", "bracket_L"};
             size_t k;
-            printf("%s\n  {\"model\": \"%s\"", m ? "," : "", r[m].name);
+            printf("%s\n  {\"model\": \"%s\", \"path\": \"%s\", \"train_seconds\": %.3f", m ? "," : "",
+                   r[m].name, r[m].path, r[m].train_seconds);
             for (k = 0; k < 9; k++) {
                 printf(", \"%s\": ", keys[k]);
                 print_value(v[k]);
@@ -313,6 +333,9 @@ static void report(const config *c, const result *truth, const result *r)
         else
             printf(" %10.2e %10.2e\n", r[m].bracket_P, r[m].bracket_L);
     }
+    printf("\ntraining time (s; gradient path):");
+    for (m = 0; m < MODELS; m++)
+        printf(" %s %.1f (%s)%s", r[m].name, r[m].train_seconds, r[m].path, m + 1 < MODELS ? "," : "");
     printf("\nnoether checks (invariant nets: shift changes nothing, P kept along RK4, {P,H} and "
            "{L,H} <= 1e-12): %s\n", noether_checks(r, 0) ? "FAILED" : "passed");
 }
@@ -322,6 +345,7 @@ static int parse(int argc, char **argv, config *c)
     int i;
     c->steps = 2000, c->seed = 0, c->width = 200, c->trajectories = TRAJECTORIES, c->shift = 10.0;
     c->json = 0;
+    c->path = HNN_PATH_AUTO;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
@@ -332,6 +356,17 @@ static int parse(int argc, char **argv, config *c)
         if (v == NULL)
             return 0;
         i++;
+        if (strcmp(a, "--path") == 0) {
+            if (strcmp(v, "auto") == 0)
+                c->path = HNN_PATH_AUTO;
+            else if (strcmp(v, "dual") == 0)
+                c->path = HNN_PATH_DUAL;
+            else if (strcmp(v, "adjoint") == 0)
+                c->path = HNN_PATH_ADJOINT;
+            else
+                return 0;
+            continue;
+        }
         if (strcmp(a, "--steps") == 0)
             c->steps = strtoull(v, &end, 10);
         else if (strcmp(a, "--seed") == 0)
@@ -386,7 +421,7 @@ int main(int argc, char **argv)
     int ok = 1;
     if (!parse(argc, argv, &c)) {
         fprintf(stderr, "usage: " NAME " [--steps N] [--width 1..4096] [--trajectories 50..100000] "
-                        "[--shift D] [--seed S] [--json]\n");
+                        "[--shift D] [--seed S] [--path auto|dual|adjoint] [--json]\n");
         return 2;
     }
     gd.dim = DIM;
