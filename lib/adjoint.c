@@ -94,7 +94,8 @@ static void load_inputs(const hnn_net *net, const hnni_adjoint *b, const double 
             x0[r * ld + s] = x[s * dim + r];
 }
 
-void hnni_adjoint_forward(const hnn_net *net, const hnni_adjoint *b, const double *x, size_t bc)
+void hnni_adjoint_forward(const hnn_net *net, const hnni_adjoint *b, const double *x, size_t bc,
+                          int energy)
 {
     const size_t K = net->layers - 2, ld = pair_ld(b, bc), ra = right(b, bc);
     const double *w = net->params + net->w_off[K + 1];
@@ -106,7 +107,8 @@ void hnni_adjoint_forward(const hnn_net *net, const hnni_adjoint *b, const doubl
         hnni_layer_product(net, l, l == 0 ? b->in + ra : b->P[l - 1] + ra, ld, bc, a, ld);
         hnni_dual_tanh(net->out[l], bc, 0, net->params + net->b_off[l], a, a, ld);
     }
-    hnni_gemm(1, net->in[K + 1], bc, w, net->in[K + 1], b->P[K] + ra, ld, b->row, bc);
+    if (energy) /* a dot product of the width per state, latency-bound for one state */
+        hnni_gemm(1, net->in[K + 1], bc, w, net->in[K + 1], b->P[K] + ra, ld, b->row, bc);
 
     /* the backward sweep, keeping G_l (Q's left half) and M_l for the training gradient */
     for (r = 0; r < net->out[K]; r++)

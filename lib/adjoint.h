@@ -53,10 +53,12 @@ int hnni_adjoint_doubles(const hnn_net *net, size_t chunk, int training, size_t 
 void hnni_adjoint_layout(const hnn_net *net, size_t chunk, int training, double *part0,
                          double *part1, hnni_adjoint *b);
 
-/* Forward and backward sweeps of bc <= chunk states x: b->row[s] receives H without the
- * output bias, b->tmp the gradient with respect to layer 0's inputs (in0 x bc: grad H itself
- * for the identity map, before the kinetic term). Keeps what hnni_adjoint_backward needs. */
-void hnni_adjoint_forward(const hnn_net *net, const hnni_adjoint *b, const double *x, size_t bc);
+/* Forward and backward sweeps of bc <= chunk states x: b->tmp receives the gradient with
+ * respect to layer 0's inputs (in0 x bc: grad H itself for the identity map, before the
+ * kinetic term), and with `energy` b->row[s] H without the output bias. Keeps what
+ * hnni_adjoint_backward needs. */
+void hnni_adjoint_forward(const hnn_net *net, const hnni_adjoint *b, const double *x, size_t bc,
+                          int energy);
 
 /* grad H of state s (2n numbers at grad, kinetic term included) from b->tmp: for evaluation. */
 void hnni_adjoint_state_gradient(const hnn_net *net, const hnni_adjoint *b, const double *x,

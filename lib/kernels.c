@@ -172,6 +172,11 @@ static void transpose_split(size_t rows, size_t cols, const double *S, size_t ld
     hnni_for_rows(cols, 8, 8.0 * (double)rows * (double)cols, transpose_rows, &j);
 }
 
+void hnni_transpose(size_t rows, size_t cols, const double *S, size_t lds, double *T, size_t ldt)
+{
+    transpose_split(rows, cols, S, lds, T, ldt);
+}
+
 void hnni_gemm_nt_acc(size_t m, size_t k, size_t n, const double *A, size_t lda,
                       const double *B, size_t ldb, double *C, size_t ldc, double *scratch)
 {
@@ -270,12 +275,18 @@ HNNI_CLONES static void gemm_narrow(size_t m, size_t k, size_t n, const double *
             default: narrow_edge1(k, at, ldat, B + c0, ldb, ct, ldc); break;
             }
         }
-        for (; i0 < m; i0++) { /* fewer than 8 rows: one at a time (fma inlined in each clone) */
+        if (i0 < m) { /* fewer than 8 rows: their chains side by side (fma inlined per clone) */
+            const size_t rest = m - i0;
             for (c = 0; c < nc; c++) {
-                double s = 0.0;
-                for (j = 0; j < k; j++)
-                    s = fma(AT[j * ldat + i0], B[j * ldb + c0 + c], s);
-                C[i0 * ldc + c0 + c] = s;
+                double s[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+                size_t r;
+                for (j = 0; j < k; j++) {
+                    const double b = B[j * ldb + c0 + c];
+                    for (r = 0; r < rest; r++)
+                        s[r] = fma(AT[j * ldat + i0 + r], b, s[r]);
+                }
+                for (r = 0; r < rest; r++)
+                    C[(i0 + r) * ldc + c0 + c] = s[r];
             }
         }
     }

@@ -19,6 +19,9 @@ void hnni_gemm(size_t m, size_t k, size_t n, const double *A, size_t lda, const 
 void hnni_gemm_nt_acc(size_t m, size_t k, size_t n, const double *A, size_t lda,
                       const double *B, size_t ldb, double *C, size_t ldc, double *scratch);
 
+/* T (cols x rows, stride ldt) = S^T for S (rows x cols, stride lds), in cache-sized blocks. */
+void hnni_transpose(size_t rows, size_t cols, const double *S, size_t lds, double *T, size_t ldt);
+
 /* C += A * B, shapes as hnni_gemm. */
 void hnni_gemm_acc_rows(size_t m, size_t k, size_t n, const double *A, size_t lda,
                         const double *B, size_t ldb, double *C, size_t ldc);

@@ -179,7 +179,7 @@ double *hnni_gradient_forward(const hnn_net *net, hnn_loss_workspace *lw, const 
     double *row = lw->head[0];
     size_t s, i;
     if (lw->path == HNN_PATH_ADJOINT) {
-        hnni_adjoint_forward(net, &lw->adj, x, bc);
+        hnni_adjoint_forward(net, &lw->adj, x, bc, 1);
         hnni_adjoint_gradient_rows(net, &lw->adj, x, bc);
         for (s = 0; s < bc; s++)
             lw->adj.rowbar[s] = 0.0; /* H itself is in no loss */

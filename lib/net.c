@@ -225,33 +225,12 @@ size_t hnni_chunk_for(size_t per_state, size_t budget, size_t most)
     return chunk >= 16 ? chunk - chunk % 16 : chunk < 1 ? 1 : chunk; /* whole kernel tiles */
 }
 
-/* Rows c0..c1 of one layer's transposed weights (a copy: split across threads). */
-typedef struct sync_job {
-    const double *w;
-    double *t;
-    size_t in, out;
-} sync_job;
-
-static void sync_rows(void *ctx, size_t c0, size_t c1)
-{
-    const sync_job *j = (const sync_job *)ctx;
-    size_t r, c;
-    for (c = c0; c < c1; c++)
-        for (r = 0; r < j->out; r++)
-            j->t[c * j->out + r] = j->w[r * j->in + c];
-}
-
 void hnni_net_sync(hnn_net *net)
 {
     size_t l;
-    for (l = 0; l < net->layers; l++) {
-        sync_job j;
-        j.w = net->params + net->w_off[l];
-        j.t = net->wt + net->w_off[l];
-        j.in = net->in[l];
-        j.out = net->out[l];
-        hnni_for_rows(j.in, 8, 8.0 * (double)j.in * (double)j.out, sync_rows, &j);
-    }
+    for (l = 0; l < net->layers; l++)
+        hnni_transpose(net->out[l], net->in[l], net->params + net->w_off[l], net->in[l],
+                       net->wt + net->w_off[l], net->out[l]);
 }
 
 /* Wide blocks use the tiled kernel on W (or W^T); narrow ones (a few states) the kernel
@@ -526,7 +505,7 @@ static void adjoint_gradient(const hnn_net *net, hnn_workspace *ws, const double
     hnni_adjoint b;
     size_t s;
     hnni_adjoint_layout(net, ws->chunk, 0, ws->buf[0], ws->buf[1], &b);
-    hnni_adjoint_forward(net, &b, x, bc);
+    hnni_adjoint_forward(net, &b, x, bc, energy != NULL);
     for (s = 0; s < bc; s++)
         hnni_adjoint_state_gradient(net, &b, x, bc, s, grad + s * net->dim);
     if (energy == NULL)
