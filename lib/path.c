@@ -1,11 +1,17 @@
 /* Which engine computes a Hamiltonian net's grad H: the cost model (docs/performance.md,
  * "Two engines").
  *
- * Both paths' costs are counted in multiply-adds per state: matrix products (the bulk),
- * plus the per-neuron element-wise rules (tanh about 20, each tangent or adjoint rule a
- * few) and the feature map's work. The model is evaluated once, when the net is created,
- * from its shape alone, so the choice never depends on a batch's size and a batch keeps
- * giving the bits of its states one by one. */
+ * Both paths' costs are counted in multiply-adds per state of a full chunk (the throughput
+ * of batches and training): matrix products (the bulk), plus the per-neuron element-wise
+ * rules (tanh about 20, each tangent or adjoint rule a few) and the feature map's work. The
+ * model is evaluated once, when the net is created, from its shape alone, so the choice never
+ * depends on a batch's size and a batch keeps giving the bits of its states one by one.
+ *
+ * Measured (examples/bench --sweep at widths 32 to 512, depths 1 and 2, n = 1 to 64): the
+ * adjoint path was faster for batches and training at every shape, as this model predicts.
+ * What it does not model is a single state of a wide net at n = 1, where the dual path's one
+ * read of the weights beats the adjoint path's two (64 against 94 us at width 512): there a
+ * latency-bound program should set HNN_PATH_DUAL. */
 #include "net_impl.h"
 
 /* The element-wise work per neuron and state, in multiply-add equivalents: tanh's value,
@@ -13,11 +19,6 @@
 #define TANH_COST 20.0
 #define RULE_COST 2.0
 
-/* The adjoint path reads every weight matrix about twice as often per chunk as the dual
- * path (two sweeps, four in training), and its small products run at a lower share of the
- * machine's peak; the dual path wins ties up to this factor. Measured with examples/bench
- * --sweep (docs/performance.md, "Two engines": the crossover). */
-#define ADJOINT_OVERHEAD 1.25
 
 /* sum over hidden-to-hidden layers and the head of out x in, and layer 0's out x in. */
 static void product_sizes(const hnn_net *net, double *hidden, double *first, double *neurons)
@@ -58,7 +59,7 @@ double hnni_path_cost(const hnn_net *net, hnn_gradient_path path, int training)
         cost += 8.0 * m;
     if (training)
         cost += 3.0 * first + 4.0 * hidden + neurons * 4.0 * RULE_COST + (mapped ? 8.0 * m : 0.0);
-    return cost * ADJOINT_OVERHEAD;
+    return cost;
 }
 
 hnn_gradient_path hnni_path_choose(const hnn_net *net, int training)

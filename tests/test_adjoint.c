@@ -471,6 +471,29 @@ static void bad_paths_are_refused(void **state)
     assert_int_equal(hnn_net_gradient_path(NULL, 0), HNN_PATH_AUTO);
 }
 
+/* The measured crossover (docs/performance.md, "Two engines"): for batches and training the
+ * adjoint path was the faster at every shape of examples/bench --sweep, so HNN_PATH_AUTO
+ * picks it for them; direct-field nets stay on plain passes. */
+static void auto_picks_the_measured_winner(void **state)
+{
+    const size_t widths[4] = {16, 32, 200, 512}, depths[2] = {1, 2}, dofs[3] = {1, 2, 64};
+    size_t wi, di, ni;
+    (void)state;
+    for (wi = 0; wi < 4; wi++)
+        for (di = 0; di < 2; di++)
+            for (ni = 0; ni < 3; ni++) {
+                hnn_net_def def = hnn_net_def_default();
+                hnn_net *net = NULL;
+                def.dof = dofs[ni];
+                def.depth = depths[di];
+                def.widths[0] = def.widths[1] = widths[wi];
+                assert_int_equal(hnn_net_create(&def, &net, NULL), HNN_OK);
+                assert_int_equal(hnn_net_gradient_path(net, 0), HNN_PATH_ADJOINT);
+                assert_int_equal(hnn_net_gradient_path(net, 1), HNN_PATH_ADJOINT);
+                hnn_net_destroy(net);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -485,6 +508,7 @@ int main(void)
         cmocka_unit_test(loss_workspace_knows_its_path),
         cmocka_unit_test(hessian_of_a_long_state),
         cmocka_unit_test(bad_paths_are_refused),
+        cmocka_unit_test(auto_picks_the_measured_winner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

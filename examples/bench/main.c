@@ -3,13 +3,15 @@
  * repetitions, each long enough to swamp the clock's resolution. FLOP counts are the models
  * of docs/performance.md.
  *
- *   bench [--json] [--quick] [--sweep] [--threads T] [--torch SCRIPT] [--python PYTHON3]
+ *   bench [--json] [--quick] [--sweep [--width W] [--depth D]] [--threads T] [--torch SCRIPT]
+ *         [--python PYTHON3]
  *   (SCRIPT: examples/bench/torch_ref.py, run with PYTHON3, default python3; T threads for
  *   libhnn (needs a libhnn built with HNN_OPENMP), OpenBLAS and PyTorch alike)
  *
  * --sweep measures instead how cost and memory grow with the state: n = 1, 2, 4, 8, 16, 64
- * (two hidden layers of 200), each on both gradient paths forced and with the path the
- * library picks, against PyTorch's autograd in the same run.
+ * (two hidden layers of 200; --width W and --depth D change them), each on both gradient
+ * paths forced and with the path the library picks, against PyTorch's autograd in the same
+ * run.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, popen */
 #include <math.h>
@@ -259,8 +261,18 @@ static void bench_width(size_t w, result *r)
 
 /* ---- the n-sweep: both gradient paths, memory, PyTorch ------------------------------------- */
 
-enum { SWEEP_WIDTH = 200, SWEEP_BATCH = 256, SWEEP_STATES = 4096, SWEEP_DOFS = 6 };
+enum { SWEEP_BATCH = 256, SWEEP_STATES = 4096, SWEEP_DOFS = 6 };
 static const size_t sweep_dofs[SWEEP_DOFS] = {1, 2, 4, 8, 16, 64};
+static size_t sweep_width = 200, sweep_depth = 2;
+
+static void sweep_shape(hnn_net_def *d, size_t n)
+{
+    size_t l;
+    d->dof = n;
+    d->depth = sweep_depth;
+    for (l = 0; l < sweep_depth; l++)
+        d->widths[l] = sweep_width;
+}
 
 typedef struct sweep_row {
     size_t n;
@@ -295,8 +307,7 @@ static int sweep_path(size_t n, hnn_gradient_path path, const hnn_dataset *data,
     ctx c;
     size_t i;
     memset(&c, 0, sizeof c);
-    d.dof = n;
-    d.widths[0] = d.widths[1] = SWEEP_WIDTH;
+    sweep_shape(&d, n);
     d.path = path;
     d.allocator.fn = counting_alloc;
     d.allocator.user = &live;
@@ -358,8 +369,8 @@ static int run_torch_sweep(const char *python, const char *script, int quick, in
     int got = 0;
     if (strchr(python, '\'') != NULL || strchr(script, '\'') != NULL)
         return 0;
-    snprintf(cmd, sizeof cmd, "'%s' '%s' --sweep --width %d --threads %d%s 2>/dev/null", python,
-             script, SWEEP_WIDTH, threads, quick ? " --quick" : "");
+    snprintf(cmd, sizeof cmd, "'%s' '%s' --sweep --width %zu --depth %zu --threads %d%s 2>/dev/null",
+             python, script, sweep_width, sweep_depth, threads, quick ? " --quick" : "");
     if ((p = popen(cmd, "r")) == NULL)
         return 0;
     while (fgets(line, sizeof line, p) != NULL) {
@@ -391,8 +402,7 @@ static int run_sweep(const char *python, const char *script, int quick, int thre
         memset(r, 0, sizeof *r);
         r->n = sweep_dofs[i];
         r->torch_train = r->torch_latency_us = r->torch_batch = NAN;
-        d.dof = r->n;
-        d.widths[0] = d.widths[1] = SWEEP_WIDTH;
+        sweep_shape(&d, r->n);
         if (data == NULL || hnn_net_create(&d, &net, NULL) != HNN_OK)
             return 1;
         r->auto_eval = hnn_net_gradient_path(net, 0) == HNN_PATH_ADJOINT;
@@ -406,8 +416,8 @@ static int run_sweep(const char *python, const char *script, int quick, int thre
     if (script != NULL)
         run_torch_sweep(python, script, quick, threads, rows);
     if (json) {
-        printf("{\"threads\": %d, \"width\": %d, \"batch\": %d, \"sweep\": [", threads,
-               SWEEP_WIDTH, SWEEP_BATCH);
+        printf("{\"threads\": %d, \"width\": %zu, \"depth\": %zu, \"batch\": %d, \"sweep\": [",
+               threads, sweep_width, sweep_depth, SWEEP_BATCH);
         for (i = 0; i < SWEEP_DOFS; i++) {
             const sweep_row *r = &rows[i];
             printf("%s\n  {\"n\": %zu, \"auto_eval\": \"%s\", \"auto_train\": \"%s\"", i ? "," : "",
@@ -425,10 +435,10 @@ static int run_sweep(const char *python, const char *script, int quick, int thre
         printf("\n]}\n");
         return 0;
     }
-    printf("libhnn %s, %d thread(s); two hidden tanh layers of %d, training batch %d (Adam), "
+    printf("libhnn %s, %d thread(s); %zu hidden tanh layer(s) of %zu, training batch %d (Adam), "
            "batched field %d states\n(d: HNN_PATH_DUAL, a: HNN_PATH_ADJOINT forced; "
            "* marks the path HNN_PATH_AUTO picks)\n\n",
-           hnn_version_string(), threads, SWEEP_WIDTH, SWEEP_BATCH, SWEEP_STATES);
+           hnn_version_string(), threads, sweep_depth, sweep_width, SWEEP_BATCH, SWEEP_STATES);
     printf("%4s %10s %10s %9s %9s %11s %11s %9s %9s\n", "n", "train d", "train a", "lat d",
            "lat a", "batch d", "batch a", "MiB d", "MiB a");
     printf("%4s %10s %10s %9s %9s %11s %11s %9s %9s\n", "", "steps/s", "steps/s", "us", "us",
@@ -507,6 +517,12 @@ int main(int argc, char **argv)
             quick = 1;
         else if (strcmp(argv[i], "--sweep") == 0)
             sweep = 1;
+        else if (strcmp(argv[i], "--width") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1 &&
+                 atoi(argv[i + 1]) <= 4096)
+            sweep_width = (size_t)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--depth") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1 &&
+                 atoi(argv[i + 1]) <= 16)
+            sweep_depth = (size_t)atoi(argv[++i]);
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1 &&
                  atoi(argv[i + 1]) <= 256)
             threads = atoi(argv[++i]);
@@ -515,7 +531,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--python") == 0 && i + 1 < argc)
             python = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--json] [--quick] [--sweep] [--threads 1..256] "
+            fprintf(stderr, "usage: %s [--json] [--quick] [--sweep [--width 1..4096] [--depth 1..16]] [--threads 1..256] "
                             "[--torch examples/bench/torch_ref.py] [--python PYTHON3]\n", argv[0]);
             return 2;
         }

@@ -10,10 +10,10 @@ For each width w in 32, 128, 512 (n = 1, two hidden tanh layers of w):
   rk4        RK4 steps per second of one state with the HNN
 
     python3 torch_ref.py [--lines | --json] [--quick] [--threads T]
-    python3 torch_ref.py --sweep [--width W] [--quick] [--threads T]
+    python3 torch_ref.py --sweep [--width W] [--depth D] [--quick] [--threads T]
 --lines prints "w latency_us batch train_hnn train_mlp rk4" per width (read by bench).
 --sweep prints "n latency_us batch train_hnn" for n = 1, 2, 4, 8, 16, 64 degrees of freedom
-(two hidden layers of W, default 200; n independent unit springs as data), read by
+(D hidden layers of W, default 2 of 200; n independent unit springs as data), read by
 bench --sweep.
 Needs PyTorch (Debian: apt-get install python3-torch).
 """
@@ -60,9 +60,11 @@ def per_call(fn):
     return best
 
 
-def mlp(w, out, dim=2):
-    return nn.Sequential(nn.Linear(dim, w), nn.Tanh(), nn.Linear(w, w), nn.Tanh(),
-                         nn.Linear(w, out)).double()
+def mlp(w, out, dim=2, depth=2):
+    layers = [nn.Linear(dim, w), nn.Tanh()]
+    for _ in range(depth - 1):
+        layers += [nn.Linear(w, w), nn.Tanh()]
+    return nn.Sequential(*layers, nn.Linear(w, out)).double()
 
 
 def hnn_field(model, x, create_graph=False):
@@ -74,11 +76,11 @@ def hnn_field(model, x, create_graph=False):
     return torch.cat([g[:, n:], -g[:, :n]], dim=1)
 
 
-def sweep_dof(n, w):
+def sweep_dof(n, w, depth):
     """One row of the n-sweep: latency, batched field, HNN training at batch 256."""
     torch.manual_seed(0)
     dim = 2 * n
-    hnn = mlp(w, 1, dim)
+    hnn = mlp(w, 1, dim, depth)
     i = torch.arange(4096 * dim, dtype=torch.float64)
     batch = torch.sin(0.37 * i).reshape(4096, dim)
     one = batch[:1].clone()
@@ -150,13 +152,14 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sweep", action="store_true")
     ap.add_argument("--width", type=int, default=200)
+    ap.add_argument("--depth", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.quick:
         MIN_TIME, REPS = 0.02, 1
     if args.sweep:
         for n in (1, 2, 4, 8, 16, 64):
-            lat, batch, train = sweep_dof(n, args.width)
+            lat, batch, train = sweep_dof(n, args.width, args.depth)
             print(n, lat, batch, train, flush=True)
         return 0
     rows = [bench_width(w) for w in (32, 128, 512)]
