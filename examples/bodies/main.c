@@ -410,10 +410,10 @@ int main(int argc, char **argv)
     hnn_dataset *tr = NULL, *te = NULL;
     probes p;
     result truth, r[MODELS] = {
-        {"baseline", HNN_NET_FIELD, HNN_FEATURES_IDENTITY, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-        {"hnn", HNN_NET_HAMILTONIAN, HNN_FEATURES_IDENTITY, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-        {"hnn_translation", HNN_NET_HAMILTONIAN, HNN_FEATURES_TRANSLATION, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-        {"hnn_rotation", HNN_NET_HAMILTONIAN, HNN_FEATURES_ROTATION, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {"baseline", HNN_NET_FIELD, HNN_FEATURES_IDENTITY, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL},
+        {"hnn", HNN_NET_HAMILTONIAN, HNN_FEATURES_IDENTITY, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL},
+        {"hnn_translation", HNN_NET_HAMILTONIAN, HNN_FEATURES_TRANSLATION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL},
+        {"hnn_rotation", HNN_NET_HAMILTONIAN, HNN_FEATURES_ROTATION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL},
     };
     double *truths;
     hnn_error err;
