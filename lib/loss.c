@@ -148,11 +148,6 @@ size_t hnni_loss_chunk(const hnn_loss_workspace *lw)
     return lw->chunk;
 }
 
-size_t hnni_loss_workspace_bytes(const hnn_loss_workspace *lw)
-{
-    return sizeof *lw + lw->doubles * sizeof(double) + 64;
-}
-
 int hnni_loss_fits(const hnn_loss_workspace *lw, const hnn_net *net)
 {
     size_t l;

@@ -25,7 +25,4 @@ double *hnni_gradient_adjoint(hnn_loss_workspace *lw);
 void hnni_gradient_backward(const hnn_net *net, hnn_loss_workspace *lw, const double *x,
                             size_t bc, double *grad);
 
-/* Bytes a loss workspace holds (for the memory figures of examples/bench). */
-size_t hnni_loss_workspace_bytes(const hnn_loss_workspace *lw);
-
 #endif

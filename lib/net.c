@@ -189,11 +189,6 @@ static hnn_status workspace_new(const hnn_net *net, hnn_workspace **out, hnn_err
     return hnni_ok(err);
 }
 
-size_t hnni_workspace_bytes(const hnn_workspace *ws)
-{
-    return sizeof *ws + (ws->block[0] + ws->block[1]) * sizeof(double) + 2 * 64;
-}
-
 hnn_status hnn_workspace_create(const hnn_net *net, hnn_workspace **out, hnn_error *err)
 {
     if (out != NULL)

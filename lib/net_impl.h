@@ -61,9 +61,6 @@ struct hnn_workspace {
                                Hessian's (jacobian.c), whichever are largest */
 };
 
-/* Bytes a workspace holds (for the memory figures of examples/bench). */
-size_t hnni_workspace_bytes(const hnn_workspace *ws);
-
 /* Z = W_l A and C = W_l^T G over n columns (row strides lda, ldz, ldg, ldc): every element
  * summed in one fixed order, whatever n is. */
 void hnni_layer_product(const hnn_net *net, size_t l, const double *A, size_t lda, size_t n,
