@@ -70,10 +70,13 @@ void hnni_adjoint_layout(const hnn_net *net, size_t chunk, int training, double 
     b->tmp = part1;
     part1 += net->max_rows * chunk;
     b->row = part1;
-    part1 += (training ? 1 + net->dim : 1) * chunk;
-    b->scratch = training ? part1 : NULL;
+    b->scratch = b->rowbar = NULL;
+    if (!training) /* the buffer ends here: no pointer is formed past it */
+        return;
+    part1 += (1 + net->dim) * chunk;
+    b->scratch = part1;
     part1 += 2 * net->max_rows * chunk;
-    b->rowbar = training ? part1 : NULL;
+    b->rowbar = part1;
 }
 
 /* ---- forward and backward sweeps ---------------------------------------------------------- */
