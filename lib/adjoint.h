@@ -27,8 +27,9 @@
 
 #include "net_impl.h"
 
-/* The blocks of one chunk of up to `chunk` states. The paired blocks have rows of 2 x bc
- * (bc = the states of the current chunk): left half, right half. */
+/* The blocks of one chunk of up to `chunk` states. For training the paired blocks have rows
+ * of 2 x bc (bc = the states of the current chunk): left half, right half; evaluation keeps
+ * only x0, a_l and G_l, in rows of bc. */
 typedef struct hnni_adjoint {
     int training;              /* laid out for the training gradient, or evaluation only */
     double *in;                /* layer 0's inputs: [u | x0], in[0] rows (evaluation: x0) */
@@ -43,8 +44,8 @@ typedef struct hnni_adjoint {
 } hnni_adjoint;
 
 /* The doubles the blocks need in two parts (they may live in two buffers): the forward state
- * (in, P) and the rest; without `training`, what only the training gradient uses (u,
- * scratch, rowbar, grad H's rows) is left out. 0 if a size overflows size_t. */
+ * (in, P) and the rest; without `training`, what only the training gradient uses (u, Mbar,
+ * Zbar, scratch, rowbar, grad H's rows) is left out. 0 if a size overflows size_t. */
 int hnni_adjoint_doubles(const hnn_net *net, size_t chunk, int training, size_t *part0,
                          size_t *part1);
 

@@ -14,7 +14,8 @@
 #define HNNI_BUFFER_BUDGET ((size_t)1 << 22)
 
 /* The training gradient on the adjoint path takes chunks of up to HNNI_TRAIN_CHUNK states
- * (each chunk reads every weight matrix five times, from L3 at width 512), within
+ * (each chunk reads every weight matrix or its copy four times and its gradient once, from
+ * L3 at width 512), within
  * HNNI_TRAIN_BUDGET doubles plus one per parameter: a loss workspace stays within the memory
  * target of docs/performance.md (4 MiB + 4 x the parameters' bytes with the net and a
  * workspace) at every n. */

@@ -80,19 +80,21 @@ static double flops_train(size_t w, int hamiltonian)
     return 3.0 * hidden + 3.0 * head + 2.0 * first + (hamiltonian ? 2.0 * first : 0.0);
 }
 
-/* The same on the adjoint path: a forward and a backward sweep for the field; for training
- * also the up and down sweeps and the weight products of twice the states (6 w^2 per sample
- * for the hidden layer). */
+/* The same on the adjoint path (lib/adjoint.c), products only. The field: the forward sweep
+ * (2w + w^2; the field needs no H, so no head) and the backward one (w^2 + 2w). A training
+ * step per sample: the forward sweep with the head (2w + w^2 + w), the backward sweep
+ * (w^2 + 2w), the up sweep (2w + w^2), the down sweep (w^2) and the weight products of twice
+ * the states (2 w^2 + 4w). */
 static double flops_field_adjoint(size_t w)
 {
     const double wd = (double)w;
-    return 2.0 * (2.0 * wd * wd + 4.0 * wd + wd);
+    return 2.0 * (2.0 * wd * wd + 4.0 * wd);
 }
 
 static double flops_train_adjoint(size_t w)
 {
     const double wd = (double)w;
-    return 2.0 * (6.0 * wd * wd + 10.0 * wd + 3.0 * wd);
+    return 2.0 * (6.0 * wd * wd + 11.0 * wd);
 }
 
 /* The FLOP count a figure is measured against: the cheaper path's (a fast kernel running
