@@ -38,6 +38,13 @@ struct hnn_loss_workspace {
     hnni_adjoint adj;
 };
 
+/* Tangent columns of the dual layout: 2n for a Hamiltonian net on the dual path, none for a
+ * direct-field net (plain backpropagation) or the adjoint path (its own layout). */
+static size_t dual_tangents(const hnn_net *net)
+{
+    return net->def.kind == HNN_NET_HAMILTONIAN && net->train_path == HNN_PATH_DUAL ? net->dim : 0;
+}
+
 /* Doubles per state of the dual layout with ntan tangents: xT, two blocks per hidden layer,
  * two adjoint blocks, two head blocks, each a row per neuron of 1 + ntan columns. */
 static int dual_doubles(const hnn_net *net, size_t ntan, size_t *per_state)
@@ -93,7 +100,7 @@ hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **ou
         return hnni_fail(err, HNN_ERR_NULL, "hnn_loss_workspace_create: net and out must not be NULL");
     memset(&shape, 0, sizeof shape);
     shape.path = net->train_path;
-    shape.ntan = net->def.kind == HNN_NET_HAMILTONIAN && shape.path == HNN_PATH_DUAL ? net->dim : 0;
+    shape.ntan = dual_tangents(net);
     if (!layout_doubles(net, &shape, 1, &per_state))
         goto too_large;
     shape.chunk = shape.path == HNN_PATH_ADJOINT
@@ -155,7 +162,7 @@ int hnni_loss_fits(const hnn_loss_workspace *lw, const hnn_net *net)
      * the two paths lay the block out differently */
     if (lw->dim != net->dim || lw->depth != net->layers - 1 || lw->inputs != net->in[0] ||
         lw->path != net->train_path ||
-        lw->ntan != (net->def.kind == HNN_NET_HAMILTONIAN && lw->path == HNN_PATH_DUAL ? net->dim : 0) ||
+        lw->ntan != dual_tangents(net) ||
         lw->input_doubles != hnni_input_doubles(net, lw->ntan))
         return 0;
     for (l = 0; l < lw->depth; l++)

@@ -126,11 +126,10 @@ void hnn_optimizer_destroy(hnn_optimizer *opt)
     hnni_free(&alloc, opt, sizeof *opt);
 }
 
-/* The new values of one parameter and its state slots, computed without writing, so a step
- * can be checked in full before anything changes. */
+/* SGD's new values of one parameter and its momentum buffer, computed without writing, so a
+ * step can be checked in full before anything changes. */
 typedef struct update {
-    double p;
-    double s[3]; /* SGD: buffer; Adam: m, v, vmax */
+    double p, buf;
 } update;
 
 /* Per-step constants of Adam: bias corrections and the two weight-decay forms. */
@@ -142,39 +141,14 @@ static update sgd_update(const hnn_optimizer *opt, size_t i, double p, double g)
 {
     const hnn_optimizer_def *d = &opt->def;
     update u;
-    u.s[0] = opt->state[i];
-    u.s[1] = u.s[2] = 0.0; /* unused slots: the finiteness check reads them */
+    u.buf = opt->state[i];
     if (d->weight_decay != 0.0)
         g = g + d->weight_decay * p;
     if (d->momentum != 0.0) {
-        u.s[0] = opt->steps == 0 ? g : u.s[0] * d->momentum + (1.0 - d->dampening) * g;
-        g = d->nesterov ? g + d->momentum * u.s[0] : u.s[0];
+        u.buf = opt->steps == 0 ? g : u.buf * d->momentum + (1.0 - d->dampening) * g;
+        g = d->nesterov ? g + d->momentum * u.buf : u.buf;
     }
     u.p = p + -d->lr * g;
-    return u;
-}
-
-static update adam_update(const hnn_optimizer *opt, const adam_consts *c, size_t i, double p,
-                          double g)
-{
-    const hnn_optimizer_def *d = &opt->def;
-    const double *m = opt->state, *v = m + opt->n, *vmax = v + opt->n;
-    double denom;
-    update u;
-    if (c->shrink != 1.0)
-        p = p * c->shrink;
-    if (c->coupled_wd != 0.0)
-        g = g + c->coupled_wd * p;
-    u.s[0] = m[i] * d->beta1 + (1.0 - d->beta1) * g;
-    u.s[1] = v[i] * d->beta2 + (1.0 - d->beta2) * (g * g);
-    u.s[2] = 0.0;
-    if (d->amsgrad) {
-        u.s[2] = vmax[i] > u.s[1] ? vmax[i] : u.s[1];
-        denom = sqrt(u.s[2]) / c->bias2_sqrt + d->eps;
-    } else {
-        denom = sqrt(u.s[1]) / c->bias2_sqrt + d->eps;
-    }
-    u.p = p + -c->step_size * (u.s[0] / denom);
     return u;
 }
 
@@ -184,9 +158,9 @@ static int finite_value(double x)
     return fabs(x) <= DBL_MAX;
 }
 
-/* adam_update over [begin, end) as loops the compiler vectorises (a training step spent 13 %
- * of its time in the scalar form): the same operations in the same order, the options as
- * selects, so every bit is that of adam_update. Returns 0 if a check pass (commit 0) meets a
+/* Adam's update (the file comment's formulas, operation by operation) over [begin, end), as
+ * loops the compiler vectorises (a training step spent 13 % of its time in a scalar form):
+ * the options are selects, so every bit is that of the scalar form. Returns 0 if a check pass (commit 0) meets a
  * non-finite value. (optim.c is compiled with -fno-math-errno: sqrt need not set errno,
  * which would stop the vectorisation; its results are the same.) */
 HNNI_CLONES static int adam_range(hnn_optimizer *opt, const adam_consts *c, double *params,
@@ -236,20 +210,18 @@ static int apply_range(hnn_optimizer *opt, const adam_consts *c, double *params,
                        const double *grad, int commit, size_t begin, size_t end)
 {
     const hnn_optimizer_def *d = &opt->def;
-    size_t i, k;
+    size_t i;
     if (d->kind != HNN_OPT_SGD)
         return adam_range(opt, c, params, grad, commit, begin, end);
     for (i = begin; i < end; i++) {
-        const update u = d->kind == HNN_OPT_SGD ? sgd_update(opt, i, params[i], grad[i])
-                                                : adam_update(opt, c, i, params[i], grad[i]);
+        const update u = sgd_update(opt, i, params[i], grad[i]);
         if (!commit) {
-            if (!isfinite(u.p) || !isfinite(u.s[0]) || !isfinite(u.s[1]) || !isfinite(u.s[2]))
+            if (!isfinite(u.p) || !isfinite(u.buf))
                 return 0;
             continue;
         }
         params[i] = u.p;
-        for (k = 0; k < opt->slots; k++)
-            opt->state[k * opt->n + i] = u.s[k];
+        opt->state[i] = u.buf; /* SGD has one slot */
     }
     return 1;
 }
