@@ -33,9 +33,12 @@ typedef struct stage_map {
     double *y; /* scratch state */
 } stage_map;
 
-/* K -> [f(x + h sum_j a_ij K_j)]_i, stages stored one after another. */
+/* K -> [f(x + h sum_j a_ij K_j)]_i, stages stored one after another. *terms: the largest
+ * |K| or |x| / |h|, for a slope below round-off of that size moves the step's result
+ * x + h sum b_i K_i by less than round-off of the state (the field's own terms are out of
+ * sight; near an equilibrium both K and the field are small while x is not). */
 static hnn_status map_stages(hnn_integrator *in, const hnn_field_source *src, void *ctx,
-                             const double *K, double *out)
+                             const double *K, double *out, double *terms)
 {
     const stage_map *m = (const stage_map *)ctx;
     const size_t dim = in->dim, s = m->t->stages;
@@ -51,6 +54,11 @@ static hnn_status map_stages(hnn_integrator *in, const hnn_field_source *src, vo
         if ((st = hnni_eval(in, src, m->y, out + i * dim)) != HNN_OK)
             return st;
     }
+    *terms = 0.0;
+    for (c = 0; c < dim; c++)
+        *terms = fmax(*terms, fabs(m->x[c]) / fabs(m->h));
+    for (c = 0; c < s * dim; c++)
+        *terms = fmax(*terms, fabs(out[c]));
     return HNN_OK;
 }
 

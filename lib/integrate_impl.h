@@ -30,11 +30,13 @@ hnn_status hnni_eval(hnn_integrator *in, const hnn_field_source *src, const doub
                      double *f);
 
 /* Solves z = G(z) for z (m doubles) by fixed-point iteration from the guess in z, until the
- * correction stops shrinking (round-off). `map` computes G(z) into out. Returns
- * HNN_ERR_NO_CONVERGENCE (with a message) if the corrections never settle near round-off
- * within def.max_iterations. */
+ * correction stops shrinking (round-off). `map` computes G(z) into out and into *terms the
+ * largest magnitude among the terms it summed (|base| + |h f| for base + h f): round-off in
+ * out is a few ulps of that, however small out itself is. Returns HNN_ERR_NO_CONVERGENCE
+ * (with a message) if the corrections never settle near round-off within
+ * def.max_iterations. */
 typedef hnn_status (*hnni_map_fn)(hnn_integrator *in, const hnn_field_source *src, void *ctx,
-                                  const double *z, double *out);
+                                  const double *z, double *out, double *terms);
 hnn_status hnni_fixed_point(hnn_integrator *in, const hnn_field_source *src, hnni_map_fn map,
                             void *ctx, double *z, double *scratch, size_t m);
 

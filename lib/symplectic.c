@@ -20,37 +20,44 @@ typedef struct half_map {
 } half_map;
 
 /* z -> base + coef * f_p(q, z): the implicit p update (p_new in symplectic Euler, p_half in
- * leapfrog). */
+ * leapfrog); *terms = max |base| + |coef f_p|. */
 static hnn_status map_p(hnn_integrator *in, const hnn_field_source *src, void *ctx,
-                        const double *z, double *out)
+                        const double *z, double *out, double *terms)
 {
     half_map *m = (half_map *)ctx;
     const size_t n = in->n;
     size_t i;
     hnn_status st;
+    *terms = 0.0;
     memcpy(m->state, m->q, n * sizeof *z);
     memcpy(m->state + n, z, n * sizeof *z);
     if ((st = hnni_eval(in, src, m->state, m->f)) != HNN_OK)
         return st;
-    for (i = 0; i < n; i++)
-        out[i] = m->base[i] + m->coef * m->f[n + i];
+    for (i = 0; i < n; i++) {
+        const double step = m->coef * m->f[n + i];
+        out[i] = m->base[i] + step;
+        *terms = fmax(*terms, fabs(m->base[i]) + fabs(step));
+    }
     return HNN_OK;
 }
 
-/* z -> base + coef * (extra + f_q(z, p)): leapfrog's implicit q update. */
+/* z -> base + coef * (extra + f_q(z, p)): leapfrog's implicit q update; *terms as map_p. */
 static hnn_status map_q(hnn_integrator *in, const hnn_field_source *src, void *ctx,
-                        const double *z, double *out)
+                        const double *z, double *out, double *terms)
 {
     half_map *m = (half_map *)ctx;
     const size_t n = in->n;
     size_t i;
     hnn_status st;
+    *terms = 0.0;
     memcpy(m->state, z, n * sizeof *z);
     memcpy(m->state + n, m->p, n * sizeof *z);
     if ((st = hnni_eval(in, src, m->state, m->f)) != HNN_OK)
         return st;
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         out[i] = m->base[i] + m->coef * (m->extra[i] + m->f[i]);
+        *terms = fmax(*terms, fabs(m->base[i]) + fabs(m->coef) * (fabs(m->extra[i]) + fabs(m->f[i])));
+    }
     return HNN_OK;
 }
 
@@ -60,6 +67,7 @@ static hnn_status implicit_p(hnn_integrator *in, const hnn_field_source *src, co
 {
     const size_t n = in->n;
     half_map m;
+    double terms;
     hnn_status st;
     m.q = q;
     m.p = NULL;
@@ -69,7 +77,7 @@ static hnn_status implicit_p(hnn_integrator *in, const hnn_field_source *src, co
     m.state = in->v[10];
     m.f = in->v[11];
     /* the explicit update is the first iterate, and exact for a separable source */
-    if ((st = map_p(in, src, &m, p, pn)) != HNN_OK || src->separable)
+    if ((st = map_p(in, src, &m, p, pn, &terms)) != HNN_OK || src->separable)
         return st;
     return hnni_fixed_point(in, src, map_p, &m, pn, in->v[12], n);
 }

@@ -519,6 +519,80 @@ static void test_convergence_test_edge_cases(void **state)
     }
 }
 
+/* Newton's method on f(x) = 0 for a 2-dimensional state, with the exact field Jacobian. */
+static void equilibrium_of(const hnn_net *net, double *x)
+{
+    size_t it;
+    for (it = 0; it < 20; it++) {
+        double f[2], J[4], det;
+        assert_int_equal(hnn_net_field(net, NULL, x, 1, f), HNN_OK);
+        assert_int_equal(hnn_net_field_jacobian(net, NULL, x, 1, J), HNN_OK);
+        det = J[0] * J[3] - J[1] * J[2];
+        x[0] -= (J[3] * f[0] - J[1] * f[1]) / det;
+        x[1] -= (J[0] * f[1] - J[2] * f[0]) / det;
+    }
+}
+
+/* Regression (false "did not converge" at round-off). States where the implicit unknown
+ * passes through zero: a half-step momentum p + c f_p(q, p_new) of round-off size (p chosen
+ * near -c f_p(q, 0)), and a state at rest on the learned equilibrium, where every stage slope
+ * K of the collocation methods is round-off while x is not. The corrections there stall at
+ * the round-off of terms of ordinary size, which the solver once judged relative to the
+ * tiny unknown and refused ("try a smaller step", last correction ~1e-17). */
+static void test_unknowns_through_zero_converge(void **state)
+{
+    const hnn_system systems[2] = {HNN_SYSTEM_SPRING, HNN_SYSTEM_PENDULUM};
+    const hnn_method at_rest[3] = {HNN_METHOD_IMPLICIT_MIDPOINT, HNN_METHOD_GAUSS4,
+                                   HNN_METHOD_GAUSS6};
+    const double h = 0.1;
+    size_t sys, k, m;
+    (void)state;
+    for (sys = 0; sys < 2; sys++) {
+        hnn_net *net = test_trained_net(systems[sys]);
+        hnn_field_source src;
+        double eq[2] = {0.0, 0.0}, f[2];
+        assert_int_equal(hnn_field_source_net(net, NULL, &src), HNN_OK);
+        assert_false(src.separable);
+        for (m = 0; m < 2; m++) { /* symplectic Euler (p' = p + h f_p), leapfrog (h / 2) */
+            const hnn_method method = m == 0 ? HNN_METHOD_SYMPLECTIC_EULER : HNN_METHOD_LEAPFROG;
+            const double c = m == 0 ? h : 0.5 * h;
+            hnn_integrator *in = make_integ(method, 2, NULL);
+            for (k = 0; k < 100; k++) {
+                double x[2] = {-1.2 + 0.024 * (double)k, 0.0}, x0[2];
+                assert_int_equal(hnn_net_field(net, NULL, x, 1, f), HNN_OK);
+                /* then p_new = O(round-off), its fixed point at 0 or off it by an ulp or so */
+                x[1] = -c * f[1] + 1e-17 * (double)(k % 7) - 3e-17;
+                memcpy(x0, x, sizeof x0);
+                if (hnn_integrator_step(in, &src, x, h) != HNN_OK)
+                    fail_msg("%s at q = %.17g: %s", hnn_method_name(method), x0[0],
+                             hnn_integrator_last_error(in));
+                /* q moved by h f_q(q, 0) to first order (p_new ~ 0), p stayed as small */
+                assert_true(fabs(x[0] - (x0[0] + h * f[0])) <= 0.1 * h * fabs(f[0]) + 1e-4);
+                assert_true(fabs(x[1]) <= 2.0 * fabs(x0[1]) + 1e-12);
+            }
+            hnn_integrator_destroy(in);
+        }
+        equilibrium_of(net, eq);
+        assert_int_equal(hnn_net_field(net, NULL, eq, 1, f), HNN_OK);
+        fprintf(stderr, "%s net: learned equilibrium (%.2e, %.2e), |f| = %.1e, %.1e\n",
+                sys == 0 ? "spring" : "pendulum", eq[0], eq[1], f[0], f[1]);
+        assert_true(fabs(f[0]) <= 1e-14 && fabs(f[1]) <= 1e-14);
+        assert_true(fabs(eq[0]) + fabs(eq[1]) <= 0.1); /* near the true one, (0, 0) */
+        for (m = 0; m < 3; m++) {
+            hnn_integrator *in = make_integ(at_rest[m], 2, NULL);
+            double x[2];
+            memcpy(x, eq, sizeof x);
+            for (k = 0; k < 100; k++)
+                if (hnn_integrator_step(in, &src, x, h) != HNN_OK)
+                    fail_msg("%s at rest, step %zu: %s", hnn_method_name(at_rest[m]), k,
+                             hnn_integrator_last_error(in));
+            assert_true(fabs(x[0] - eq[0]) <= 1e-12 && fabs(x[1] - eq[1]) <= 1e-12); /* at rest */
+            hnn_integrator_destroy(in);
+        }
+        hnn_net_destroy(net);
+    }
+}
+
 static void test_bad_integrator_input(void **state)
 {
     hnn_integrator_def def = hnn_integrator_def_default();
@@ -586,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_separable_and_implicit_forms_agree),
         cmocka_unit_test(test_tao_copies_follow_the_caller),
         cmocka_unit_test(test_convergence_test_edge_cases),
+        cmocka_unit_test(test_unknowns_through_zero_converge),
         cmocka_unit_test(test_bad_integrator_input),
     };
     return cmocka_run_group_tests_name("integrate", tests, NULL, NULL);

@@ -98,6 +98,31 @@ static inline hnn_net *test_make_net(hnn_net_kind kind, size_t dof, size_t depth
     return net;
 }
 
+/* A Hamiltonian net (n = 1, 2 x 16) trained on 512 states of a test system: a model as a
+ * user has it, whose learned equilibrium is near, not at, the true one. */
+static inline hnn_net *test_trained_net(hnn_system sys)
+{
+    hnn_system_data_def dd = hnn_system_data_def_default();
+    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
+    hnn_train_def td = hnn_train_def_default();
+    const size_t widths[2] = {16, 16};
+    hnn_net *net = test_make_net(HNN_NET_HAMILTONIAN, 1, 2, widths, 3);
+    hnn_dataset *data = NULL;
+    hnn_optimizer *opt = NULL;
+    dd.system = sys;
+    dd.count = 512;
+    dd.q_max = dd.p_max = 1.5;
+    od.lr = 1e-2;
+    td.steps = 400;
+    td.batch_size = 128;
+    assert_int_equal(hnn_dataset_system(&dd, &data, NULL), HNN_OK);
+    assert_int_equal(hnn_optimizer_create(&od, hnn_net_param_count(net), &opt, NULL), HNN_OK);
+    assert_int_equal(hnn_train(net, opt, data, NULL, &td, NULL, NULL), HNN_OK);
+    hnn_optimizer_destroy(opt);
+    hnn_dataset_destroy(data);
+    return net;
+}
+
 /* ---- norms ---------------------------------------------------------------------------- */
 
 static inline double test_max_abs(const double *v, size_t count)
