@@ -39,6 +39,38 @@ static double now(void)
 static double min_time = 0.25; /* seconds per repetition */
 static int repetitions = 3;
 
+/* OpenBLAS picks its kernels from the CPU model; a CPU newer than the OpenBLAS build (Debian
+ * 12's 0.3.21 on an Emerald Rapids Xeon, say) gets its generic SSE3 "Prescott" kernels,
+ * several times slower, which would make the roof and PyTorch (on the same libblas) look
+ * slow. The user fixes it with OPENBLAS_CORETYPE, read when OpenBLAS loads; we can only say. */
+static void check_blas_kernels(void)
+{
+#if defined(HNN_BENCH_CBLAS) && defined(__GNUC__) && defined(__x86_64__)
+    const char *core = openblas_get_corename();
+    const int old = core == NULL || strcmp(core, "Prescott") == 0 || strcmp(core, "Core2") == 0 ||
+                    strcmp(core, "Nehalem") == 0 || strcmp(core, "Penryn") == 0 ||
+                    strcmp(core, "Dunnington") == 0;
+    if (old && __builtin_cpu_supports("avx2"))
+        fprintf(stderr, "bench: OpenBLAS runs its %s kernels on this AVX2%s CPU (it does not "
+                        "know the model), so the dgemm roof and PyTorch are slower than they "
+                        "should be; run again with OPENBLAS_CORETYPE=%s\n",
+                core == NULL ? "generic" : core,
+                __builtin_cpu_supports("avx512f") ? "/AVX-512" : "",
+                __builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell");
+#endif
+}
+
+/* The BLAS line of the tables' heading. */
+static const char *blas_kernels(void)
+{
+#ifdef HNN_BENCH_CBLAS
+    const char *core = openblas_get_corename();
+    return core != NULL ? core : "unknown";
+#else
+    return "none";
+#endif
+}
+
 /* Seconds per call of fn(ctx): repeat until min_time has passed, best of `repetitions`. */
 static double time_per_call(int (*fn)(void *), void *ctx)
 {
@@ -439,8 +471,9 @@ static int run_sweep(const char *python, const char *script, int quick, int thre
     }
     printf("libhnn %s, %d thread(s); %zu hidden tanh layer(s) of %zu, training batch %d (Adam), "
            "batched field %d states\n(d: HNN_PATH_DUAL, a: HNN_PATH_ADJOINT forced; "
-           "* marks the path HNN_PATH_AUTO picks)\n\n",
-           hnn_version_string(), threads, sweep_depth, sweep_width, SWEEP_BATCH, SWEEP_STATES);
+           "* marks the path HNN_PATH_AUTO picks; OpenBLAS kernels: %s)\n\n",
+           hnn_version_string(), threads, sweep_depth, sweep_width, SWEEP_BATCH, SWEEP_STATES,
+           blas_kernels());
     printf("%4s %10s %10s %9s %9s %11s %11s %9s %9s\n", "n", "train d", "train a", "lat d",
            "lat a", "batch d", "batch a", "MiB d", "MiB a");
     printf("%4s %10s %10s %9s %9s %11s %11s %9s %9s\n", "", "steps/s", "steps/s", "us", "us",
@@ -551,6 +584,7 @@ int main(int argc, char **argv)
 #ifdef HNN_BENCH_CBLAS
     openblas_set_num_threads(threads); /* the roof with as many cores as libhnn gets */
 #endif
+    check_blas_kernels();
     if (sweep)
         return run_sweep(python, script, quick, threads, json);
     for (i = 0; i < 3; i++)
@@ -559,8 +593,8 @@ int main(int argc, char **argv)
         ntorch = run_torch(python, script, quick, threads, torch, 3);
 
     if (json) {
-        printf("{\"threads\": %d, \"blas\": %s, \"rows\": [", threads,
-               isnan(res[0].dgemm_gflops) ? "false" : "true");
+        printf("{\"threads\": %d, \"blas\": %s, \"blas_kernels\": \"%s\", \"rows\": [",
+               threads, isnan(res[0].dgemm_gflops) ? "false" : "true", blas_kernels());
         for (i = 0; i < 3; i++) {
             const result *r = &res[i];
             printf("%s\n  {\"width\": %zu, \"latency_us\": %.3f, \"batch_states_per_s\": %.1f, "
@@ -587,8 +621,8 @@ int main(int argc, char **argv)
         printf("\n]}\n");
         return 0;
     }
-    printf("libhnn %s, %d thread(s); n = 1 (a state of 2), two hidden tanh layers of width w\n\n",
-           hnn_version_string(), threads);
+    printf("libhnn %s, %d thread(s); n = 1 (a state of 2), two hidden tanh layers of width w\n"
+           "(OpenBLAS kernels: %s)\n\n", hnn_version_string(), threads, blas_kernels());
     printf("%5s %10s %12s %8s %10s %8s %10s %8s %10s %10s %8s\n", "w", "latency", "batch",
            "GFLOP/s", "HNN train", "GFLOP/s", "MLP train", "GFLOP/s", "RK4", "midpoint", "dgemm");
     printf("%5s %10s %12s %8s %10s %8s %10s %8s %10s %10s %8s\n", "", "us/state", "states/s", "",
