@@ -97,12 +97,32 @@ static void load_inputs(const hnn_net *net, const hnni_adjoint *b, const double 
             x0[r * ld + s] = x[s * dim + r];
 }
 
+/* G[r * ld + s] = U[r * ldu + s * cs] (1 - a^2), a = A[r * ld + s]: the adjoint through
+ * tanh, U the output weights (one per row: ldu = 1, cs = 0) or a product's rows (ldu = bc,
+ * cs = 1). In the evaluation layout (ld = bc) both are contiguous runs: one flat loop, which
+ * vectorises even for a single state. */
+static void times_slope(size_t rows, size_t bc, const double *U, size_t ldu, size_t cs,
+                        const double *A, size_t ld, double *G)
+{
+    size_t r, s;
+    if (ld == bc && (bc == 1 || (cs == 1 && ldu == bc))) {
+        for (r = 0; r < rows * bc; r++)
+            G[r] = U[r] * (1.0 - A[r] * A[r]);
+        return;
+    }
+    for (r = 0; r < rows; r++)
+        for (s = 0; s < bc; s++) {
+            const double a = A[r * ld + s];
+            G[r * ld + s] = U[r * ldu + s * cs] * (1.0 - a * a);
+        }
+}
+
 void hnni_adjoint_forward(const hnn_net *net, const hnni_adjoint *b, const double *x, size_t bc,
                           int energy)
 {
     const size_t K = net->layers - 2, ld = pair_ld(b, bc), ra = right(b, bc);
     const double *w = net->params + net->w_off[K + 1];
-    size_t l, r, s;
+    size_t l;
 
     load_inputs(net, b, x, bc);
     for (l = 0; l <= K; l++) {
@@ -114,18 +134,11 @@ void hnni_adjoint_forward(const hnn_net *net, const hnni_adjoint *b, const doubl
         hnni_gemm(1, net->in[K + 1], bc, w, net->in[K + 1], b->P[K] + ra, ld, b->row, bc);
 
     /* the backward sweep, keeping G_l (Q's left half) and M_l for the training gradient */
-    for (r = 0; r < net->out[K]; r++)
-        for (s = 0; s < bc; s++) {
-            const double a = b->P[K][r * ld + ra + s];
-            b->Q[K][r * ld + s] = w[r] * (1.0 - a * a);
-        }
+    times_slope(net->out[K], bc, w, 1, 0, b->P[K] + ra, ld, b->Q[K]);
     for (l = K; l > 0; l--) {
         hnni_layer_product_t(net, l, b->Q[l], ld, bc, b->M[l - 1], bc);
-        for (r = 0; r < net->out[l - 1]; r++)
-            for (s = 0; s < bc; s++) {
-                const double a = b->P[l - 1][r * ld + ra + s];
-                b->Q[l - 1][r * ld + s] = b->M[l - 1][r * bc + s] * (1.0 - a * a);
-            }
+        times_slope(net->out[l - 1], bc, b->M[l - 1], bc, 1, b->P[l - 1] + ra, ld,
+                    b->Q[l - 1]);
     }
     hnni_layer_product_t(net, 0, b->Q[0], ld, bc, b->tmp, bc);
 }
