@@ -124,7 +124,7 @@ hnn_status hnn_quantity_net_energy(const hnn_net *net, hnn_workspace *ws, hnn_qu
     if (net->def.kind != HNN_NET_HAMILTONIAN)
         return HNN_ERR_WRONG_KIND;
     if (ws == NULL)
-        ws = net->own_ws;
+        return HNN_ERR_NULL;
     if (ws->net != net)
         return HNN_ERR_SIZE_MISMATCH;
     out->dim = net->dim;

@@ -229,9 +229,10 @@ hnn_status hnn_dissipative_field(hnn_dissipative *m, const double *x, size_t cou
     for (done = 0; done < count; done += FIELD_CHUNK) {
         const size_t bc = count - done < FIELD_CHUNK ? count - done : FIELD_CHUNK;
         const double *xc = x + done * m->dim;
-        if ((st = hnn_net_gradient(m->h, NULL, xc, bc, NULL, m->gh)) != HNN_OK)
+        if ((st = hnn_net_gradient(m->h, hnn_net_workspace(m->h), xc, bc, NULL, m->gh)) != HNN_OK)
             return st;
-        if (m->d != NULL && (st = hnn_net_gradient(m->d, NULL, xc, bc, NULL, m->gd)) != HNN_OK)
+        if (m->d != NULL && (st = hnn_net_gradient(m->d, hnn_net_workspace(m->d), xc, bc, NULL,
+                                                    m->gd)) != HNN_OK)
             return st;
         for (s = 0; s < bc; s++)
             combine(m, m->gh + s * m->dim, m->gd + s * m->dim, field + (done + s) * m->dim);

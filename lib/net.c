@@ -316,6 +316,11 @@ void hnn_net_destroy(hnn_net *net)
     hnni_free(&alloc, net, sizeof *net);
 }
 
+hnn_workspace *hnn_net_workspace(hnn_net *net)
+{
+    return net == NULL ? NULL : net->own_ws;
+}
+
 hnn_status hnn_net_get_def(const hnn_net *net, hnn_net_def *def)
 {
     if (net == NULL || def == NULL)
@@ -373,8 +378,8 @@ hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double 
         return HNN_ERR_NULL;
     if (count == 0)
         return HNN_ERR_INVALID_ARG;
-    if (*ws == NULL)
-        *ws = net->own_ws;
+    if (*ws == NULL) /* never the net's own: a const net is not written (hnn_net_workspace) */
+        return HNN_ERR_NULL;
     /* a workspace serves any net of the same n whose buffers it can hold */
     if ((*ws)->dim != net->dim || (*ws)->max_rows < net->max_rows ||
         !eval_doubles(net, (*ws)->chunk, need) || !fits(need, (*ws)->block))
@@ -605,7 +610,7 @@ hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws, hnn_field
     if (net == NULL || out == NULL)
         return HNN_ERR_NULL;
     if (ws == NULL)
-        ws = net->own_ws;
+        return HNN_ERR_NULL;
     if (ws->net != net)
         return HNN_ERR_SIZE_MISMATCH;
     out->dim = net->dim;

@@ -87,8 +87,8 @@ static void gradients_agree_and_match_differences(void **state)
         double Hd[70], Ha[70], err_g, err_h, err_fd;
         size_t s, t;
         fill_states(&rng, x, count, dim);
-        assert_int_equal(hnn_net_gradient(dual, NULL, x, count, Hd, gd), HNN_OK);
-        assert_int_equal(hnn_net_gradient(adj, NULL, x, count, Ha, ga), HNN_OK);
+        assert_int_equal(hnn_net_gradient(dual, hnn_net_workspace(dual), x, count, Hd, gd), HNN_OK);
+        assert_int_equal(hnn_net_gradient(adj, hnn_net_workspace(adj), x, count, Ha, ga), HNN_OK);
         err_g = test_rel_err(ga, gd, count * dim);
         err_h = test_rel_err(Ha, Hd, count);
         /* central differences of the adjoint net's own energy: an independent check */
@@ -98,9 +98,9 @@ static void gradients_agree_and_match_differences(void **state)
                 const double step = 1e-5;
                 memcpy(xp, x + s * dim, dim * sizeof *xp);
                 xp[t] += step;
-                assert_int_equal(hnn_net_energy(adj, NULL, xp, 1, &hp), HNN_OK);
+                assert_int_equal(hnn_net_energy(adj, hnn_net_workspace(adj), xp, 1, &hp), HNN_OK);
                 xp[t] -= 2.0 * step;
-                assert_int_equal(hnn_net_energy(adj, NULL, xp, 1, &hm), HNN_OK);
+                assert_int_equal(hnn_net_energy(adj, hnn_net_workspace(adj), xp, 1, &hm), HNN_OK);
                 fd[s * dim + t] = (hp - hm) / (2.0 * step);
             }
         err_fd = test_rel_err(ga, fd, count * dim);
@@ -133,12 +133,12 @@ static void batch_equals_single_states(void **state)
         double *f = malloc(count * dim * sizeof *f), H[150];
         size_t s, i;
         fill_states(&rng, x, count, dim);
-        assert_int_equal(hnn_net_gradient(net, NULL, x, count, H, g), HNN_OK);
-        assert_int_equal(hnn_net_field(net, NULL, x, count, f), HNN_OK);
+        assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x, count, H, g), HNN_OK);
+        assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), x, count, f), HNN_OK);
         for (s = 0; s < count; s++) {
             double g1[12], H1, f1[12];
-            assert_int_equal(hnn_net_gradient(net, NULL, x + s * dim, 1, &H1, g1), HNN_OK);
-            assert_int_equal(hnn_net_field(net, NULL, x + s * dim, 1, f1), HNN_OK);
+            assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x + s * dim, 1, &H1, g1), HNN_OK);
+            assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), x + s * dim, 1, f1), HNN_OK);
             assert_memory_equal(g1, g + s * dim, dim * sizeof *g1);
             assert_memory_equal(&H1, H + s, sizeof H1);
             assert_memory_equal(f1, f + s * dim, dim * sizeof *f1);
@@ -423,20 +423,20 @@ static void hessian_of_a_long_state(void **state)
         test_rng rng = {77};
         size_t r, c;
         test_fill(&rng, x, dim, -1.0, 1.0);
-        assert_int_equal(hnn_net_hessian(net, NULL, x, 1, hess), HNN_OK);
+        assert_int_equal(hnn_net_hessian(net, hnn_net_workspace(net), x, 1, hess), HNN_OK);
         for (c = 0; c < dim; c++) {
             const double step = 1e-5, keep = x[c];
             x[c] = keep + step;
-            assert_int_equal(hnn_net_gradient(net, NULL, x, 1, NULL, gp), HNN_OK);
+            assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x, 1, NULL, gp), HNN_OK);
             x[c] = keep - step;
-            assert_int_equal(hnn_net_gradient(net, NULL, x, 1, NULL, gm), HNN_OK);
+            assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x, 1, NULL, gm), HNN_OK);
             x[c] = keep;
             for (r = 0; r < dim; r++)
                 fd[r * dim + c] = (gp[r] - gm[r]) / (2.0 * step);
         }
         assert_true(test_max_abs(hess, dim * dim) > 1e-3);
         assert_true(test_rel_err(hess, fd, dim * dim) <= 1e-7);
-        assert_int_equal(hnn_net_field_jacobian(net, NULL, x, 1, jac), HNN_OK);
+        assert_int_equal(hnn_net_field_jacobian(net, hnn_net_workspace(net), x, 1, jac), HNN_OK);
         for (r = 0; r < dim; r++)
             trace += jac[r * dim + r];
         assert_true(fabs(trace) <= 1e-12 * test_max_abs(jac, dim * dim)); /* divergence 0 */

@@ -193,8 +193,8 @@ static void test_nets(void **state)
     const double c[2] = {0.4, -0.6}, r = 1e-2;
     double div_h, div_m, div_fd, gap_h, gap_m, bracket;
     (void)state;
-    assert_int_equal(hnn_field_source_net(hnn, NULL, &sh), HNN_OK);
-    assert_int_equal(hnn_field_source_net(mlp, NULL, &sm), HNN_OK);
+    assert_int_equal(hnn_field_source_net(hnn, hnn_net_workspace(hnn), &sh), HNN_OK);
+    assert_int_equal(hnn_field_source_net(mlp, hnn_net_workspace(mlp), &sm), HNN_OK);
     assert_int_equal(hnn_diagnostics_divergence(d, &sh, c, 1, &div_h), HNN_OK);
     assert_int_equal(hnn_diagnostics_divergence(d, &sm, c, 1, &div_m), HNN_OK);
     assert_true(fabs(div_h) <= 1e-15);
@@ -208,18 +208,18 @@ static void test_nets(void **state)
         double xp[2], xm[2], fp[2], fm[2];
         memcpy(xp, c, sizeof c), memcpy(xm, c, sizeof c);
         xp[0] += 1e-5, xm[0] -= 1e-5;
-        hnn_net_field(mlp, NULL, xp, 1, fp), hnn_net_field(mlp, NULL, xm, 1, fm);
+        hnn_net_field(mlp, hnn_net_workspace(mlp), xp, 1, fp), hnn_net_field(mlp, hnn_net_workspace(mlp), xm, 1, fm);
         div_fd = (fp[0] - fm[0]) / 2e-5;
         memcpy(xp, c, sizeof c), memcpy(xm, c, sizeof c);
         xp[1] += 1e-5, xm[1] -= 1e-5;
-        hnn_net_field(mlp, NULL, xp, 1, fp), hnn_net_field(mlp, NULL, xm, 1, fm);
+        hnn_net_field(mlp, hnn_net_workspace(mlp), xp, 1, fp), hnn_net_field(mlp, hnn_net_workspace(mlp), xm, 1, fm);
         div_fd += (fp[1] - fm[1]) / 2e-5;
         assert_true(fabs(div_fd - div_m) <= 1e-8 * fmax(1.0, fabs(div_m)));
     }
-    assert_int_equal(hnn_quantity_net_energy(hnn, NULL, &H), HNN_OK);
+    assert_int_equal(hnn_quantity_net_energy(hnn, hnn_net_workspace(hnn), &H), HNN_OK);
     assert_int_equal(hnn_diagnostics_poisson_bracket(d, &H, &H, c, 1, &bracket), HNN_OK);
     assert_true(bracket == 0.0);
-    assert_int_equal(hnn_quantity_net_energy(mlp, NULL, &H), HNN_ERR_WRONG_KIND);
+    assert_int_equal(hnn_quantity_net_energy(mlp, hnn_net_workspace(mlp), &H), HNN_ERR_WRONG_KIND);
     hnn_diagnostics_destroy(d);
     hnn_net_destroy(hnn);
     hnn_net_destroy(mlp);
@@ -236,7 +236,7 @@ static void test_flow_determinant_of_a_learned_hamiltonian(void **state)
     const double x[4] = {0.2, -0.4, 0.5, 0.1};
     double det;
     (void)state;
-    assert_int_equal(hnn_field_source_net(net, NULL, &src), HNN_OK);
+    assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &src), HNN_OK);
     assert_int_equal(hnn_diagnostics_flow_jacobian_det(d, g4, &src, x, 0.1, 50, &det), HNN_OK);
     fprintf(stderr, "gauss4 flow det (n = 2, 50 steps): %.15f\n", det);
     assert_true(fabs(det - 1.0) <= 1e-9);

@@ -41,10 +41,10 @@ static hnn_net *feature_net(const shape *sh, hnn_net_kind kind, size_t width, ui
     return net;
 }
 
-static double energy_at(const hnn_net *net, const double *x)
+static double energy_at(hnn_net *net, const double *x)
 {
     double h;
-    assert_int_equal(hnn_net_energy(net, NULL, x, 1, &h), HNN_OK);
+    assert_int_equal(hnn_net_energy(net, hnn_net_workspace(net), x, 1, &h), HNN_OK);
     return h;
 }
 
@@ -65,7 +65,7 @@ static void test_gradient_matches_central_differences(void **state)
         for (trial = 0; trial < 3; trial++) {
             double x[18], g[18], fd[18], xp[18], h = 1e-5;
             random_state(&rng, dim, x);
-            assert_int_equal(hnn_net_gradient(net, NULL, x, 1, NULL, g), HNN_OK);
+            assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x, 1, NULL, g), HNN_OK);
             for (i = 0; i < dim; i++) {
                 memcpy(xp, x, sizeof x);
                 xp[i] = x[i] + h;
@@ -92,26 +92,26 @@ static void test_hessian_and_field_jacobian_match_central_differences(void **sta
         double x[18], xp[18], gp[18], gm[18], hess[324], fd[324], h = 1e-5;
         random_state(&rng, dim, x);
         /* Hessian of H: differences of the exact gradient */
-        assert_int_equal(hnn_net_hessian(hnn, NULL, x, 1, hess), HNN_OK);
+        assert_int_equal(hnn_net_hessian(hnn, hnn_net_workspace(hnn), x, 1, hess), HNN_OK);
         for (t = 0; t < dim; t++) {
             memcpy(xp, x, sizeof x);
             xp[t] = x[t] + h;
-            assert_int_equal(hnn_net_gradient(hnn, NULL, xp, 1, NULL, gp), HNN_OK);
+            assert_int_equal(hnn_net_gradient(hnn, hnn_net_workspace(hnn), xp, 1, NULL, gp), HNN_OK);
             xp[t] = x[t] - h;
-            assert_int_equal(hnn_net_gradient(hnn, NULL, xp, 1, NULL, gm), HNN_OK);
+            assert_int_equal(hnn_net_gradient(hnn, hnn_net_workspace(hnn), xp, 1, NULL, gm), HNN_OK);
             for (i = 0; i < dim; i++)
                 fd[i * dim + t] = (gp[i] - gm[i]) / (2 * h);
         }
         if (test_rel_err(hess, fd, dim * dim) > 1e-6)
             fail_msg("shape %zu: Hessian vs differences %.3g", k, test_rel_err(hess, fd, dim * dim));
         /* a direct-field net's Jacobian: differences of its field */
-        assert_int_equal(hnn_net_field_jacobian(mlp, NULL, x, 1, hess), HNN_OK);
+        assert_int_equal(hnn_net_field_jacobian(mlp, hnn_net_workspace(mlp), x, 1, hess), HNN_OK);
         for (t = 0; t < dim; t++) {
             memcpy(xp, x, sizeof x);
             xp[t] = x[t] + h;
-            assert_int_equal(hnn_net_field(mlp, NULL, xp, 1, gp), HNN_OK);
+            assert_int_equal(hnn_net_field(mlp, hnn_net_workspace(mlp), xp, 1, gp), HNN_OK);
             xp[t] = x[t] - h;
-            assert_int_equal(hnn_net_field(mlp, NULL, xp, 1, gm), HNN_OK);
+            assert_int_equal(hnn_net_field(mlp, hnn_net_workspace(mlp), xp, 1, gm), HNN_OK);
             for (i = 0; i < dim; i++)
                 fd[i * dim + t] = (gp[i] - gm[i]) / (2 * h);
         }
@@ -240,11 +240,11 @@ static void test_invariance_and_noether(void **state)
             /* the moved state's features differ from the original's by rounding only */
             if (fabs(h1 - h0) > 1e-11 * (1.0 + fabs(h0)))
                 fail_msg("shape %zu: H changed by %.3g under a rigid motion", k, h1 - h0);
-            assert_int_equal(hnn_net_gradient(net, NULL, x, 1, NULL, g), HNN_OK);
+            assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x, 1, NULL, g), HNN_OK);
             brackets(sh, x, g, &P, &L);
             worst_P = P > worst_P ? P : worst_P;
             worst_L = L > worst_L ? L : worst_L;
-            assert_int_equal(hnn_net_gradient(ref, NULL, x, 1, NULL, g), HNN_OK);
+            assert_int_equal(hnn_net_gradient(ref, hnn_net_workspace(ref), x, 1, NULL, g), HNN_OK);
             brackets(sh, x, g, &P, &L);
             plain_P = P > plain_P ? P : plain_P;
             plain_L = L > plain_L ? L : plain_L;
@@ -274,9 +274,9 @@ static void test_batches_equal_single_states(void **state)
         double one[18];
         assert_true(x && f);
         test_fill(&rng, x, count * dim, -2.0, 2.0);
-        assert_int_equal(hnn_net_field(net, NULL, x, count, f), HNN_OK);
+        assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), x, count, f), HNN_OK);
         for (s = 0; s < count; s++) {
-            assert_int_equal(hnn_net_field(net, NULL, x + s * dim, 1, one), HNN_OK);
+            assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), x + s * dim, 1, one), HNN_OK);
             assert_memory_equal(one, f + s * dim, dim * sizeof *one);
         }
         free(x), free(f);
@@ -306,8 +306,8 @@ static void test_model_files_keep_the_map(void **state)
         assert_int_equal(d.bodies, shapes[k].bodies);
         assert_true(d.kinetic_mass == shapes[k].kinetic_mass);
         random_state(&rng, dim, x);
-        assert_int_equal(hnn_net_gradient(net, NULL, x, 1, NULL, g1), HNN_OK);
-        assert_int_equal(hnn_net_gradient(back, NULL, x, 1, NULL, g2), HNN_OK);
+        assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x, 1, NULL, g1), HNN_OK);
+        assert_int_equal(hnn_net_gradient(back, hnn_net_workspace(back), x, 1, NULL, g2), HNN_OK);
         assert_memory_equal(g1, g2, dim * sizeof *g1);
         free(buf);
         hnn_net_destroy(net);
@@ -327,11 +327,11 @@ static void test_separable_nets(void **state)
     double x[4] = {0.3, -0.7, 1.1, -0.4}, x2[4], f[4], f2[4], h0, h1;
     size_t i;
     (void)state;
-    assert_int_equal(hnn_net_field(net, NULL, x, 1, f), HNN_OK);
+    assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), x, 1, f), HNN_OK);
     assert_true(f[0] == 1.1 / 0.5 && f[1] == -0.4 / 0.5);
     memcpy(x2, x, sizeof x);
     x2[2] = -2.0, x2[3] = 0.9; /* other momenta: the same force */
-    assert_int_equal(hnn_net_field(net, NULL, x2, 1, f2), HNN_OK);
+    assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), x2, 1, f2), HNN_OK);
     assert_memory_equal(f + 2, f2 + 2, 2 * sizeof *f);
     {   /* the loss sees the same field, kinetic term included */
         hnn_loss_workspace *lw = NULL;
@@ -339,7 +339,7 @@ static void test_separable_nets(void **state)
         double xs[8], fs[8], loss, want = 0.0;
         memcpy(xs, x, sizeof x);
         memcpy(xs + 4, x2, sizeof x2);
-        assert_int_equal(hnn_net_field(net, NULL, xs, 2, fs), HNN_OK);
+        assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), xs, 2, fs), HNN_OK);
         for (i = 0; i < 8; i++)
             want += (fs[i] - y[i]) * (fs[i] - y[i]) / 8.0;
         assert_int_equal(hnn_loss_workspace_create(net, &lw, NULL), HNN_OK);
@@ -347,7 +347,7 @@ static void test_separable_nets(void **state)
         assert_true(fabs(loss - want) < 1e-14 * want);
         hnn_loss_workspace_destroy(lw);
     }
-    assert_int_equal(hnn_field_source_net(net, NULL, &src), HNN_OK);
+    assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &src), HNN_OK);
     assert_int_equal(src.separable, 1);
     id.method = HNN_METHOD_LEAPFROG;
     id.dim = 4;
@@ -363,7 +363,7 @@ static void test_separable_nets(void **state)
     {   /* a plain net is not separable */
         const shape plain = {HNN_FEATURES_IDENTITY, 0, 2, 0.5};
         net = feature_net(&plain, HNN_NET_HAMILTONIAN, 8, 71);
-        assert_int_equal(hnn_field_source_net(net, NULL, &src), HNN_OK);
+        assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &src), HNN_OK);
         assert_int_equal(src.separable, 0);
         hnn_net_destroy(net);
     }

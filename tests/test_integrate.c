@@ -186,7 +186,7 @@ static double net_step_defect(hnn_method m, hnn_net *net, const double *x, doubl
     hnn_field_source src;
     hnn_integrator *in = make_integ(m, 4, NULL);
     double M[16], defect;
-    assert_int_equal(hnn_field_source_net(net, NULL, &src), HNN_OK);
+    assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &src), HNN_OK);
     step_jacobian(in, &src, x, h, M, 4);
     defect = symplecticity_defect(M, 4);
     hnn_integrator_destroy(in);
@@ -263,7 +263,7 @@ static void test_steps_and_rollouts_never_allocate(void **state)
     nd.allocator = test_allocator(&counter);
     nd.widths[0] = nd.widths[1] = 8;
     assert_int_equal(hnn_net_create(&nd, &net, NULL), HNN_OK);
-    assert_int_equal(hnn_field_source_net(net, NULL, &src), HNN_OK);
+    assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &src), HNN_OK);
     for (m = 0; m < HNN_METHOD_COUNT; m++) {
         hnn_integrator *in = make_integ((hnn_method)m, 2, &counter);
         double x[2] = {0.5, -0.2};
@@ -330,7 +330,7 @@ static void test_non_convergence_leaves_state_untouched(void **state)
     hnn_integrator *in;
     size_t i;
     (void)state;
-    assert_int_equal(hnn_field_source_net(net, NULL, &src), HNN_OK);
+    assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &src), HNN_OK);
     for (i = 0; i < TEST_COUNT(implicit); i++) {
         double x[2] = {1.5, -0.5};
         const double before[2] = {1.5, -0.5};
@@ -520,13 +520,13 @@ static void test_convergence_test_edge_cases(void **state)
 }
 
 /* Newton's method on f(x) = 0 for a 2-dimensional state, with the exact field Jacobian. */
-static void equilibrium_of(const hnn_net *net, double *x)
+static void equilibrium_of(hnn_net *net, double *x)
 {
     size_t it;
     for (it = 0; it < 20; it++) {
         double f[2], J[4], det;
-        assert_int_equal(hnn_net_field(net, NULL, x, 1, f), HNN_OK);
-        assert_int_equal(hnn_net_field_jacobian(net, NULL, x, 1, J), HNN_OK);
+        assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), x, 1, f), HNN_OK);
+        assert_int_equal(hnn_net_field_jacobian(net, hnn_net_workspace(net), x, 1, J), HNN_OK);
         det = J[0] * J[3] - J[1] * J[2];
         x[0] -= (J[3] * f[0] - J[1] * f[1]) / det;
         x[1] -= (J[0] * f[1] - J[2] * f[0]) / det;
@@ -551,7 +551,7 @@ static void test_unknowns_through_zero_converge(void **state)
         hnn_net *net = test_trained_net(systems[sys]);
         hnn_field_source src;
         double eq[2] = {0.0, 0.0}, f[2];
-        assert_int_equal(hnn_field_source_net(net, NULL, &src), HNN_OK);
+        assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &src), HNN_OK);
         assert_false(src.separable);
         for (m = 0; m < 2; m++) { /* symplectic Euler (p' = p + h f_p), leapfrog (h / 2) */
             const hnn_method method = m == 0 ? HNN_METHOD_SYMPLECTIC_EULER : HNN_METHOD_LEAPFROG;
@@ -559,7 +559,7 @@ static void test_unknowns_through_zero_converge(void **state)
             hnn_integrator *in = make_integ(method, 2, NULL);
             for (k = 0; k < 100; k++) {
                 double x[2] = {-1.2 + 0.024 * (double)k, 0.0}, x0[2];
-                assert_int_equal(hnn_net_field(net, NULL, x, 1, f), HNN_OK);
+                assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), x, 1, f), HNN_OK);
                 /* then p_new = O(round-off), its fixed point at 0 or off it by an ulp or so */
                 x[1] = -c * f[1] + 1e-17 * (double)(k % 7) - 3e-17;
                 memcpy(x0, x, sizeof x0);
@@ -573,7 +573,7 @@ static void test_unknowns_through_zero_converge(void **state)
             hnn_integrator_destroy(in);
         }
         equilibrium_of(net, eq);
-        assert_int_equal(hnn_net_field(net, NULL, eq, 1, f), HNN_OK);
+        assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), eq, 1, f), HNN_OK);
         fprintf(stderr, "%s net: learned equilibrium (%.2e, %.2e), |f| = %.1e, %.1e\n",
                 sys == 0 ? "spring" : "pendulum", eq[0], eq[1], f[0], f[1]);
         assert_true(fabs(f[0]) <= 1e-14 && fabs(f[1]) <= 1e-14);

@@ -23,14 +23,14 @@ static void soak(hnn_system sys)
     hnn_field_source src;
     double above; /* the orbit's learned energy above the bottom of the well */
     size_t m;
-    assert_int_equal(hnn_net_energy(net, NULL, start, 1, &above), HNN_OK);
+    assert_int_equal(hnn_net_energy(net, hnn_net_workspace(net), start, 1, &above), HNN_OK);
     {
         double h_bottom;
-        assert_int_equal(hnn_net_energy(net, NULL, bottom, 1, &h_bottom), HNN_OK);
+        assert_int_equal(hnn_net_energy(net, hnn_net_workspace(net), bottom, 1, &h_bottom), HNN_OK);
         above -= h_bottom;
     }
     assert_true(above >= 0.1); /* the true wells: 1/2 (spring), 3 (1 - cos 1) = 1.38 */
-    assert_int_equal(hnn_field_source_net(net, NULL, &src), HNN_OK);
+    assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &src), HNN_OK);
     assert_false(src.separable); /* so leapfrog and symplectic Euler iterate too */
     for (m = 0; m < TEST_COUNT(implicit); m++) {
         hnn_integrator_def def = hnn_integrator_def_default();
@@ -41,7 +41,7 @@ static void soak(hnn_system sys)
         def.method = implicit[m];
         def.dim = 2;
         assert_int_equal(hnn_integrator_create(&def, &in, NULL), HNN_OK);
-        assert_int_equal(hnn_net_energy(net, NULL, x, 1, &h0), HNN_OK);
+        assert_int_equal(hnn_net_energy(net, hnn_net_workspace(net), x, 1, &h0), HNN_OK);
         st = hnn_integrator_rollout(in, &src, x, 0.1, STEPS, NULL, NULL, NULL, &done);
         if (st != HNN_OK)
             fail_msg("%s: %s after %zu steps", hnn_method_name(implicit[m]),
@@ -52,7 +52,7 @@ static void soak(hnn_system sys)
          * for symplectic Euler, O(h^2) for leapfrog and the midpoint rule, less for Gauss4
          * and 6, of the orbit's energy (measured at h = 0.1: 0.09, 0.008, 3e-5, 1e-6 of it
          * on the pendulum) */
-        assert_int_equal(hnn_net_energy(net, NULL, x, 1, &h1), HNN_OK);
+        assert_int_equal(hnn_net_energy(net, hnn_net_workspace(net), x, 1, &h1), HNN_OK);
         switch (hnn_method_order(implicit[m])) {
         case 1: bound = 0.25 * above; break;
         case 2: bound = 0.05 * above; break;

@@ -121,7 +121,7 @@ static void test_loss_value_is_mean_squared_field_error(void **state)
     test_fill(&rng, x, 20, -1, 1);
     test_fill(&rng, y, 20, -1, 1);
     assert_int_equal(hnn_loss_workspace_create(net, &lw, NULL), HNN_OK);
-    assert_int_equal(hnn_net_field(net, NULL, x, 5, f), HNN_OK);
+    assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), x, 5, f), HNN_OK);
     for (i = 0; i < 20; i++)
         want += (f[i] - y[i]) * (f[i] - y[i]);
     want /= 20;

@@ -433,7 +433,7 @@ static void test_pytorch_fixture(void **state)
         if (fscanf(f, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3], &v[4],
                    &v[5], &v[6], &v[7], &v[8]) != 9)
             break;
-        assert_int_equal(hnn_net_gradient(net, NULL, v, 1, &h, g), HNN_OK);
+        assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), v, 1, &h, g), HNN_OK);
         assert_true(fabs(h - v[4]) <= 1e-12);
         for (k = 0; k < 4; k++)
             assert_true(fabs(g[k] - v[5 + k]) <= 1e-12);

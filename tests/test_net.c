@@ -41,7 +41,7 @@ static void roughen(hnn_net *net, double factor)
 static double energy_at(hnn_net *net, const double *x)
 {
     double h;
-    assert_int_equal(hnn_net_energy(net, NULL, x, 1, &h), HNN_OK);
+    assert_int_equal(hnn_net_energy(net, hnn_net_workspace(net), x, 1, &h), HNN_OK);
     return h;
 }
 
@@ -59,7 +59,7 @@ static void test_gradient_matches_central_differences(void **state)
             double x[6], g[6], fd[6], h_value, h_plain;
             size_t k;
             test_fill(&rng, x, dim, -2.0, 2.0);
-            assert_int_equal(hnn_net_gradient(net, NULL, x, 1, &h_value, g), HNN_OK);
+            assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x, 1, &h_value, g), HNN_OK);
             h_plain = energy_at(net, x);
             assert_true(h_value == h_plain); /* the dual pass carries the same value */
             for (k = 0; k < dim; k++) {
@@ -93,8 +93,8 @@ static double divergence_by_differences(hnn_net *net, const double *x, size_t di
         memcpy(xm, x, dim * sizeof *x);
         xp[k] += step;
         xm[k] -= step;
-        assert_int_equal(hnn_net_field(net, NULL, xp, 1, fp), HNN_OK);
-        assert_int_equal(hnn_net_field(net, NULL, xm, 1, fm), HNN_OK);
+        assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), xp, 1, fp), HNN_OK);
+        assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), xm, 1, fm), HNN_OK);
         div += (fp[k] - fm[k]) / (2 * step);
     }
     return div;
@@ -114,8 +114,8 @@ static void test_hamiltonian_field_conserves_and_is_divergence_free(void **state
             double x[6], g[6], f[6], dot = 0.0, scale = 0.0;
             size_t k;
             test_fill(&rng, x, dim, -2.0, 2.0);
-            assert_int_equal(hnn_net_gradient(net, NULL, x, 1, NULL, g), HNN_OK);
-            assert_int_equal(hnn_net_field(net, NULL, x, 1, f), HNN_OK);
+            assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x, 1, NULL, g), HNN_OK);
+            assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), x, 1, f), HNN_OK);
             for (k = 0; k < dim; k++) {
                 dot += g[k] * f[k];
                 scale += fabs(g[k] * f[k]);
@@ -159,9 +159,9 @@ static void test_second_derivatives_match_differences(void **state)
         size_t k, i;
         roughen(hnn, 1.5);
         test_fill(&rng, x, 2 * dim, -1.5, 1.5);
-        assert_int_equal(hnn_net_hessian(hnn, NULL, x, 2, hess), HNN_OK);
-        assert_int_equal(hnn_net_field_jacobian(hnn, NULL, x, 2, jac), HNN_OK);
-        assert_int_equal(hnn_net_field_jacobian(mlp, NULL, x, 2, jm), HNN_OK);
+        assert_int_equal(hnn_net_hessian(hnn, hnn_net_workspace(hnn), x, 2, hess), HNN_OK);
+        assert_int_equal(hnn_net_field_jacobian(hnn, hnn_net_workspace(hnn), x, 2, jac), HNN_OK);
+        assert_int_equal(hnn_net_field_jacobian(mlp, hnn_net_workspace(mlp), x, 2, jm), HNN_OK);
         for (k = 0; k < dim; k++) { /* column k: derivative along x_k, second state */
             const double step = 1e-5;
             double xp[6], xm[6], gp[6], gm[6], fp[6], fm[6];
@@ -169,10 +169,10 @@ static void test_second_derivatives_match_differences(void **state)
             memcpy(xm, x + dim, dim * sizeof *x);
             xp[k] += step;
             xm[k] -= step;
-            assert_int_equal(hnn_net_gradient(hnn, NULL, xp, 1, NULL, gp), HNN_OK);
-            assert_int_equal(hnn_net_gradient(hnn, NULL, xm, 1, NULL, gm), HNN_OK);
-            assert_int_equal(hnn_net_field(mlp, NULL, xp, 1, fp), HNN_OK);
-            assert_int_equal(hnn_net_field(mlp, NULL, xm, 1, fm), HNN_OK);
+            assert_int_equal(hnn_net_gradient(hnn, hnn_net_workspace(hnn), xp, 1, NULL, gp), HNN_OK);
+            assert_int_equal(hnn_net_gradient(hnn, hnn_net_workspace(hnn), xm, 1, NULL, gm), HNN_OK);
+            assert_int_equal(hnn_net_field(mlp, hnn_net_workspace(mlp), xp, 1, fp), HNN_OK);
+            assert_int_equal(hnn_net_field(mlp, hnn_net_workspace(mlp), xm, 1, fm), HNN_OK);
             for (i = 0; i < dim; i++) {
                 fd[i * dim + k] = (gp[i] - gm[i]) / (2 * step);
                 fdm[i * dim + k] = (fp[i] - fm[i]) / (2 * step);
@@ -188,7 +188,7 @@ static void test_second_derivatives_match_differences(void **state)
             trace += jac[i * dim + i];
         }
         assert_true(fabs(trace) <= 1e-13 * test_max_abs(hess, dim * dim));
-        assert_int_equal(hnn_net_hessian(mlp, NULL, x, 1, hess), HNN_ERR_WRONG_KIND);
+        assert_int_equal(hnn_net_hessian(mlp, hnn_net_workspace(mlp), x, 1, hess), HNN_ERR_WRONG_KIND);
         hnn_net_destroy(hnn);
         hnn_net_destroy(mlp);
     }
@@ -210,16 +210,16 @@ static void test_batch_is_bit_identical_to_single_states(void **state)
         double *h = malloc(count * sizeof *h), *h2 = malloc(count * sizeof *h2);
         size_t s;
         test_fill(&rng, x, count * dim, -3.0, 3.0);
-        assert_int_equal(hnn_net_gradient(hnn, NULL, x, count, h, g), HNN_OK);
-        assert_int_equal(hnn_net_energy(hnn, NULL, x, count, h2), HNN_OK);
-        assert_int_equal(hnn_net_field(hnn, NULL, x, count, f), HNN_OK);
-        assert_int_equal(hnn_net_field(mlp, NULL, x, count, fm), HNN_OK);
+        assert_int_equal(hnn_net_gradient(hnn, hnn_net_workspace(hnn), x, count, h, g), HNN_OK);
+        assert_int_equal(hnn_net_energy(hnn, hnn_net_workspace(hnn), x, count, h2), HNN_OK);
+        assert_int_equal(hnn_net_field(hnn, hnn_net_workspace(hnn), x, count, f), HNN_OK);
+        assert_int_equal(hnn_net_field(mlp, hnn_net_workspace(mlp), x, count, fm), HNN_OK);
         assert_memory_equal(h, h2, count * sizeof *h);
         for (s = 0; s < count; s++) {
             double h1, g1[6], f1[6], fm1[6];
-            assert_int_equal(hnn_net_gradient(hnn, NULL, x + s * dim, 1, &h1, g1), HNN_OK);
-            assert_int_equal(hnn_net_field(hnn, NULL, x + s * dim, 1, f1), HNN_OK);
-            assert_int_equal(hnn_net_field(mlp, NULL, x + s * dim, 1, fm1), HNN_OK);
+            assert_int_equal(hnn_net_gradient(hnn, hnn_net_workspace(hnn), x + s * dim, 1, &h1, g1), HNN_OK);
+            assert_int_equal(hnn_net_field(hnn, hnn_net_workspace(hnn), x + s * dim, 1, f1), HNN_OK);
+            assert_int_equal(hnn_net_field(mlp, hnn_net_workspace(mlp), x + s * dim, 1, fm1), HNN_OK);
             assert_memory_equal(&h1, h + s, sizeof h1);
             assert_memory_equal(g1, g + s * dim, dim * sizeof *g1);
             assert_memory_equal(f1, f + s * dim, dim * sizeof *f1);
@@ -243,9 +243,9 @@ static void test_wide_nets_use_smaller_chunks_with_the_same_bits(void **state)
     size_t s;
     (void)state;
     test_fill(&rng, x, count * dim, -1.0, 1.0);
-    assert_int_equal(hnn_net_gradient(net, NULL, x, count, NULL, g), HNN_OK);
+    assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x, count, NULL, g), HNN_OK);
     for (s = 0; s < count; s += 7) {
-        assert_int_equal(hnn_net_gradient(net, NULL, x + s * dim, 1, NULL, g1), HNN_OK);
+        assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x + s * dim, 1, NULL, g1), HNN_OK);
         assert_memory_equal(g1, g + s * dim, dim * sizeof *g1);
     }
     free(x), free(g);
@@ -284,7 +284,7 @@ static void test_tanh_within_two_ulp(void **state)
         x[2 * i + 1] = 0.0;
     }
     x[0] = -0.0, x[2] = 0.625, x[4] = -0.625, x[6] = 22.0, x[8] = -1e300, x[10] = 4.9e-324;
-    assert_int_equal(hnn_net_energy(net, NULL, x, N, h), HNN_OK);
+    assert_int_equal(hnn_net_energy(net, hnn_net_workspace(net), x, N, h), HNN_OK);
     for (i = 0; i < N; i++)
         worst = fmax(worst, ulps(h[i], tanh(x[2 * i])));
     fprintf(stderr, "tanh: worst error over %d arguments %.0f ulp\n", N, worst);
@@ -304,7 +304,7 @@ static void test_caller_workspace_matches_own(void **state)
     test_fill(&rng, x, 40, -1.0, 1.0);
     assert_int_equal(hnn_workspace_create(net, &ws, NULL), HNN_OK);
     assert_int_equal(hnn_net_gradient(net, ws, x, 10, NULL, g1), HNN_OK);
-    assert_int_equal(hnn_net_gradient(net, NULL, x, 10, NULL, g2), HNN_OK);
+    assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x, 10, NULL, g2), HNN_OK);
     assert_memory_equal(g1, g2, sizeof g1);
     hnn_workspace_destroy(ws);
     hnn_workspace_destroy(NULL);
@@ -389,7 +389,7 @@ static void test_parameter_order_matches_hand_computation(void **state)
     (void)state;
     assert_int_equal(hnn_net_param_count(net), TEST_COUNT(p));
     assert_int_equal(hnn_net_params_set(net, p, TEST_COUNT(p)), HNN_OK);
-    assert_int_equal(hnn_net_gradient(net, NULL, x, 1, &h, g), HNN_OK);
+    assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x, 1, &h, g), HNN_OK);
     a0 = tanh(0.5 * x[0] - 0.25 * x[1] + 0.1);
     a1 = tanh(1.5 * x[0] + 0.75 * x[1] - 0.2);
     want_h = 2.0 * a0 - 3.0 * a1 + 0.125;
@@ -450,7 +450,7 @@ static void test_allocator_hook_sees_every_block(void **state)
     assert_true(counter.allocs > 0);
     allocs_after_setup = counter.allocs;
     assert_int_equal(hnn_net_gradient(net, ws, x, 1, NULL, g), HNN_OK);
-    assert_int_equal(hnn_net_field(net, NULL, x, 1, g), HNN_OK);
+    assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), x, 1, g), HNN_OK);
     assert_int_equal(counter.allocs, allocs_after_setup); /* evaluation never allocates */
     hnn_workspace_destroy(ws);
     hnn_net_destroy(net);
@@ -498,8 +498,8 @@ static void test_results_do_not_depend_on_the_allocators_alignment(void **state)
     def.allocator.fn = skewed_alloc;
     def.allocator.user = &skew;
     assert_int_equal(hnn_net_create(&def, &skewed, NULL), HNN_OK);
-    assert_int_equal(hnn_net_gradient(plain, NULL, x, 3, e1, g1), HNN_OK);
-    assert_int_equal(hnn_net_gradient(skewed, NULL, x, 3, e2, g2), HNN_OK);
+    assert_int_equal(hnn_net_gradient(plain, hnn_net_workspace(plain), x, 3, e1, g1), HNN_OK);
+    assert_int_equal(hnn_net_gradient(skewed, hnn_net_workspace(skewed), x, 3, e2, g2), HNN_OK);
     assert_memory_equal(g1, g2, sizeof g1);
     assert_memory_equal(e1, e2, sizeof e1);
     hnn_net_destroy(skewed);
@@ -532,7 +532,7 @@ static void test_workspaces_of_wide_states_stay_small(void **state)
     hess = malloc(1024 * 1024 * sizeof *hess);
     assert_true(x && hess);
     x[3] = 0.5;
-    assert_int_equal(hnn_net_hessian(net, NULL, x, 1, hess), HNN_OK); /* it still fits */
+    assert_int_equal(hnn_net_hessian(net, hnn_net_workspace(net), x, 1, hess), HNN_OK); /* it still fits */
     /* symmetric to rounding (forward over reverse is not bit-symmetric) */
     assert_true(fabs(hess[5 * 1024 + 9] - hess[9 * 1024 + 5]) <=
                 1e-12 * (fabs(hess[5 * 1024 + 9]) + 1e-300));
@@ -663,17 +663,23 @@ static void test_bad_evaluation_arguments(void **state)
     hnn_net *mlp = make_net(&sh, HNN_NET_FIELD, 1);
     double x[4] = {0.1, 0.2, 0.3, 0.4}, out[4] = {-1, -1, -1, -1};
     (void)state;
-    assert_int_equal(hnn_net_energy(NULL, NULL, x, 1, out), HNN_ERR_NULL);
-    assert_int_equal(hnn_net_energy(hnn, NULL, NULL, 1, out), HNN_ERR_NULL);
-    assert_int_equal(hnn_net_energy(hnn, NULL, x, 1, NULL), HNN_ERR_NULL);
-    assert_int_equal(hnn_net_gradient(hnn, NULL, x, 1, out, NULL), HNN_ERR_NULL);
-    assert_int_equal(hnn_net_field(NULL, NULL, x, 1, out), HNN_ERR_NULL);
-    assert_int_equal(hnn_net_field(mlp, NULL, x, 1, NULL), HNN_ERR_NULL);
-    assert_int_equal(hnn_net_energy(hnn, NULL, x, 0, out), HNN_ERR_INVALID_ARG);
-    assert_int_equal(hnn_net_field(mlp, NULL, x, 0, out), HNN_ERR_INVALID_ARG);
-    assert_int_equal(hnn_net_field(hnn, NULL, x, SIZE_MAX / 2, out), HNN_ERR_TOO_LARGE);
-    assert_int_equal(hnn_net_energy(mlp, NULL, x, 1, out), HNN_ERR_WRONG_KIND);
-    assert_int_equal(hnn_net_gradient(mlp, NULL, x, 1, NULL, out), HNN_ERR_WRONG_KIND);
+    assert_null(hnn_net_workspace(NULL));
+    assert_non_null(hnn_net_workspace(hnn));
+    assert_int_equal(hnn_net_energy(NULL, hnn_net_workspace(NULL), x, 1, out), HNN_ERR_NULL);
+    /* a NULL workspace is refused, never replaced by the net's own (test_threads: all) */
+    assert_int_equal(hnn_net_energy(hnn, NULL, x, 1, out), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_field(mlp, NULL, x, 1, out), HNN_ERR_NULL);
+    assert_true(out[0] == -1.0 && out[1] == -1.0);
+    assert_int_equal(hnn_net_energy(hnn, hnn_net_workspace(hnn), NULL, 1, out), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_energy(hnn, hnn_net_workspace(hnn), x, 1, NULL), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_gradient(hnn, hnn_net_workspace(hnn), x, 1, out, NULL), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_field(NULL, hnn_net_workspace(NULL), x, 1, out), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_field(mlp, hnn_net_workspace(mlp), x, 1, NULL), HNN_ERR_NULL);
+    assert_int_equal(hnn_net_energy(hnn, hnn_net_workspace(hnn), x, 0, out), HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_net_field(mlp, hnn_net_workspace(mlp), x, 0, out), HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_net_field(hnn, hnn_net_workspace(hnn), x, SIZE_MAX / 2, out), HNN_ERR_TOO_LARGE);
+    assert_int_equal(hnn_net_energy(mlp, hnn_net_workspace(mlp), x, 1, out), HNN_ERR_WRONG_KIND);
+    assert_int_equal(hnn_net_gradient(mlp, hnn_net_workspace(mlp), x, 1, NULL, out), HNN_ERR_WRONG_KIND);
     assert_int_equal(hnn_workspace_create(NULL, NULL, NULL), HNN_ERR_NULL);
     hnn_net_destroy(hnn);
     hnn_net_destroy(mlp);
@@ -693,10 +699,10 @@ static void test_nonfinite_states_are_refused(void **state)
         double h[3] = {7, 7, 7};
         const double untouched[6] = {7, 7, 7, 7, 7, 7};
         x[5] = bad[i]; /* the last component of the last state */
-        assert_int_equal(hnn_net_energy(hnn, NULL, x, 3, h), HNN_ERR_NONFINITE);
-        assert_int_equal(hnn_net_gradient(hnn, NULL, x, 3, h, out), HNN_ERR_NONFINITE);
-        assert_int_equal(hnn_net_field(hnn, NULL, x, 3, out), HNN_ERR_NONFINITE);
-        assert_int_equal(hnn_net_field(mlp, NULL, x, 3, out), HNN_ERR_NONFINITE);
+        assert_int_equal(hnn_net_energy(hnn, hnn_net_workspace(hnn), x, 3, h), HNN_ERR_NONFINITE);
+        assert_int_equal(hnn_net_gradient(hnn, hnn_net_workspace(hnn), x, 3, h, out), HNN_ERR_NONFINITE);
+        assert_int_equal(hnn_net_field(hnn, hnn_net_workspace(hnn), x, 3, out), HNN_ERR_NONFINITE);
+        assert_int_equal(hnn_net_field(mlp, hnn_net_workspace(mlp), x, 3, out), HNN_ERR_NONFINITE);
         assert_memory_equal(out, untouched, sizeof out);
         assert_memory_equal(h, untouched, sizeof h);
     }

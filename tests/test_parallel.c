@@ -51,9 +51,9 @@ static void evaluations_match(hnn_net_kind kind, size_t dof, size_t width, size_
         double *dst = t == 0 ? ref : out;
         omp_set_num_threads(thread_counts[t]);
         if (kind == HNN_NET_HAMILTONIAN)
-            assert_int_equal(hnn_net_gradient(net, NULL, x, count, dst + count * dim, dst), HNN_OK);
+            assert_int_equal(hnn_net_gradient(net, hnn_net_workspace(net), x, count, dst + count * dim, dst), HNN_OK);
         else
-            assert_int_equal(hnn_net_field(net, NULL, x, count, dst), HNN_OK);
+            assert_int_equal(hnn_net_field(net, hnn_net_workspace(net), x, count, dst), HNN_OK);
         if (t > 0 && memcmp(ref, out, count * (dim + (kind == HNN_NET_HAMILTONIAN)) * sizeof *ref) != 0)
             fail_msg("w = %zu, n = %zu: %d threads differ from 1", width, dof, thread_counts[t]);
     }

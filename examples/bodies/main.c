@@ -181,14 +181,14 @@ static int rollout(probes *p, hnn_integrator *integ, const hnn_field_source *src
 }
 
 /* max |{F, H}| over the test states for a Hamiltonian net. */
-static int bracket(probes *p, const hnn_quantity *F, const hnn_net *net, const hnn_dataset *te,
+static int bracket(probes *p, const hnn_quantity *F, hnn_net *net, const hnn_dataset *te,
                    double *out)
 {
     const size_t count = hnn_dataset_count(te);
     double *b = malloc(count * sizeof *b);
     hnn_quantity H;
     size_t s;
-    int ok = b != NULL && hnn_quantity_net_energy(net, NULL, &H) == HNN_OK &&
+    int ok = b != NULL && hnn_quantity_net_energy(net, hnn_net_workspace(net), &H) == HNN_OK &&
              hnn_diagnostics_poisson_bracket(p->diag, F, &H, hnn_dataset_states(te), count, b) ==
                  HNN_OK;
     for (s = 0; ok && s < count; s++)
@@ -210,7 +210,7 @@ static int evaluate(const config *c, probes *p, hnn_net *net, const hnn_dataset 
     id.method = HNN_METHOD_RK4;
     id.dim = DIM;
     ok = ok && hnn_integrator_create(&id, &integ, NULL) == HNN_OK &&
-         hnn_field_source_net(net, NULL, &src) == HNN_OK && shifted_loss(c, net, te, &r->shifted_loss);
+         hnn_field_source_net(net, hnn_net_workspace(net), &src) == HNN_OK && shifted_loss(c, net, te, &r->shifted_loss);
     for (k = 0; ok && k < ORBITS; k++) {
         ok = rollout(p, integ, &src, hnn_dataset_states(te) + k * SAMPLES * DIM,
                      truths + k * (steps + 1) * DIM, traj, r, &e);

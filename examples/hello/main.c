@@ -26,9 +26,9 @@ int main(int argc, char **argv)
         return 1;
     }
     /* One dual-number pass gives H and grad H together; the field is J grad H. */
-    st = hnn_net_gradient(net, NULL, &x[0][0], 4, energy, &grad[0][0]);
+    st = hnn_net_gradient(net, hnn_net_workspace(net), &x[0][0], 4, energy, &grad[0][0]);
     if (st == HNN_OK)
-        st = hnn_net_field(net, NULL, &x[0][0], 4, &field[0][0]);
+        st = hnn_net_field(net, hnn_net_workspace(net), &x[0][0], 4, &field[0][0]);
     if (st != HNN_OK) {
         fprintf(stderr, "hello: %s\n", hnn_status_string(st));
         hnn_net_destroy(net);

@@ -269,13 +269,13 @@ static int cmd_eval(int argc, char **argv)
         return usage();
     }
     if (def.kind == HNN_NET_HAMILTONIAN) {
-        hnn_net_gradient(net, NULL, x, 1, &h, g);
+        hnn_net_gradient(net, hnn_net_workspace(net), x, 1, &h, g);
         printf("H     %.17g\ngrad ", h);
         for (i = 0; i < dim; i++)
             printf(" %.17g", g[i]);
         printf("\n");
     }
-    hnn_net_field(net, NULL, x, 1, f);
+    hnn_net_field(net, hnn_net_workspace(net), x, 1, f);
     printf("field");
     for (i = 0; i < dim; i++)
         printf(" %.17g", f[i]);
@@ -339,7 +339,7 @@ static int cmd_rollout(int argc, char **argv)
     idef.dim = dim;
     traj = malloc((steps + 1) * dim * sizeof *traj);
     if (traj == NULL || hnn_integrator_create(&idef, &in, NULL) != HNN_OK ||
-        hnn_field_source_net(net, NULL, &src) != HNN_OK) {
+        hnn_field_source_net(net, hnn_net_workspace(net), &src) != HNN_OK) {
         fprintf(stderr, "hnn rollout: out of memory\n");
         goto done;
     }
@@ -362,7 +362,7 @@ static int cmd_rollout(int argc, char **argv)
             fprintf(f, ",%.17g", traj[k * dim + i]);
         if (def.kind == HNN_NET_HAMILTONIAN) {
             double e;
-            hnn_net_energy(net, NULL, traj + k * dim, 1, &e);
+            hnn_net_energy(net, hnn_net_workspace(net), traj + k * dim, 1, &e);
             fprintf(f, ",%.17g", e);
         }
         fprintf(f, "\n");

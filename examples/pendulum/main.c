@@ -129,7 +129,7 @@ static int energy_mse(const hnn_field_source *model, const hnn_field_source *tru
 
 /* 100,000 steps of h = 0.1 from x0 with `method`: field evaluations per step and the largest
  * change of the model's own H (relative), sampled every 10 steps. */
-static int long_run(const hnn_net *net, hnn_method method, const double *x0, double *evals,
+static int long_run(hnn_net *net, hnn_method method, const double *x0, double *evals,
                     double *drift)
 {
     hnn_integrator_def idef = hnn_integrator_def_default();
@@ -139,8 +139,8 @@ static int long_run(const hnn_net *net, hnn_method method, const double *x0, dou
     long k;
     idef.method = method;
     if (hnn_integrator_create(&idef, &in, NULL) != HNN_OK ||
-        hnn_field_source_net(net, NULL, &src) != HNN_OK ||
-        hnn_net_energy(net, NULL, x, 1, &h0) != HNN_OK) {
+        hnn_field_source_net(net, hnn_net_workspace(net), &src) != HNN_OK ||
+        hnn_net_energy(net, hnn_net_workspace(net), x, 1, &h0) != HNN_OK) {
         hnn_integrator_destroy(in);
         return fail("long run", "set-up failed");
     }
@@ -152,7 +152,7 @@ static int long_run(const hnn_net *net, hnn_method method, const double *x0, dou
             return 0;
         }
         if (k % 10 == 0) {
-            hnn_net_energy(net, NULL, x, 1, &h);
+            hnn_net_energy(net, hnn_net_workspace(net), x, 1, &h);
             *drift = fmax(*drift, fabs(h - h0) / fabs(h0));
         }
     }
@@ -198,7 +198,7 @@ int main(int argc, char **argv)
                         &res[i]);
         if (nets[i] == NULL)
             goto done;
-        hnn_field_source_net(nets[i], NULL, &src);
+        hnn_field_source_net(nets[i], hnn_net_workspace(nets[i]), &src);
         if (!energy_mse(&src, &truth, x0, &res[i].energy_mse))
             goto done;
     }

@@ -98,7 +98,7 @@ static int parse(int argc, char **argv, options *o)
  * vertex alone, much faster. */
 
 typedef struct stacked {
-    const hnn_net *net;              /* NULL: use `single` per vertex */
+    hnn_net *net;                    /* NULL: use `single` per vertex */
     const hnn_field_source *single;
     double rows_x[PATCH_POINTS * 2], rows_f[PATCH_POINTS * 2];
 } stacked;
@@ -113,7 +113,7 @@ static hnn_status stacked_field(void *ctx, const double *x, double *f)
         s->rows_x[2 * k + 1] = x[PATCH_POINTS + k];
     }
     if (s->net != NULL)
-        st = hnn_net_field(s->net, NULL, s->rows_x, PATCH_POINTS, s->rows_f);
+        st = hnn_net_field(s->net, hnn_net_workspace(s->net), s->rows_x, PATCH_POINTS, s->rows_f);
     else
         for (k = 0; k < PATCH_POINTS && st == HNN_OK; k++)
             st = s->single->field(s->single->ctx, s->rows_x + 2 * k, s->rows_f + 2 * k);
@@ -145,7 +145,7 @@ static int fail(const char *what, const char *why)
     return 0;
 }
 
-static int measure(const options *o, const hnn_field_source *src, const hnn_net *net,
+static int measure(const options *o, const hnn_field_source *src, hnn_net *net,
                    size_t steps, hnn_diagnostics *diag, row *r)
 {
     hnn_integrator_def idef = hnn_integrator_def_default();
@@ -395,8 +395,8 @@ int main(int argc, char **argv)
         (mlp = train(&o, HNN_NET_FIELD, data, &rows[2].train_loss)) == NULL)
         goto done;
     hnn_field_source_system(HNN_SYSTEM_SPRING, &sources[0]);
-    hnn_field_source_net(hnn, NULL, &sources[1]);
-    hnn_field_source_net(mlp, NULL, &sources[2]);
+    hnn_field_source_net(hnn, hnn_net_workspace(hnn), &sources[1]);
+    hnn_field_source_net(mlp, hnn_net_workspace(mlp), &sources[2]);
     for (i = 0; i < 3; i++) {
         rows[i].orbit = malloc((steps + 1) * 2 * sizeof(double));
         if (rows[i].orbit == NULL || !measure(&o, &sources[i], i ? (i == 1 ? hnn : mlp) : NULL,

@@ -85,7 +85,7 @@ int main(int argc, char **argv)
         const double x[4][2] = {{0, 0}, {1, 0}, {0, -1}, {0.6, 0.8}};
         double h[4];
         int i;
-        hnn_status st = hnn_net_energy(net, NULL, &x[0][0], 4, h);
+        hnn_status st = hnn_net_energy(net, hnn_net_workspace(net), &x[0][0], 4, h);
         if (st != HNN_OK) {
             snprintf(err.message, sizeof err.message, "%s", hnn_status_string(st));
             goto done;

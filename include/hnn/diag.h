@@ -23,8 +23,9 @@ typedef struct hnn_quantity {
 /* A system's exact energy as a quantity. HNN_ERR_INVALID_ARG for an unknown system. */
 HNN_API hnn_status hnn_quantity_system_energy(hnn_system system, hnn_quantity *out);
 
-/* A Hamiltonian net's own H as a quantity (gradient by the dual pass), evaluated with ws
- * (NULL: the net's own workspace). HNN_ERR_WRONG_KIND for a direct-field net. */
+/* A Hamiltonian net's own H as a quantity (its gradient by hnn_net_gradient), evaluated with
+ * ws, made for this net (not NULL: HNN_ERR_NULL; hnn_net_workspace(net) for one thread).
+ * HNN_ERR_WRONG_KIND for a direct-field net. */
 HNN_API hnn_status hnn_quantity_net_energy(const hnn_net *net, hnn_workspace *ws,
                                            hnn_quantity *out);
 

@@ -42,7 +42,8 @@ HNN_API hnn_status hnn_dissipative_params_set(hnn_dissipative *m, const double *
                                               size_t count);
 
 /* The H net (always) and the D net (Helmholtz; NULL for port): evaluate them with the net
- * functions (their own workspaces, or yours), save H as a model file, build quantities. */
+ * functions (with workspaces of yours: hnn_workspace_create), save H as a model file, build
+ * quantities. */
 HNN_API const hnn_net *hnn_dissipative_energy_net(const hnn_dissipative *m);
 HNN_API const hnn_net *hnn_dissipative_dissipation_net(const hnn_dissipative *m);
 

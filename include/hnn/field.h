@@ -30,9 +30,9 @@ typedef struct hnn_field_source {
 } hnn_field_source;
 
 /* A source that evaluates `net` (its field J grad H, or a direct-field net's outputs, and for
- * Hamiltonian nets its energy H) with workspace `ws`. ws NULL uses the net's own workspace,
- * so only one thread may use such a source at a time; for threads give each its own
- * workspace (and its own source). ws must have been made for `net`. The net and the
+ * Hamiltonian nets its energy H) with workspace `ws` (not NULL: HNN_ERR_NULL), which must have
+ * been made for `net`: hnn_net_workspace(net) for one thread, or for threads each its own
+ * workspace (hnn_workspace_create) and its own source. The net and the
  * workspace must outlive the source. Separable only for a net that reads the positions only
  * and has a known kinetic term (HNN_FEATURES_POSITIONS, kinetic_mass > 0): H = T(p) + V(q). */
 HNN_API hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws,

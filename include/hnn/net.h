@@ -88,9 +88,11 @@ static inline hnn_net_def hnn_net_def_default(void)
 
 typedef struct hnn_net hnn_net;
 
-/* Per-thread scratch memory for evaluating a net. Any evaluation function accepts NULL
- * instead, and then uses a workspace owned by the net: convenient, but then only one
- * thread may evaluate that net at a time. */
+/* Per-thread scratch memory for evaluating a net. Every evaluation function takes one and
+ * refuses NULL with HNN_ERR_NULL: a function that takes a `const hnn_net *` never writes the
+ * net, so any number of threads may evaluate one net, each with a workspace of its own
+ * (hnn_workspace_create). A net also owns one workspace, hnn_net_workspace(net), for the
+ * single-threaded one-liner: hnn_net_field(net, hnn_net_workspace(net), x, 1, f). */
 typedef struct hnn_workspace hnn_workspace;
 
 /* Creates a net from *def with parameters initialised from def->seed.
@@ -131,18 +133,23 @@ HNN_API hnn_status hnn_workspace_create(const hnn_net *net, hnn_workspace **out,
 /* Frees a workspace. NULL is harmless. */
 HNN_API void hnn_workspace_destroy(hnn_workspace *ws);
 
-/* The batched evaluation functions below take `count` >= 1 states, row-major
- * (x[s * 2n + i] is component i of state s), reject NaN or infinite states with
- * HNN_ERR_NONFINITE before writing anything, and never allocate. A batch gives the same
- * bits as evaluating its states one at a time. */
+/* The workspace the net owns (NULL for a NULL net): for one thread at a time, which the
+ * non-const argument says (a thread that holds only a const net cannot reach it). It lives
+ * and dies with the net; do not destroy it. */
+HNN_API hnn_workspace *hnn_net_workspace(hnn_net *net);
+
+/* The batched evaluation functions below take a workspace (not NULL) for this net or one of
+ * the same shape and `count` >= 1 states, row-major (x[s * 2n + i] is component i of state
+ * s), reject NaN or infinite states with HNN_ERR_NONFINITE before writing anything, and
+ * never allocate. A batch gives the same bits as evaluating its states one at a time. */
 
 /* Energy H(x) of each state into energy[0..count-1]. Hamiltonian nets only. */
 HNN_API hnn_status hnn_net_energy(const hnn_net *net, hnn_workspace *ws,
                                   const double *x, size_t count, double *energy);
 
 /* Exact gradient [dH/dq_1..dH/dq_n, dH/dp_1..dH/dp_n] of each state into
- * grad[s * 2n + i], by one forward pass of dual numbers. energy may be NULL; otherwise
- * it receives H as well, at no extra cost. Hamiltonian nets only. */
+ * grad[s * 2n + i], on the net's gradient path (hnn_net_gradient_path). energy may be NULL;
+ * otherwise it receives H as well, at no extra cost. Hamiltonian nets only. */
 HNN_API hnn_status hnn_net_gradient(const hnn_net *net, hnn_workspace *ws,
                                     const double *x, size_t count,
                                     double *energy, double *grad);
@@ -153,8 +160,8 @@ HNN_API hnn_status hnn_net_field(const hnn_net *net, hnn_workspace *ws,
                                  const double *x, size_t count, double *field);
 
 /* The Hessian of H at each state into hess[s * 4n^2 + i * 2n + k] = d2H / dx_i dx_k, exact to
- * rounding: forward-mode tangents carried through the reverse pass of the gradient (one
- * product per layer over 1 + 2n columns). Hamiltonian nets only. Never allocates. */
+ * rounding: forward-mode tangents carried through the reverse pass of the gradient, eight
+ * directions at a time, written column by column into hess. Hamiltonian nets only. */
 HNN_API hnn_status hnn_net_hessian(const hnn_net *net, hnn_workspace *ws, const double *x,
                                    size_t count, double *hess);
 

@@ -3,7 +3,7 @@
 #define HNN_VERSION_H
 
 #define HNN_VERSION_MAJOR 0
-#define HNN_VERSION_MINOR 3
+#define HNN_VERSION_MINOR 4
 #define HNN_VERSION_PATCH 0
 
 /* One integer that grows with every release: 100 * (100 * major + minor) + patch. */

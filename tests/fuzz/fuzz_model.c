@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     n = hnn_net_dof(net);
     x = calloc(2 * n, sizeof *x);
     f = calloc(2 * n, sizeof *f);
-    if (x != NULL && f != NULL && hnn_net_field(net, NULL, x, 1, f) != HNN_OK)
+    if (x != NULL && f != NULL && hnn_net_field(net, hnn_net_workspace(net), x, 1, f) != HNN_OK)
         abort(); /* a loaded net must evaluate */
     if (hnn_model_save_buffer(net, opt, meta.present ? &meta : NULL, NULL, 0, &out_size, NULL) !=
             HNN_OK ||

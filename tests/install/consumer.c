@@ -33,7 +33,7 @@ int main(void)
         hnn_net_destroy(net);
         return 1;
     }
-    st = hnn_net_gradient(net, NULL, x, 1, &energy, grad);
+    st = hnn_net_gradient(net, hnn_net_workspace(net), x, 1, &energy, grad);
     hnn_net_destroy(net);
     if (st != HNN_OK) {
         fprintf(stderr, "hnn_net_gradient: %s\n", hnn_status_string(st));
