@@ -39,7 +39,7 @@ void hnni_free(const hnn_allocator *a, void *ptr, size_t size)
         a->fn(a->user, ptr, size, 0);
 }
 
-enum { ALIGNMENT = 64 };
+enum { ALIGNMENT = HNNI_ALIGN_EXTRA };
 
 void *hnni_alloc_aligned(const hnn_allocator *a, size_t size)
 {

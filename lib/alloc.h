@@ -20,6 +20,9 @@ void hnni_free(const hnn_allocator *a, void *ptr, size_t size);
 void *hnni_alloc_aligned(const hnn_allocator *a, size_t size);
 void hnni_free_aligned(const hnn_allocator *a, void *ptr, size_t size);
 
+/* The bytes more than `size` that hnni_alloc_aligned asks the hook for. */
+#define HNNI_ALIGN_EXTRA 64
+
 /* *out = a * b, or 0 (and *out untouched) when that would overflow size_t. */
 int hnni_mul_size(size_t a, size_t b, size_t *out);
 

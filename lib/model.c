@@ -390,11 +390,63 @@ static hnn_status read_header(reader *r, layout *L, hnn_error *err)
     return HNN_OK;
 }
 
+/* The optimizer section's fixed fields, from its first byte. */
+static hnn_status read_optimizer_header(reader *r, layout *L, hnn_error *err)
+{
+    uint64_t i;
+    if (!get_u32(r, &L->opt_kind) || !get_u32(r, &L->opt_options))
+        return truncated(err, r, "the optimizer section");
+    if (L->opt_kind > HNN_OPT_ADAMW || (L->opt_options & ~(OPT_NESTEROV | OPT_AMSGRAD)))
+        return hnni_fail(err, HNN_ERR_CORRUPT, "unknown optimizer kind %u or options 0x%x",
+                         L->opt_kind, L->opt_options);
+    for (i = 0; i < OPT_REALS; i++)
+        if (!get_f64(r, &L->opt_reals[i]))
+            return truncated(err, r, "the optimizer section");
+    if (!get_u64(r, &L->state_count))
+        return truncated(err, r, "the optimizer section");
+    if (L->state_count != 1 + optimizer_slots(L->opt_kind, L->opt_options) * L->params)
+        return hnni_fail(err, HNN_ERR_CORRUPT, "the optimizer state has %llu values, expected "
+                         "%llu", (unsigned long long)L->state_count,
+                         (unsigned long long)(1 + optimizer_slots(L->opt_kind, L->opt_options) *
+                                                      L->params));
+    return HNN_OK;
+}
+
+/* The training section, from its first byte. */
+static hnn_status read_training(reader *r, layout *L, hnn_error *err)
+{
+    if (!get_u64(r, &L->steps_done) || !get_f64(r, &L->train_loss) || !get_f64(r, &L->val_loss))
+        return truncated(err, r, "the training section");
+    if (!((L->train_loss >= 0.0 || isnan(L->train_loss)) &&
+          (L->val_loss >= 0.0 || isnan(L->val_loss)) && !isinf(L->train_loss) &&
+          !isinf(L->val_loss)))
+        return hnni_fail(err, HNN_ERR_CORRUPT, "training losses must be >= 0, finite or NaN");
+    return HNN_OK;
+}
+
+/* The size the header and the sections imply, against the size there is. */
+static uint64_t expected_size(const layout *L)
+{
+    return file_size(L->version, L->depth, L->params, (L->flags & FLAG_OPTIMIZER) != 0,
+                     L->state_count, (L->flags & FLAG_TRAINING) != 0);
+}
+
+static hnn_status check_size(const layout *L, uint64_t size, hnn_error *err)
+{
+    const uint64_t expected = expected_size(L);
+    if (size < expected)
+        return hnni_fail(err, HNN_ERR_TRUNCATED, "the model ends at byte %llu, inside %s",
+                         (unsigned long long)size, "the checksum");
+    if (size > expected)
+        return hnni_fail(err, HNN_ERR_CORRUPT, "%llu bytes after the end of the model",
+                         (unsigned long long)(size - expected));
+    return HNN_OK;
+}
+
 /* Reads the structure of the optional sections, checks the total size and the checksum. */
 static hnn_status read_layout(reader *r, layout *L, hnn_error *err)
 {
     hnn_status st = read_header(r, L, err);
-    uint64_t expected, i;
     uint32_t stored;
     if (st != HNN_OK)
         return st;
@@ -404,43 +456,147 @@ static hnn_status read_layout(reader *r, layout *L, hnn_error *err)
     r->pos += (size_t)(8 * L->params);
     L->state_count = 0;
     if (L->flags & FLAG_OPTIMIZER) {
-        if (!get_u32(r, &L->opt_kind) || !get_u32(r, &L->opt_options))
-            return truncated(err, r, "the optimizer section");
-        if (L->opt_kind > HNN_OPT_ADAMW || (L->opt_options & ~(OPT_NESTEROV | OPT_AMSGRAD)))
-            return hnni_fail(err, HNN_ERR_CORRUPT, "unknown optimizer kind %u or options 0x%x",
-                             L->opt_kind, L->opt_options);
-        for (i = 0; i < OPT_REALS; i++)
-            if (!get_f64(r, &L->opt_reals[i]))
-                return truncated(err, r, "the optimizer section");
-        if (!get_u64(r, &L->state_count))
-            return truncated(err, r, "the optimizer section");
-        if (L->state_count != 1 + optimizer_slots(L->opt_kind, L->opt_options) * L->params)
-            return hnni_fail(err, HNN_ERR_CORRUPT, "the optimizer state has %llu values, expected "
-                             "%llu", (unsigned long long)L->state_count,
-                             (unsigned long long)(1 + optimizer_slots(L->opt_kind, L->opt_options) *
-                                                          L->params));
+        if ((st = read_optimizer_header(r, L, err)) != HNN_OK)
+            return st;
         L->state_at = r->pos;
         if ((uint64_t)(r->size - r->pos) < 8 * L->state_count)
             return truncated(err, r, "the optimizer state");
         r->pos += (size_t)(8 * L->state_count);
     }
-    if (L->flags & FLAG_TRAINING) {
-        if (!get_u64(r, &L->steps_done) || !get_f64(r, &L->train_loss) || !get_f64(r, &L->val_loss))
-            return truncated(err, r, "the training section");
-    }
-    expected = file_size(L->version, L->depth, L->params, (L->flags & FLAG_OPTIMIZER) != 0, L->state_count,
-                         (L->flags & FLAG_TRAINING) != 0);
-    if (r->size < expected)
-        return truncated(err, r, "the checksum");
-    if (r->size > expected)
-        return hnni_fail(err, HNN_ERR_CORRUPT, "%zu bytes after the end of the model",
-                         r->size - (size_t)expected);
+    if ((L->flags & FLAG_TRAINING) && (st = read_training(r, L, err)) != HNN_OK)
+        return st;
+    if ((st = check_size(L, r->size, err)) != HNN_OK)
+        return st;
     get_u32(r, &stored);
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION /* let the fuzzer past the checksum */
     if (hnn_crc32(0, r->p, r->size - 4) != stored)
         return hnni_fail(err, HNN_ERR_CHECKSUM, "checksum mismatch: the model is damaged");
 #endif
     return HNN_OK;
+}
+
+/* ---- the header and sections of a file, without reading the rest ---------------------- */
+
+/* Where bytes come from: memory, or a file read only where asked. */
+typedef struct source {
+    const unsigned char *buffer; /* or NULL: f */
+    FILE *f;
+    uint64_t size;
+} source;
+
+static int source_read(const source *s, uint64_t at, unsigned char *out, size_t n)
+{
+    if (at > s->size || s->size - at < n)
+        return 0;
+    if (s->buffer != NULL) {
+        memcpy(out, s->buffer + at, n);
+        return 1;
+    }
+    return fseek(s->f, (long)at, SEEK_SET) == 0 && fread(out, 1, n, s->f) == n;
+}
+
+/* A window of n (<= 80) bytes at `at` as a reader; a window past the end is truncation. */
+static hnn_status window(const source *s, uint64_t at, size_t n, unsigned char *buf, reader *w,
+                         const char *what, hnn_error *err)
+{
+    if (at > s->size || s->size - at < n)
+        return hnni_fail(err, HNN_ERR_TRUNCATED, "the model ends at byte %llu, inside %s",
+                         (unsigned long long)s->size, what);
+    if (!source_read(s, at, buf, n))
+        return hnni_fail(err, HNN_ERR_IO, "cannot read %s", what);
+    w->p = buf;
+    w->size = n;
+    w->pos = 0;
+    return HNN_OK;
+}
+
+/* The header (a few hundred bytes at most) and the sections' fixed fields, checked as
+ * read_layout checks them, and the size they imply; the parameters and the checksum are
+ * not read. */
+static hnn_status read_structure(const source *s, layout *L, uint64_t *first_state,
+                                 hnn_error *err)
+{
+    enum { HEAD = 512, OPT_HEAD = 4 + 4 + 8 * OPT_REALS + 8 };
+    unsigned char head[HEAD], buf[OPT_HEAD + 8];
+    const size_t n = s->size < HEAD ? (size_t)s->size : HEAD;
+    reader r, w;
+    uint64_t at;
+    hnn_status st;
+    if (!source_read(s, 0, head, n))
+        return hnni_fail(err, HNN_ERR_IO, "cannot read the header");
+    r.p = head;
+    r.size = n;
+    r.pos = 0;
+    if ((st = read_header(&r, L, err)) != HNN_OK)
+        return st;
+    L->params_at = r.pos;
+    at = L->params_at + 8 * L->params;
+    L->state_count = 0;
+    *first_state = 0;
+    if (L->flags & FLAG_OPTIMIZER) {
+        if ((st = window(s, at, OPT_HEAD, buf, &w, "the optimizer section", err)) != HNN_OK ||
+            (st = read_optimizer_header(&w, L, err)) != HNN_OK)
+            return st;
+        L->state_at = (size_t)(at + OPT_HEAD);
+        if ((st = window(s, L->state_at, 8, buf, &w, "the optimizer state", err)) != HNN_OK)
+            return st;
+        get_u64(&w, first_state);
+        at = L->state_at + 8 * L->state_count;
+    }
+    if ((L->flags & FLAG_TRAINING) &&
+        ((st = window(s, at, 24, buf, &w, "the training section", err)) != HNN_OK ||
+         (st = read_training(&w, L, err)) != HNN_OK))
+        return st;
+    return check_size(L, s->size, err);
+}
+
+/* The net definition a layout describes. */
+static hnn_net_def layout_def(const layout *L, const hnn_allocator *alloc)
+{
+    hnn_net_def def = hnn_net_def_default();
+    uint32_t l;
+    def.kind = (hnn_net_kind)L->kind;
+    def.dof = L->dof;
+    def.features = (hnn_feature_map)L->features;
+    def.bodies = L->bodies;
+    def.kinetic_mass = L->kinetic_mass;
+    def.depth = L->depth;
+    for (l = 0; l < L->depth; l++)
+        def.widths[l] = L->widths[l];
+    def.seed = L->seed;
+    if (alloc != NULL)
+        def.allocator = *alloc;
+    return def;
+}
+
+/* What loading a model takes from the allocator, besides the file's own bytes: the net with
+ * its own workspace, and the optimizer with the copy of its state it is set from. */
+typedef struct needs {
+    size_t net, workspace, optimizer, total;
+} needs;
+
+static hnn_status load_needs(const layout *L, needs *n, hnn_error *err)
+{
+    const hnn_net_def def = layout_def(L, NULL);
+    hnn_status st = hnn_net_def_bytes(&def, &n->net, &n->workspace, err);
+    if (st != HNN_OK)
+        return st;
+    /* params <= 2^27 and state_count <= 1 + 3 params: far inside size_t */
+    n->optimizer = (L->flags & FLAG_OPTIMIZER)
+                       ? hnni_optimizer_bytes((size_t)optimizer_slots(L->opt_kind, L->opt_options),
+                                              (size_t)L->params) +
+                             (size_t)L->state_count * sizeof(double)
+                       : 0;
+    if (!hnni_add_size(n->net, n->optimizer, &n->total))
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "the model's size overflows size_t");
+    return HNN_OK;
+}
+
+static hnn_status over_budget(hnn_error *err, size_t need, const needs *n, size_t budget)
+{
+    return hnni_fail(err, HNN_ERR_TOO_LARGE, "loading needs %zu bytes (net and workspace %zu, "
+                     "optimizer %zu), over the budget of %zu: raise hnn_load_def.max_bytes if "
+                     "the model is yours", need, n->net, n->optimizer, budget);
 }
 
 static double f64_at(const reader *r, size_t offset)
@@ -455,21 +611,9 @@ static double f64_at(const reader *r, size_t offset)
 static hnn_status build_net(const reader *r, const layout *L, const hnn_allocator *alloc,
                             hnn_net **out, hnn_error *err)
 {
-    hnn_net_def def = hnn_net_def_default();
+    const hnn_net_def def = layout_def(L, alloc);
     hnn_status st;
-    uint32_t l;
     size_t i;
-    def.kind = (hnn_net_kind)L->kind;
-    def.dof = L->dof;
-    def.features = (hnn_feature_map)L->features;
-    def.bodies = L->bodies;
-    def.kinetic_mass = L->kinetic_mass;
-    def.depth = L->depth;
-    for (l = 0; l < L->depth; l++)
-        def.widths[l] = L->widths[l];
-    def.seed = L->seed;
-    if (alloc != NULL)
-        def.allocator = *alloc;
     if ((st = hnn_net_create(&def, out, err)) != HNN_OK)
         return st;
     for (i = 0; i < L->params; i++) { /* straight into place: no second copy of the weights */
@@ -526,29 +670,42 @@ static hnn_status build_optimizer(const reader *r, const layout *L, const hnn_al
     return st;
 }
 
-hnn_status hnn_model_load_buffer(const void *buffer, size_t size, const hnn_allocator *alloc,
-                                 hnn_net **net, hnn_optimizer **opt, hnn_train_meta *meta,
-                                 hnn_error *err)
+void hnn_load_def_init(hnn_load_def *def, size_t struct_size)
+{
+    hnn_load_def d;
+    if (def == NULL)
+        return;
+    memset(&d, 0, sizeof d);
+    d.allocator.fn = NULL;
+    d.allocator.user = NULL;
+    d.max_bytes = HNN_LOAD_DEFAULT_MAX_BYTES;
+    hnni_publish_def(def, &d, sizeof d, struct_size);
+}
+
+/* The caller's load def (NULL: the defaults), read as every def is. */
+static hnn_status read_load_def(const hnn_load_def *def, hnn_load_def *full, hnn_error *err)
+{
+    hnn_load_def_init(full, sizeof *full);
+    return def == NULL ? HNN_OK : hnni_read_def(def, full, sizeof *full, "hnn_load_def", err);
+}
+
+/* Loads from memory with `budget` bytes left for the net and the optimizer. */
+static hnn_status load_buffer(const void *buffer, size_t size, const hnn_allocator *alloc,
+                              size_t budget, hnn_net **net, hnn_optimizer **opt,
+                              hnn_train_meta *meta, hnn_error *err)
 {
     reader r;
     layout L;
+    needs n;
     hnn_status st;
-    if (net != NULL)
-        *net = NULL;
-    if (opt != NULL)
-        *opt = NULL;
-    if (buffer == NULL || net == NULL)
-        return hnni_fail(err, HNN_ERR_NULL, "hnn_model_load_buffer: buffer and net must not be NULL");
     r.p = (const unsigned char *)buffer;
     r.size = size;
     r.pos = 0;
     memset(&L, 0, sizeof L);
-    if ((st = read_layout(&r, &L, err)) != HNN_OK)
+    if ((st = read_layout(&r, &L, err)) != HNN_OK || (st = load_needs(&L, &n, err)) != HNN_OK)
         return st;
-    if ((L.flags & FLAG_TRAINING) && !((L.train_loss >= 0.0 || isnan(L.train_loss)) &&
-                                       (L.val_loss >= 0.0 || isnan(L.val_loss)) &&
-                                       !isinf(L.train_loss) && !isinf(L.val_loss)))
-        return hnni_fail(err, HNN_ERR_CORRUPT, "training losses must be >= 0, finite or NaN");
+    if (n.total > budget)
+        return over_budget(err, n.total, &n, budget);
     if ((st = build_net(&r, &L, alloc, net, err)) != HNN_OK)
         return st;
     if (L.flags & FLAG_OPTIMIZER) {
@@ -573,22 +730,41 @@ hnn_status hnn_model_load_buffer(const void *buffer, size_t size, const hnn_allo
     return hnni_ok(err);
 }
 
-hnn_status hnn_model_load(const char *path, const hnn_allocator *alloc, hnn_net **net,
-                          hnn_optimizer **opt, hnn_train_meta *meta, hnn_error *err)
+hnn_status hnn_model_load_buffer_with(const void *buffer, size_t size, const hnn_load_def *def,
+                                      hnn_net **net, hnn_optimizer **opt, hnn_train_meta *meta,
+                                      hnn_error *err)
 {
-    hnn_allocator a = hnni_allocator_resolve(alloc ? *alloc : (hnn_allocator){NULL, NULL});
-    unsigned char *buf = NULL;
-    long length;
-    size_t size;
-    FILE *f;
+    hnn_load_def full;
+    hnn_allocator a;
     hnn_status st;
     if (net != NULL)
         *net = NULL;
     if (opt != NULL)
         *opt = NULL;
-    if (path == NULL || net == NULL)
-        return hnni_fail(err, HNN_ERR_NULL, "hnn_model_load: path and net must not be NULL");
-    f = fopen(path, "rb");
+    if (buffer == NULL || net == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_model_load_buffer: buffer and net must not be NULL");
+    if ((st = read_load_def(def, &full, err)) != HNN_OK)
+        return st;
+    a = hnni_allocator_resolve(full.allocator);
+    return load_buffer(buffer, size, &a, full.max_bytes, net, opt, meta, err);
+}
+
+hnn_status hnn_model_load_buffer(const void *buffer, size_t size, const hnn_allocator *alloc,
+                                 hnn_net **net, hnn_optimizer **opt, hnn_train_meta *meta,
+                                 hnn_error *err)
+{
+    hnn_load_def def = hnn_load_def_default();
+    if (alloc != NULL)
+        def.allocator = *alloc;
+    return hnn_model_load_buffer_with(buffer, size, &def, net, opt, meta, err);
+}
+
+/* Opens a model file for reading: a regular file of at most 2 GiB, its size in *size. */
+static hnn_status open_model(const char *path, FILE **out, uint64_t *size, hnn_error *err)
+{
+    long length;
+    FILE *f = fopen(path, "rb");
+    *out = NULL;
     if (f == NULL)
         return hnni_fail(err, HNN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
 #ifdef HNNI_HAVE_FSYNC /* POSIX: only regular files (a directory "opens" too) */
@@ -608,23 +784,163 @@ hnn_status hnn_model_load(const char *path, const hnn_allocator *alloc, hnn_net 
         fclose(f);
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "%s: %ld bytes, over the 2 GiB cap", path, length);
     }
-    size = (size_t)length;
-    buf = (unsigned char *)hnni_alloc(&a, size > 0 ? size : 1);
+    *out = f;
+    *size = (uint64_t)length;
+    return HNN_OK;
+}
+
+/* Puts the file's name in front of a failure's message. */
+static hnn_status named(hnn_status st, const char *path, hnn_error *err)
+{
+    if (st != HNN_OK && err != NULL) {
+        char inner[HNN_ERROR_MESSAGE_SIZE];
+        memcpy(inner, err->message, sizeof inner);
+        if (strncmp(inner, path, strlen(path)) != 0)
+            hnni_fail(err, st, "%s: %s", path, inner);
+    }
+    return st;
+}
+
+hnn_status hnn_model_load_with(const char *path, const hnn_load_def *def, hnn_net **net,
+                               hnn_optimizer **opt, hnn_train_meta *meta, hnn_error *err)
+{
+    hnn_load_def full;
+    hnn_allocator a;
+    unsigned char *buf = NULL;
+    uint64_t first_state;
+    source s;
+    layout L;
+    needs n;
+    size_t size, need;
+    FILE *f;
+    hnn_status st;
+    if (net != NULL)
+        *net = NULL;
+    if (opt != NULL)
+        *opt = NULL;
+    if (path == NULL || net == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_model_load: path and net must not be NULL");
+    if ((st = read_load_def(def, &full, err)) != HNN_OK)
+        return st;
+    a = hnni_allocator_resolve(full.allocator);
+    if ((st = open_model(path, &f, &s.size, err)) != HNN_OK)
+        return st;
+    size = (size_t)s.size;
+    /* the header first: a file that is not a model, or not the size its header says, or
+     * that needs more than the budget, is refused before its bytes are read */
+    s.buffer = NULL;
+    s.f = f;
+    memset(&L, 0, sizeof L);
+    if ((st = read_structure(&s, &L, &first_state, err)) != HNN_OK ||
+        (st = load_needs(&L, &n, err)) != HNN_OK) {
+        fclose(f);
+        return named(st, path, err);
+    }
+    if (!hnni_add_size(n.total, size, &need) || need > full.max_bytes) {
+        fclose(f);
+        return named(over_budget(err, n.total + size, &n, full.max_bytes), path, err);
+    }
+    buf = (unsigned char *)hnni_alloc(&a, size);
     if (buf == NULL) {
         fclose(f);
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes", path, size);
     }
-    if (fread(buf, 1, size, f) != size) {
+    if (fseek(f, 0, SEEK_SET) != 0 || fread(buf, 1, size, f) != size)
         st = hnni_fail(err, HNN_ERR_IO, "%s: cannot read", path);
-    } else {
-        st = hnn_model_load_buffer(buf, size, &a, net, opt, meta, err);
-        if (st != HNN_OK && err != NULL) { /* name the file in the message */
-            char inner[HNN_ERROR_MESSAGE_SIZE];
-            memcpy(inner, err->message, sizeof inner);
-            hnni_fail(err, st, "%s: %s", path, inner);
-        }
-    }
+    else
+        st = named(load_buffer(buf, size, &a, full.max_bytes - size, net, opt, meta, err), path,
+                   err);
     fclose(f);
-    hnni_free(&a, buf, size > 0 ? size : 1);
+    hnni_free(&a, buf, size);
+    return st;
+}
+
+hnn_status hnn_model_load(const char *path, const hnn_allocator *alloc, hnn_net **net,
+                          hnn_optimizer **opt, hnn_train_meta *meta, hnn_error *err)
+{
+    hnn_load_def def = hnn_load_def_default();
+    if (alloc != NULL)
+        def.allocator = *alloc;
+    return hnn_model_load_with(path, &def, net, opt, meta, err);
+}
+
+/* ---- model info ------------------------------------------------------------------------- */
+
+static hnn_status info_from(const source *s, hnn_model_info *info, hnn_error *err)
+{
+    hnn_model_info full;
+    layout L;
+    needs n;
+    uint64_t first_state;
+    uint32_t l;
+    hnn_status st;
+    if (info == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_model_info: info must not be NULL");
+    if (info->struct_size < sizeof info->struct_size || info->struct_size > sizeof full)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_model_info: struct_size %zu is not one "
+                         "this library knows (up to %zu)", info->struct_size, sizeof full);
+    memset(&L, 0, sizeof L);
+    if ((st = read_structure(s, &L, &first_state, err)) != HNN_OK ||
+        (st = load_needs(&L, &n, err)) != HNN_OK)
+        return st;
+    memset(&full, 0, sizeof full);
+    full.struct_size = info->struct_size;
+    full.format_version = L.version;
+    full.kind = (hnn_net_kind)L.kind;
+    full.features = (hnn_feature_map)L.features;
+    full.dof = L.dof;
+    full.bodies = L.bodies;
+    full.depth = L.depth;
+    for (l = 0; l < L.depth; l++)
+        full.widths[l] = L.widths[l];
+    full.kinetic_mass = L.kinetic_mass;
+    full.seed = L.seed;
+    full.params = (size_t)L.params;
+    full.has_optimizer = (L.flags & FLAG_OPTIMIZER) != 0;
+    full.optimizer_kind = (hnn_optimizer_kind)L.opt_kind;
+    full.lr = full.has_optimizer ? L.opt_reals[0] : NAN;
+    { /* the state's first value is the step count, stored as a double */
+        double steps;
+        memcpy(&steps, &first_state, sizeof steps);
+        full.optimizer_steps = full.has_optimizer && steps >= 0.0 && steps < 1.8e19 ? (uint64_t)steps : 0;
+    }
+    full.has_training = (L.flags & FLAG_TRAINING) != 0;
+    full.steps_done = full.has_training ? L.steps_done : 0;
+    full.train_loss = full.has_training ? L.train_loss : NAN;
+    full.val_loss = full.has_training ? L.val_loss : NAN;
+    full.file_bytes = expected_size(&L);
+    full.net_bytes = n.net;
+    full.workspace_bytes = n.workspace;
+    full.optimizer_bytes = n.optimizer;
+    full.load_bytes = n.total + (size_t)full.file_bytes;
+    memcpy(info, &full, info->struct_size);
+    return hnni_ok(err);
+}
+
+hnn_status hnn_model_info_buffer(const void *buffer, size_t size, hnn_model_info *info,
+                                 hnn_error *err)
+{
+    source s;
+    if (buffer == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_model_info_buffer: buffer must not be NULL");
+    s.buffer = (const unsigned char *)buffer;
+    s.f = NULL;
+    s.size = size;
+    return info_from(&s, info, err);
+}
+
+hnn_status hnn_model_info_read(const char *path, hnn_model_info *info, hnn_error *err)
+{
+    source s;
+    hnn_status st;
+    FILE *f;
+    if (path == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_model_info_read: path must not be NULL");
+    if ((st = open_model(path, &f, &s.size, err)) != HNN_OK)
+        return st;
+    s.buffer = NULL;
+    s.f = f;
+    st = named(info_from(&s, info, err), path, err);
+    fclose(f);
     return st;
 }

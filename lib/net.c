@@ -148,26 +148,37 @@ static int fits(const size_t need[2], const size_t have[2])
     return need[0] <= have[0] && need[1] <= have[1];
 }
 
-static hnn_status workspace_new(const hnn_net *net, hnn_workspace **out, hnn_error *err)
+/* A workspace's chunk and the doubles of its two buffers: a chunk of evaluations, or what
+ * the Hessian (jacobian.c) needs of each buffer for one state, whichever is more. */
+static hnn_status workspace_size(const hnn_net *net, size_t *chunk, size_t block[2],
+                                 hnn_error *err)
 {
-    const hnn_allocator *alloc = &net->alloc;
-    size_t per_state[2], chunk, block[2], hessian[2], b;
-    hnn_workspace *ws;
-    /* a chunk of evaluations, or what the Hessian (jacobian.c) needs of each buffer for one
-     * state, whichever is more: sized exactly */
+    size_t per_state[2], hessian[2], b;
     if (!eval_doubles(net, 1, per_state))
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
-    chunk = hnni_chunk_for(per_state[0] > per_state[1] ? per_state[0] : per_state[1],
-                           HNNI_BUFFER_BUDGET, HNNI_CHUNK);
-    if (!eval_doubles(net, chunk, block) || !hnni_hessian_doubles(net, hessian))
+    *chunk = hnni_chunk_for(per_state[0] > per_state[1] ? per_state[0] : per_state[1],
+                            HNNI_BUFFER_BUDGET, HNNI_CHUNK);
+    if (!eval_doubles(net, *chunk, block) || !hnni_hessian_doubles(net, hessian))
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
     for (b = 0; b < 2; b++) {
         size_t bytes;
         if (hessian[b] > block[b])
             block[b] = hessian[b];
-        if (!hnni_mul_size(block[b], sizeof(double), &bytes))
+        if (!hnni_mul_size(block[b], sizeof(double), &bytes) ||
+            !hnni_add_size(bytes, HNNI_ALIGN_EXTRA, &bytes))
             return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
     }
+    return HNN_OK;
+}
+
+static hnn_status workspace_new(const hnn_net *net, hnn_workspace **out, hnn_error *err)
+{
+    const hnn_allocator *alloc = &net->alloc;
+    size_t chunk, block[2];
+    hnn_workspace *ws;
+    hnn_status st;
+    if ((st = workspace_size(net, &chunk, block, err)) != HNN_OK)
+        return st;
     ws = (hnn_workspace *)hnni_alloc(alloc, sizeof *ws);
     if (ws == NULL)
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a workspace");
@@ -254,6 +265,41 @@ void hnni_layer_product_t(const hnn_net *net, size_t l, const double *G, size_t 
 }
 
 /* ---- life cycle ----------------------------------------------------------------------- */
+
+/* What the allocator hook is asked for: a workspace (its struct and two aligned buffers) and
+ * a whole net (its struct, parameters and their transposed copy, its own workspace). */
+static int workspace_bytes(const size_t block[2], size_t *bytes)
+{
+    size_t b0, b1;
+    return hnni_mul_size(block[0], sizeof(double), &b0) &&
+           hnni_mul_size(block[1], sizeof(double), &b1) && hnni_add_size(b0, b1, bytes) &&
+           hnni_add_size(*bytes, 2 * HNNI_ALIGN_EXTRA + sizeof(hnn_workspace), bytes);
+}
+
+hnn_status hnn_net_def_bytes(const hnn_net_def *def, size_t *net_bytes, size_t *workspace,
+                             hnn_error *err)
+{
+    hnn_net shape; /* laid out, never allocated */
+    size_t chunk, block[2], ws, params;
+    hnn_status st;
+    if (def == NULL || net_bytes == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_net_def_bytes: def and net_bytes must not be NULL");
+    memset(&shape, 0, sizeof shape);
+    if ((st = read_def(def, &shape.def, err)) != HNN_OK || (st = check_def(&shape.def, err)) != HNN_OK ||
+        (st = lay_out(&shape, err)) != HNN_OK)
+        return st;
+    shape.eval_path = hnni_path_choose(&shape, 0);
+    shape.train_path = hnni_path_choose(&shape, 1);
+    if ((st = workspace_size(&shape, &chunk, block, err)) != HNN_OK)
+        return st;
+    if (!workspace_bytes(block, &ws) || !hnni_mul_size(shape.param_count, sizeof(double), &params) ||
+        !hnni_add_size(params, HNNI_ALIGN_EXTRA, &params) || !hnni_mul_size(params, 2, &params) ||
+        !hnni_add_size(params, ws, net_bytes) || !hnni_add_size(*net_bytes, sizeof(hnn_net), net_bytes))
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "the net's size overflows size_t");
+    if (workspace != NULL)
+        *workspace = ws;
+    return hnni_ok(err);
+}
 
 hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err)
 {

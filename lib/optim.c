@@ -116,6 +116,11 @@ hnn_status hnn_optimizer_create(const hnn_optimizer_def *def, size_t param_count
     return hnni_ok(err);
 }
 
+size_t hnni_optimizer_bytes(size_t slots, size_t param_count)
+{
+    return sizeof(hnn_optimizer) + slots * param_count * sizeof(double) + HNNI_ALIGN_EXTRA;
+}
+
 void hnn_optimizer_destroy(hnn_optimizer *opt)
 {
     hnn_allocator alloc;

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L /* setrlimit, for making a write fail */
 #include "test_util.h"
 
+#include <stddef.h>
 #include <stdio.h>
 
 #ifdef __linux__
@@ -216,6 +217,11 @@ static void test_every_truncation_is_refused(void **state)
         assert_int_equal(hnn_model_load_buffer(copy, k, NULL, &back, &ob, NULL, &err), HNN_ERR_TRUNCATED);
         assert_null(back);
         assert_null(ob);
+        { /* the header reader sees the same truncation */
+            hnn_model_info info;
+            info.struct_size = sizeof info;
+            assert_int_equal(hnn_model_info_buffer(copy, k, &info, &err), HNN_ERR_TRUNCATED);
+        }
         free(copy);
     }
     free(buf);
@@ -415,6 +421,221 @@ static void test_failed_save_keeps_the_old_file(void **state)
 
 /* A model exported from PyTorch by examples/pytorch/export_hnn.py, with H and grad H that
  * PyTorch's autograd computed at a few states (tests/fixtures): libhnn must agree to 1e-12. */
+/* ---- info and the memory budget ---------------------------------------------------------- */
+
+/* A model with Adam and training progress, saved to `path`; its net's def in *def. */
+static void save_trained_model(const char *path, hnn_net_def *def)
+{
+    const size_t widths[2] = {12, 7};
+    hnn_net *net = test_make_net(HNN_NET_HAMILTONIAN, 3, 2, widths, 4);
+    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
+    hnn_optimizer *opt = NULL;
+    hnn_train_meta meta = {1, 42, 0.25, 0.5};
+    const size_t np = hnn_net_param_count(net);
+    double *g = calloc(np, sizeof *g), *p = malloc(np * sizeof *p);
+    size_t i;
+    od.lr = 3e-3;
+    assert_int_equal(hnn_optimizer_create(&od, np, &opt, NULL), HNN_OK);
+    assert_int_equal(hnn_net_params_get(net, p, np), HNN_OK);
+    for (i = 0; i < np; i++)
+        g[i] = 0.01 * (double)(i % 7);
+    for (i = 0; i < 5; i++) /* five steps: a state with a step count of 5 */
+        assert_int_equal(hnn_optimizer_step(opt, p, g, np), HNN_OK);
+    assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
+    assert_int_equal(hnn_model_save(path, net, opt, &meta, NULL), HNN_OK);
+    def->struct_size = sizeof *def;
+    assert_int_equal(hnn_net_get_def(net, def), HNN_OK);
+    free(g), free(p);
+    hnn_optimizer_destroy(opt);
+    hnn_net_destroy(net);
+}
+
+static long file_length(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long n;
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+/* hnn_model_info tells what a file holds and what loading it takes, without loading it; the
+ * loader's allocations stay within what it said. */
+static void test_info_describes_a_file_without_loading_it(void **state)
+{
+    const char *path = "hnn_test_info.hnn";
+    hnn_net_def def;
+    hnn_model_info info, from_buffer;
+    hnn_load_def ld = hnn_load_def_default();
+    test_counter c = {0, 0, 0, -1, 0};
+    hnn_net *net = NULL;
+    hnn_optimizer *opt = NULL;
+    size_t net_bytes, ws_bytes, l;
+    unsigned char *buf;
+    FILE *f;
+    long size;
+    (void)state;
+    save_trained_model(path, &def);
+    size = file_length(path);
+    info.struct_size = sizeof info;
+    assert_int_equal(hnn_model_info_read(path, &info, NULL), HNN_OK);
+    assert_int_equal(info.format_version, 1);
+    assert_true(info.kind == HNN_NET_HAMILTONIAN && info.features == HNN_FEATURES_IDENTITY);
+    assert_true(info.dof == 3 && info.depth == 2 && info.widths[0] == 12 && info.widths[1] == 7);
+    assert_true(info.seed == 4 && info.kinetic_mass == 0.0);
+    assert_int_equal(info.params, 6 * 12 + 12 + 12 * 7 + 7 + 7 + 1);
+    assert_true(info.has_optimizer && info.optimizer_kind == HNN_OPT_ADAM && info.lr == 3e-3);
+    assert_true(info.optimizer_steps == 5);
+    assert_true(info.has_training && info.steps_done == 42 && info.train_loss == 0.25 &&
+                info.val_loss == 0.5);
+    assert_true(info.file_bytes == (uint64_t)size);
+    assert_int_equal(hnn_net_def_bytes(&def, &net_bytes, &ws_bytes, NULL), HNN_OK);
+    assert_true(info.net_bytes == net_bytes && info.workspace_bytes == ws_bytes);
+    assert_true(info.optimizer_bytes >= 2 * info.params * sizeof(double));
+    assert_true(info.load_bytes == net_bytes + info.optimizer_bytes + (size_t)size);
+    /* the same answer from memory */
+    buf = malloc((size_t)size);
+    f = fopen(path, "rb");
+    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    from_buffer.struct_size = sizeof from_buffer;
+    assert_int_equal(hnn_model_info_buffer(buf, (size_t)size, &from_buffer, NULL), HNN_OK);
+    assert_memory_equal(&info, &from_buffer, sizeof info);
+    /* the load never holds more than load_bytes at once, and exactly the net's bytes after */
+    ld.allocator = test_allocator(&c);
+    assert_int_equal(hnn_model_load_with(path, &ld, &net, &opt, NULL, NULL), HNN_OK);
+    assert_true(c.peak_bytes <= (long)info.load_bytes && c.peak_bytes >= (long)net_bytes);
+    hnn_optimizer_destroy(opt);
+    hnn_net_destroy(net);
+    assert_int_equal(c.live_bytes, 0);
+    /* an older caller's smaller struct is written only as far as it reaches */
+    {
+        unsigned char raw[sizeof(hnn_model_info) + 8];
+        hnn_model_info *small = (hnn_model_info *)(void *)raw;
+        const size_t part = offsetof(hnn_model_info, dof);
+        memset(raw, 0xAB, sizeof raw);
+        small->struct_size = part;
+        assert_int_equal(hnn_model_info_buffer(buf, (size_t)size, small, NULL), HNN_OK);
+        assert_int_equal(small->format_version, 1);
+        for (l = part; l < sizeof raw; l++)
+            assert_int_equal(raw[l], 0xAB);
+        small->struct_size = sizeof(hnn_model_info) + 8;
+        assert_int_equal(hnn_model_info_buffer(buf, (size_t)size, small, NULL), HNN_ERR_INVALID_ARG);
+    }
+    assert_int_equal(hnn_model_info_read(NULL, &info, NULL), HNN_ERR_NULL);
+    assert_int_equal(hnn_model_info_buffer(buf, (size_t)size, NULL, NULL), HNN_ERR_NULL);
+    free(buf);
+    remove(path);
+}
+
+/* A load that needs more than the budget is refused before anything is allocated, with the
+ * need and the budget named; one byte more of budget and it loads. */
+static void test_load_budget(void **state)
+{
+    const char *path = "hnn_test_budget.hnn";
+    hnn_net_def def;
+    hnn_model_info info;
+    hnn_load_def ld = hnn_load_def_default();
+    test_counter c = {0, 0, 0, -1, 0};
+    hnn_net *net = NULL;
+    hnn_optimizer *opt = NULL;
+    hnn_error err;
+    unsigned char *buf;
+    size_t size;
+    (void)state;
+    assert_true(ld.max_bytes == HNN_LOAD_DEFAULT_MAX_BYTES && ld.allocator.fn == NULL);
+    save_trained_model(path, &def);
+    info.struct_size = sizeof info;
+    assert_int_equal(hnn_model_info_read(path, &info, NULL), HNN_OK);
+    ld.allocator = test_allocator(&c);
+    ld.max_bytes = info.load_bytes - 1;
+    assert_int_equal(hnn_model_load_with(path, &ld, &net, &opt, NULL, &err), HNN_ERR_TOO_LARGE);
+    assert_null(net);
+    assert_null(opt);
+    assert_int_equal(c.allocs, 0);
+    assert_non_null(strstr(err.message, "hnn_test_budget.hnn"));
+    assert_non_null(strstr(err.message, "budget"));
+    ld.max_bytes = info.load_bytes;
+    assert_int_equal(hnn_model_load_with(path, &ld, &net, &opt, NULL, &err), HNN_OK);
+    hnn_optimizer_destroy(opt);
+    hnn_net_destroy(net);
+    /* from memory the file's bytes are the caller's: the budget covers net and optimizer */
+    size = info.file_bytes;
+    buf = malloc(size);
+    {
+        FILE *f = fopen(path, "rb");
+        assert_int_equal(fread(buf, 1, size, f), size);
+        fclose(f);
+    }
+    c.allocs = 0;
+    ld.max_bytes = info.load_bytes - size - 1;
+    assert_int_equal(hnn_model_load_buffer_with(buf, size, &ld, &net, &opt, NULL, &err),
+                     HNN_ERR_TOO_LARGE);
+    assert_null(net);
+    assert_int_equal(c.allocs, 0);
+    ld.max_bytes = info.load_bytes - size;
+    assert_int_equal(hnn_model_load_buffer_with(buf, size, &ld, &net, &opt, NULL, &err), HNN_OK);
+    hnn_optimizer_destroy(opt);
+    hnn_net_destroy(net);
+    assert_int_equal(c.live_bytes, 0);
+    /* a def from a newer header is refused as every def is */
+    ld.struct_size = sizeof ld + 8;
+    assert_int_equal(hnn_model_load_buffer_with(buf, size, &ld, &net, NULL, NULL, &err),
+                     HNN_ERR_INVALID_ARG);
+    free(buf);
+    remove(path);
+}
+
+/* The header is read first: a file of zeros, a model with a megabyte appended, or one cut
+ * short, is refused without allocating the file's bytes (or anything). */
+static void test_header_is_read_first(void **state)
+{
+    const char *path = "hnn_test_header.hnn", *junk = "hnn_test_junk.hnn";
+    hnn_net_def def;
+    hnn_load_def ld = hnn_load_def_default();
+    test_counter c = {0, 0, 0, -1, 0};
+    hnn_net *net = NULL;
+    hnn_model_info info;
+    unsigned char *zeros = calloc(1, 1 << 20);
+    long size;
+    FILE *f;
+    (void)state;
+    ld.allocator = test_allocator(&c);
+    f = fopen(junk, "wb");
+    assert_int_equal(fwrite(zeros, 1, 1 << 20, f), 1u << 20);
+    fclose(f);
+    assert_int_equal(hnn_model_load_with(junk, &ld, &net, NULL, NULL, NULL), HNN_ERR_BAD_MAGIC);
+    assert_int_equal(c.allocs, 0);
+    save_trained_model(path, &def);
+    size = file_length(path);
+    f = fopen(path, "ab"); /* a megabyte more than the header says */
+    assert_int_equal(fwrite(zeros, 1, 1 << 20, f), 1u << 20);
+    fclose(f);
+    assert_int_equal(hnn_model_load_with(path, &ld, &net, NULL, NULL, NULL), HNN_ERR_CORRUPT);
+    info.struct_size = sizeof info;
+    assert_int_equal(hnn_model_info_read(path, &info, NULL), HNN_ERR_CORRUPT);
+    assert_int_equal(c.allocs, 0);
+    save_trained_model(path, &def);
+    {
+        unsigned char *half = malloc((size_t)size / 2);
+        f = fopen(path, "rb");
+        assert_int_equal(fread(half, 1, (size_t)size / 2, f), (size_t)size / 2);
+        fclose(f);
+        f = fopen(path, "wb");
+        assert_int_equal(fwrite(half, 1, (size_t)size / 2, f), (size_t)size / 2);
+        fclose(f);
+        free(half);
+    }
+    assert_int_equal(hnn_model_load_with(path, &ld, &net, NULL, NULL, NULL), HNN_ERR_TRUNCATED);
+    assert_int_equal(c.allocs, 0);
+    assert_null(net);
+    free(zeros);
+    remove(path);
+    remove(junk);
+}
+
 static void test_pytorch_fixture(void **state)
 {
     hnn_net *net = NULL;
@@ -457,6 +678,9 @@ int main(void)
         cmocka_unit_test(test_kinetic_mass_is_canonical),
         cmocka_unit_test(test_saves_load_and_validity_is_one_answer),
         cmocka_unit_test(test_failed_save_keeps_the_old_file),
+        cmocka_unit_test(test_info_describes_a_file_without_loading_it),
+        cmocka_unit_test(test_load_budget),
+        cmocka_unit_test(test_header_is_read_first),
         cmocka_unit_test(test_pytorch_fixture),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);

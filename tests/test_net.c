@@ -656,6 +656,61 @@ static void test_overflowing_sizes_are_refused(void **state)
     assert_int_equal(counter.live_bytes, 0);
 }
 
+/* hnn_net_def_bytes says what hnn_net_create and hnn_workspace_create will take from the
+ * allocator, byte for byte (a counting allocator measures it), without allocating; a bad
+ * definition gets the status hnn_net_create gives it. */
+static void test_def_bytes_match_the_allocations(void **state)
+{
+    static const struct {
+        hnn_net_kind kind;
+        hnn_feature_map features;
+        size_t dof, bodies, width;
+        hnn_gradient_path path;
+    } shapes[] = {
+        {HNN_NET_HAMILTONIAN, HNN_FEATURES_IDENTITY, 1, 0, 32, HNN_PATH_AUTO},
+        {HNN_NET_HAMILTONIAN, HNN_FEATURES_IDENTITY, 16, 0, 200, HNN_PATH_DUAL},
+        {HNN_NET_HAMILTONIAN, HNN_FEATURES_IDENTITY, 256, 0, 64, HNN_PATH_ADJOINT},
+        {HNN_NET_FIELD, HNN_FEATURES_IDENTITY, 3, 0, 16, HNN_PATH_AUTO},
+        {HNN_NET_HAMILTONIAN, HNN_FEATURES_ROTATION, 6, 3, 24, HNN_PATH_AUTO},
+        {HNN_NET_HAMILTONIAN, HNN_FEATURES_TRANSLATION, 4, 2, 8, HNN_PATH_DUAL},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < TEST_COUNT(shapes); i++) {
+        test_counter c = {0, 0, 0, -1};
+        hnn_net_def def = hnn_net_def_default();
+        hnn_net *net = NULL;
+        hnn_workspace *ws = NULL;
+        size_t net_bytes = 0, ws_bytes = 0;
+        long before;
+        def.kind = shapes[i].kind;
+        def.features = shapes[i].features;
+        def.dof = shapes[i].dof;
+        def.bodies = shapes[i].bodies;
+        def.widths[0] = def.widths[1] = shapes[i].width;
+        def.path = shapes[i].path;
+        def.allocator = test_allocator(&c);
+        assert_int_equal(hnn_net_def_bytes(&def, &net_bytes, &ws_bytes, NULL), HNN_OK);
+        assert_int_equal(c.allocs, 0);
+        assert_int_equal(hnn_net_create(&def, &net, NULL), HNN_OK);
+        assert_true(c.live_bytes == (long)net_bytes);
+        before = c.live_bytes;
+        assert_int_equal(hnn_workspace_create(net, &ws, NULL), HNN_OK);
+        assert_true(c.live_bytes - before == (long)ws_bytes);
+        hnn_workspace_destroy(ws);
+        hnn_net_destroy(net);
+    }
+    {
+        hnn_net_def def = hnn_net_def_default();
+        hnn_error err;
+        size_t bytes = 7;
+        def.dof = 0;
+        assert_int_equal(hnn_net_def_bytes(&def, &bytes, NULL, &err), HNN_ERR_INVALID_ARG);
+        assert_true(bytes == 7 && err.message[0] != '\0');
+        assert_int_equal(hnn_net_def_bytes(NULL, &bytes, NULL, NULL), HNN_ERR_NULL);
+    }
+}
+
 static void test_bad_evaluation_arguments(void **state)
 {
     const shape sh = {1, 1, {8}};
@@ -759,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_allocation_failures_are_reported_without_leaks),
         cmocka_unit_test(test_bad_definitions_are_refused),
         cmocka_unit_test(test_overflowing_sizes_are_refused),
+        cmocka_unit_test(test_def_bytes_match_the_allocations),
         cmocka_unit_test(test_bad_evaluation_arguments),
         cmocka_unit_test(test_nonfinite_states_are_refused),
         cmocka_unit_test(test_bad_parameter_arguments),

@@ -46,6 +46,7 @@ typedef struct test_counter {
     long frees;        /* blocks returned */
     long live_bytes;   /* bytes currently held */
     long fail_after;   /* refuse the allocation after this many (-1: never) */
+    long peak_bytes;   /* the most held at once */
 } test_counter;
 
 static inline void *test_counting_alloc(void *user, void *ptr, size_t old_size, size_t new_size)
@@ -66,6 +67,8 @@ static inline void *test_counting_alloc(void *user, void *ptr, size_t old_size, 
         if (old_size == 0)
             c->allocs++;
         c->live_bytes += (long)new_size - (long)old_size;
+        if (c->live_bytes > c->peak_bytes)
+            c->peak_bytes = c->live_bytes;
     }
     return ptr;
 }

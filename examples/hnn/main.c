@@ -190,53 +190,58 @@ static hnn_net *load(const char *cmd, const char *path, hnn_optimizer **opt, hnn
     return net;
 }
 
+static double mib(double bytes)
+{
+    return bytes / (1024.0 * 1024.0);
+}
+
+/* Reads the header and the sections' fixed fields only: what a file holds and what loading
+ * it would take, without building the net (a hostile file costs nothing to inspect). */
 static int cmd_info(int argc, char **argv)
 {
-    hnn_net_def def = hnn_net_def_default();
-    hnn_optimizer *opt = NULL;
-    hnn_train_meta meta;
-    hnn_net *net;
+    static const char *const optimizers[3] = {"SGD", "Adam", "AdamW"};
+    hnn_model_info info;
+    hnn_error err;
     size_t l;
     if (argc != 3)
         return usage();
-    if ((net = load("info", argv[2], &opt, &meta)) == NULL)
+    info.struct_size = sizeof info;
+    if (hnn_model_info_read(argv[2], &info, &err) != HNN_OK) {
+        fprintf(stderr, "hnn info: %s\n", err.message);
         return 1;
-    hnn_net_get_def(net, &def);
-    /* a net with a feature map needs format version 2; the others are written as 1 */
-    printf("file:        %s (format version %d)\n", argv[2],
-           def.features == HNN_FEATURES_IDENTITY && def.kinetic_mass == 0.0 ? 1 : 2);
-    printf("kind:        %s\n", def.kind == HNN_NET_HAMILTONIAN ? "Hamiltonian (outputs H)"
-                                                                 : "direct field (outputs dx/dt)");
-    printf("state:       n = %zu degrees of freedom, x = [q1..q%zu, p1..p%zu]\n", def.dof, def.dof,
-           def.dof);
-    if (def.features == HNN_FEATURES_POSITIONS)
-        printf("features:    positions only\n");
-    else if (def.features != HNN_FEATURES_IDENTITY)
-        printf("features:    %s-invariant, %zu bodies\n",
-               def.features == HNN_FEATURES_TRANSLATION ? "translation" : "rotation-and-translation",
-               def.bodies);
-    if (def.kinetic_mass > 0.0)
-        printf("kinetic:     |p|^2 / (2 x %g) added to H%s\n", def.kinetic_mass,
-               def.features == HNN_FEATURES_POSITIONS ? " (separable)" : "");
-    printf("hidden:      %zu tanh layers:", def.depth);
-    for (l = 0; l < def.depth; l++)
-        printf(" %zu", def.widths[l]);
-    printf("\nparameters:  %zu (initialisation seed %llu)\n", hnn_net_param_count(net),
-           (unsigned long long)def.seed);
-    if (opt != NULL) {
-        hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_SGD);
-        static const char *const names[3] = {"SGD", "Adam", "AdamW"};
-        hnn_optimizer_get_def(opt, &od);
-        printf("optimizer:   %s, lr %g, %llu steps taken\n", names[od.kind], od.lr,
-               (unsigned long long)hnn_optimizer_steps(opt));
-    } else {
-        printf("optimizer:   none stored\n");
     }
-    if (meta.present)
-        printf("training:    %llu steps, last loss %.4e\n", (unsigned long long)meta.steps_done,
-               meta.train_loss);
-    hnn_optimizer_destroy(opt);
-    hnn_net_destroy(net);
+    printf("file:        %s (format version %u, %llu bytes)\n", argv[2], info.format_version,
+           (unsigned long long)info.file_bytes);
+    printf("kind:        %s\n", info.kind == HNN_NET_HAMILTONIAN ? "Hamiltonian (outputs H)"
+                                                                  : "direct field (outputs dx/dt)");
+    printf("state:       n = %zu degrees of freedom, x = [q1..q%zu, p1..p%zu]\n", info.dof,
+           info.dof, info.dof);
+    if (info.features == HNN_FEATURES_POSITIONS)
+        printf("features:    positions only\n");
+    else if (info.features != HNN_FEATURES_IDENTITY)
+        printf("features:    %s-invariant, %zu bodies\n",
+               info.features == HNN_FEATURES_TRANSLATION ? "translation" : "rotation-and-translation",
+               info.bodies);
+    if (info.kinetic_mass > 0.0)
+        printf("kinetic:     |p|^2 / (2 x %g) added to H%s\n", info.kinetic_mass,
+               info.features == HNN_FEATURES_POSITIONS ? " (separable)" : "");
+    printf("hidden:      %zu tanh layers:", info.depth);
+    for (l = 0; l < info.depth; l++)
+        printf(" %zu", info.widths[l]);
+    printf("\nparameters:  %zu (initialisation seed %llu)\n", info.params,
+           (unsigned long long)info.seed);
+    if (info.has_optimizer)
+        printf("optimizer:   %s, lr %g, %llu steps taken\n", optimizers[info.optimizer_kind],
+               info.lr, (unsigned long long)info.optimizer_steps);
+    else
+        printf("optimizer:   none stored\n");
+    if (info.has_training)
+        printf("training:    %llu steps, last loss %.4e\n", (unsigned long long)info.steps_done,
+               info.train_loss);
+    printf("memory:      loading takes %.2f MiB (net with its workspace %.2f, optimizer %.2f, "
+           "the file %.2f); each further workspace %.2f MiB\n", mib((double)info.load_bytes),
+           mib((double)info.net_bytes), mib((double)info.optimizer_bytes),
+           mib((double)info.file_bytes), mib((double)info.workspace_bytes));
     return 0;
 }
 

@@ -49,9 +49,83 @@ HNN_API hnn_status hnn_model_load_buffer(const void *buffer, size_t size,
                                          hnn_optimizer **opt, hnn_train_meta *meta,
                                          hnn_error *err);
 
-/* Reads a model file (at most 2 GiB); as hnn_model_load_buffer, plus HNN_ERR_IO. */
+/* Reads a model file (at most 2 GiB); as hnn_model_load_buffer, plus HNN_ERR_IO. The header
+ * is read and checked first, so a file that is not a model, or larger than its header says,
+ * is refused before the rest is read. */
 HNN_API hnn_status hnn_model_load(const char *path, const hnn_allocator *alloc, hnn_net **net,
                                   hnn_optimizer **opt, hnn_train_meta *meta, hnn_error *err);
+
+/* ---- loading within a memory budget ---------------------------------------------------- */
+
+/* The default budget: far above any model a program trains (a 2 x 512 net with n = 256 and
+ * Adam takes 38 MiB to load), far below what a small hostile file could ask for. */
+#define HNN_LOAD_DEFAULT_MAX_BYTES ((size_t)1 << 30)
+
+/* How a model is loaded. Get one from hnn_load_def_default(). */
+typedef struct hnn_load_def {
+    size_t struct_size;
+    hnn_allocator allocator; /* for everything created; default malloc */
+    size_t max_bytes;        /* the most the load may ask the allocator for in all: the file's
+                                bytes (file loads), the net with its own workspace, the
+                                optimizer and the copy of its state it reads through; default
+                                HNN_LOAD_DEFAULT_MAX_BYTES */
+} hnn_load_def;
+
+HNN_API void hnn_load_def_init(hnn_load_def *def, size_t struct_size);
+
+static inline hnn_load_def hnn_load_def_default(void)
+{
+    hnn_load_def def;
+    hnn_load_def_init(&def, sizeof def);
+    return def;
+}
+
+/* hnn_model_load_buffer and hnn_model_load with a budget (def NULL: the defaults, which is
+ * what those two use): a model that needs more than def->max_bytes is refused with
+ * HNN_ERR_TOO_LARGE, naming what it needs, before anything large is allocated. */
+HNN_API hnn_status hnn_model_load_buffer_with(const void *buffer, size_t size,
+                                              const hnn_load_def *def, hnn_net **net,
+                                              hnn_optimizer **opt, hnn_train_meta *meta,
+                                              hnn_error *err);
+HNN_API hnn_status hnn_model_load_with(const char *path, const hnn_load_def *def,
+                                       hnn_net **net, hnn_optimizer **opt,
+                                       hnn_train_meta *meta, hnn_error *err);
+
+/* ---- what a file holds, without loading it --------------------------------------------- */
+
+/* A model file's header, sections and memory needs. Set struct_size (sizeof) before the
+ * call; the library writes only that many bytes. */
+typedef struct hnn_model_info {
+    size_t struct_size;
+    uint32_t format_version;
+    hnn_net_kind kind;
+    hnn_feature_map features;
+    size_t dof, bodies, depth, widths[HNN_MAX_HIDDEN];
+    double kinetic_mass;
+    uint64_t seed;
+    size_t params;
+    int has_optimizer;            /* then optimizer_kind, lr and optimizer_steps are set */
+    hnn_optimizer_kind optimizer_kind;
+    double lr;
+    uint64_t optimizer_steps;
+    int has_training;             /* then steps_done, train_loss, val_loss are set */
+    uint64_t steps_done;
+    double train_loss, val_loss;
+    uint64_t file_bytes;          /* the size the header implies (and the file has) */
+    size_t net_bytes;             /* what the loaded net takes (hnn_net_def_bytes) */
+    size_t workspace_bytes;       /* each further workspace for it */
+    size_t optimizer_bytes;       /* the optimizer, while loading (0 without one) */
+    size_t load_bytes;            /* what hnn_model_load asks for in all: the budget it needs */
+} hnn_model_info;
+
+/* Reads the header and the sections' fixed fields of a model file or buffer (a few hundred
+ * bytes, whatever the file's size) and checks them as the loader does, but not the
+ * parameters or the checksum: hnn_model_load still can refuse a file this accepts. The same
+ * status codes as the loader; HNN_ERR_INVALID_ARG for a struct_size this library does not
+ * know. */
+HNN_API hnn_status hnn_model_info_read(const char *path, hnn_model_info *info, hnn_error *err);
+HNN_API hnn_status hnn_model_info_buffer(const void *buffer, size_t size, hnn_model_info *info,
+                                         hnn_error *err);
 
 /* CRC-32 (IEEE 802.3: reflected polynomial 0xEDB88320, initial value and final xor
  * 0xFFFFFFFF) of size bytes, continuing from `crc` (start with 0). The model files' checksum. */

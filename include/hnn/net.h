@@ -99,6 +99,13 @@ typedef struct hnn_workspace hnn_workspace;
  * On failure *out is NULL and err (if not NULL) says why. */
 HNN_API hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err);
 
+/* The bytes hnn_net_create(def) would ask the allocator for (the net, its parameters and
+ * their transposed copy, its own workspace) into *net_bytes and, if workspace is not NULL,
+ * what each hnn_workspace_create for it asks for, without allocating anything. def is
+ * checked as hnn_net_create checks it (same status codes and messages). */
+HNN_API hnn_status hnn_net_def_bytes(const hnn_net_def *def, size_t *net_bytes,
+                                     size_t *workspace, hnn_error *err);
+
 /* Frees the net. NULL is harmless. Workspaces created for it must be destroyed separately. */
 HNN_API void hnn_net_destroy(hnn_net *net);
 
