@@ -30,9 +30,13 @@ HNN_API hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer
                                          const hnn_train_meta *meta, void *buffer,
                                          size_t capacity, size_t *size, hnn_error *err);
 
-/* Writes the model to `path` safely: into "<path>.tmp" first, flushed to disk, then renamed
- * over `path`, so a failed or interrupted save leaves any previous file intact (on POSIX
- * systems the rename is atomic). HNN_ERR_IO with the reason on failure. */
+/* Writes the model to `path` safely: into a new temporary file in the same directory,
+ * flushed to disk, then renamed over `path`, so a failed or interrupted save leaves any
+ * previous file intact (on POSIX systems the rename is atomic). The temporary is created
+ * exclusively (unnamed while written on Linux; elsewhere "<path>.tmp-<16 hex digits>" with
+ * O_EXCL | O_NOFOLLOW), so no file or symlink is ever written through; the replaced file's
+ * permission bits are kept. docs/api.md says what a save promises under signals.
+ * HNN_ERR_IO with the reason on failure. */
 HNN_API hnn_status hnn_model_save(const char *path, const hnn_net *net, const hnn_optimizer *opt,
                                   const hnn_train_meta *meta, hnn_error *err);
 
