@@ -598,6 +598,15 @@ hnn_status hnn_dataset_system(const hnn_system_data_def *def, hnn_dataset **out,
         for (k = 0; k < n; k++)
             x[n + k] = hnni_rng_range(&rng, -def->p_max, def->p_max);
         hnni_system_field(def->system, x, (*out)->y + 2 * n * i);
+        /* gravity overflows where bodies (nearly) coincide, as a tiny q_max makes them: the
+         * same arrays hnn_dataset_create would refuse, so refuse them here too */
+        if (!hnni_all_finite((*out)->y + 2 * n * i, 2 * n)) {
+            hnn_dataset_destroy(*out);
+            *out = NULL;
+            return hnni_fail(err, HNN_ERR_NONFINITE, "state %zu: the system's field is not "
+                             "finite there (bodies too close: raise q_max above %g)", i,
+                             def->q_max);
+        }
     }
     return hnni_ok(err);
 }

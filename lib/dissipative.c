@@ -76,26 +76,65 @@ void hnn_dissipative_destroy(hnn_dissipative *m)
     hnni_free(&alloc, m, sizeof *m);
 }
 
+/* D's definition when the caller gives none: H's shape over the full state (a feature map
+ * of H's, positions only say, would leave D blind to p and unable to damp dp/dt), no
+ * kinetic term, the next seed. */
+static hnn_net_def default_d_def(const hnn_net_def *h)
+{
+    hnn_net_def d = *h;
+    d.features = HNN_FEATURES_IDENTITY;
+    d.bodies = 0;
+    d.kinetic_mass = 0.0;
+    d.seed = h->seed + 1;
+    return d;
+}
+
 hnn_status hnn_dissipative_create(hnn_dissipation kind, const hnn_net_def *net_def,
                                   hnn_dissipative **out, hnn_error *err)
 {
-    hnn_net_def d_def;
+    return hnn_dissipative_create_with(kind, net_def, NULL, out, err);
+}
+
+hnn_status hnn_dissipative_create_with(hnn_dissipation kind, const hnn_net_def *h_def,
+                                       const hnn_net_def *d_def, hnn_dissipative **out,
+                                       hnn_error *err)
+{
+    hnn_net_def h_full, d_full;
     hnn_allocator alloc;
     hnn_dissipative *m;
     hnn_status st;
     size_t a;
     if (out != NULL)
         *out = NULL;
-    if (net_def == NULL || out == NULL)
+    if (h_def == NULL || out == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_dissipative_create: net_def and out must not be NULL");
     if (kind != HNN_DISSIPATION_HELMHOLTZ && kind != HNN_DISSIPATION_PORT)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "unknown dissipation kind %d", (int)kind);
-    alloc = hnni_allocator_resolve(net_def->allocator);
+    /* only the first struct_size bytes of each def are the caller's */
+    if ((st = hnni_net_read_def(h_def, &h_full, err)) != HNN_OK)
+        return st;
+    if (d_def != NULL && kind != HNN_DISSIPATION_HELMHOLTZ)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "a port-Hamiltonian model has no D net: "
+                         "d_def must be NULL");
+    if (d_def == NULL)
+        d_full = default_d_def(&h_full);
+    else if ((st = hnni_net_read_def(d_def, &d_full, err)) != HNN_OK)
+        return st;
+    if (kind == HNN_DISSIPATION_HELMHOLTZ &&
+        (d_full.kind != HNN_NET_HAMILTONIAN || d_full.dof != h_full.dof))
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "D must be a scalar (Hamiltonian-kind) net "
+                         "of H's n = %zu (got kind %d, n = %zu)", h_full.dof, (int)d_full.kind,
+                         d_full.dof);
+    if (kind == HNN_DISSIPATION_HELMHOLTZ && d_full.kinetic_mass != 0.0)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "D takes no kinetic term (kinetic_mass %g)",
+                         d_full.kinetic_mass);
+    d_full.allocator = h_full.allocator; /* one model, one allocator */
+    alloc = hnni_allocator_resolve(h_full.allocator);
     if ((m = (hnn_dissipative *)hnni_alloc(&alloc, sizeof *m)) == NULL)
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a dissipative model");
     m->alloc = alloc;
     m->kind = kind;
-    if ((st = hnn_net_create(net_def, &m->h, err)) != HNN_OK)
+    if ((st = hnn_net_create(&h_full, &m->h, err)) != HNN_OK)
         goto fail;
     if (m->h->def.kind != HNN_NET_HAMILTONIAN) {
         st = hnni_fail(err, HNN_ERR_INVALID_ARG, "a dissipative model's H must be a Hamiltonian net");
@@ -105,10 +144,7 @@ hnn_status hnn_dissipative_create(hnn_dissipation kind, const hnn_net_def *net_d
     m->dim = m->h->dim;
     m->count_h = m->h->param_count;
     if (kind == HNN_DISSIPATION_HELMHOLTZ) {
-        d_def = m->h->def;
-        d_def.seed += 1;
-        d_def.kinetic_mass = 0.0;
-        if ((st = hnn_net_create(&d_def, &m->d, err)) != HNN_OK ||
+        if ((st = hnn_net_create(&d_full, &m->d, err)) != HNN_OK ||
             (st = hnn_loss_workspace_create(m->d, &m->lw_d, err)) != HNN_OK)
             goto fail;
     }

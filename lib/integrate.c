@@ -158,9 +158,17 @@ hnn_status hnni_eval(hnn_integrator *in, const hnn_field_source *src, const doub
     hnn_status st;
     in->evals++;
     st = src->field(src->ctx, x, f);
-    if (st != HNN_OK)
+    if (st != HNN_OK) {
         hnni_format(in->message, "the field source failed: %s", hnn_status_string(st));
-    return st;
+        return st;
+    }
+    /* every component, used by this method or not: a field that is NaN anywhere is broken,
+     * and a method that happens not to read that component must not hide it */
+    if (!hnni_all_finite(f, in->dim)) {
+        hnni_format(in->message, "the field source returned NaN or infinity");
+        return HNN_ERR_NONFINITE;
+    }
+    return HNN_OK;
 }
 
 void hnni_axpy(size_t dim, const double *x, double a, const double *v, double *y)

@@ -46,6 +46,11 @@ static hnn_status read_def(const hnn_net_def *def, hnn_net_def *full, hnn_error 
     return hnni_read_def(def, full, sizeof *full, "hnn_net_def", err);
 }
 
+hnn_status hnni_net_read_def(const hnn_net_def *def, hnn_net_def *full, hnn_error *err)
+{
+    return read_def(def, full, err);
+}
+
 static hnn_status check_def(const hnn_net_def *d, hnn_error *err)
 {
     size_t l;

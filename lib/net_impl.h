@@ -118,4 +118,8 @@ const double *hnni_hidden_pass(const hnn_net *net, hnn_workspace *ws, const doub
 /* 1 if src was made by hnn_field_source_net; then *net and *ws are what it evaluates. */
 int hnni_net_source_parts(const hnn_field_source *src, const hnn_net **net, hnn_workspace **ws);
 
+/* A caller's net def into *full, its first struct_size bytes over the defaults (the one
+ * rule every function taking an hnn_net_def follows). */
+hnn_status hnni_net_read_def(const hnn_net_def *def, hnn_net_def *full, hnn_error *err);
+
 #endif

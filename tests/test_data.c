@@ -294,6 +294,27 @@ static void test_system_box_data(void **state)
     d = hnn_system_data_def_default();
     d.p_max = 0.0;
     assert_int_equal(hnn_dataset_system(&d, &ds, NULL), HNN_ERR_INVALID_ARG);
+    /* gravity with the bodies squeezed together (q_max 1e-105): the field overflows, and the
+     * dataset is refused as hnn_dataset_create refuses the same arrays (it once stored 400
+     * of 800 non-finite derivatives and returned OK) */
+    {
+        const hnn_system gravity[2] = {HNN_SYSTEM_TWO_BODY, HNN_SYSTEM_THREE_BODY};
+        hnn_error err;
+        for (k = 0; k < 2; k++) {
+            d = hnn_system_data_def_default();
+            d.system = gravity[k];
+            d.count = 800;
+            d.q_max = 1e-105;
+            assert_int_equal(hnn_dataset_system(&d, &ds, &err), HNN_ERR_NONFINITE);
+            assert_null(ds);
+            assert_non_null(strstr(err.message, "q_max"));
+            d.q_max = 1.0; /* ordinary boxes still work */
+            assert_int_equal(hnn_dataset_system(&d, &ds, NULL), HNN_OK);
+            assert_true(test_all_finite(hnn_dataset_derivatives(ds), 800 * 2 * hnn_dataset_dof(ds)));
+            hnn_dataset_destroy(ds);
+            ds = NULL;
+        }
+    }
 }
 
 static void test_greydanus_pendulum_protocol(void **state)

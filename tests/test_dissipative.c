@@ -3,6 +3,8 @@
  * differences for every parameter, training fits a damped spring, and bad input is refused. */
 #include "test_util.h"
 
+#include <stddef.h>
+
 static hnn_dissipative *make_model(hnn_dissipation kind, size_t dof, size_t width, uint64_t seed)
 {
     hnn_net_def d = hnn_net_def_default();
@@ -178,6 +180,86 @@ static void test_training_fits_a_damped_spring(void **state)
     hnn_dataset_destroy(data);
 }
 
+/* D's definition: by default H's widths over the full state, so a separable H (positions
+ * only, with a kinetic term) still gets a D that sees p and can damp dp/dt (it once copied
+ * H's feature map, and dD/dp was exactly 0); or one of the caller's own. */
+static void test_dissipation_net_has_its_own_definition(void **state)
+{
+    hnn_net_def h = hnn_net_def_default(), d = hnn_net_def_default(), got;
+    hnn_dissipative *m = NULL;
+    double x[6 * 4], g[6 * 4];
+    test_rng rng = {8};
+    size_t s, worst_zero = 0;
+    (void)state;
+    h.dof = 2;
+    h.features = HNN_FEATURES_POSITIONS;
+    h.kinetic_mass = 1.0;
+    h.widths[0] = h.widths[1] = 8;
+    assert_int_equal(hnn_dissipative_create(HNN_DISSIPATION_HELMHOLTZ, &h, &m, NULL), HNN_OK);
+    got.struct_size = sizeof got;
+    assert_int_equal(hnn_net_get_def(hnn_dissipative_dissipation_net(m), &got), HNN_OK);
+    assert_true(got.features == HNN_FEATURES_IDENTITY && got.kinetic_mass == 0.0 &&
+                got.widths[0] == 8 && got.seed == h.seed + 1);
+    test_fill(&rng, x, 6 * 4, -1.0, 1.0);
+    assert_int_equal(gradient_of(hnn_dissipative_dissipation_net(m), x, 6, g), HNN_OK);
+    for (s = 0; s < 6; s++) /* dD/dp_1, dD/dp_2: not identically zero */
+        worst_zero += g[s * 4 + 2] == 0.0 && g[s * 4 + 3] == 0.0;
+    assert_int_equal(worst_zero, 0);
+    hnn_dissipative_destroy(m);
+    /* a D of the caller's own shape */
+    d.dof = 2;
+    d.depth = 1;
+    d.widths[0] = 5;
+    assert_int_equal(hnn_dissipative_create_with(HNN_DISSIPATION_HELMHOLTZ, &h, &d, &m, NULL), HNN_OK);
+    assert_int_equal(hnn_net_get_def(hnn_dissipative_dissipation_net(m), &got), HNN_OK);
+    assert_true(got.depth == 1 && got.widths[0] == 5);
+    assert_int_equal(hnn_dissipative_param_count(m),
+                     hnn_net_param_count(hnn_dissipative_energy_net(m)) + (4 * 5 + 5 + 5 + 1));
+    hnn_dissipative_destroy(m);
+    /* what does not fit is refused, naming why */
+    {
+        hnn_error err;
+        d.dof = 3;
+        assert_int_equal(hnn_dissipative_create_with(HNN_DISSIPATION_HELMHOLTZ, &h, &d, &m, &err),
+                         HNN_ERR_INVALID_ARG);
+        assert_non_null(strstr(err.message, "n = 2"));
+        d.dof = 2;
+        d.kind = HNN_NET_FIELD;
+        assert_int_equal(hnn_dissipative_create_with(HNN_DISSIPATION_HELMHOLTZ, &h, &d, &m, &err),
+                         HNN_ERR_INVALID_ARG);
+        d.kind = HNN_NET_HAMILTONIAN;
+        d.kinetic_mass = 2.0;
+        assert_int_equal(hnn_dissipative_create_with(HNN_DISSIPATION_HELMHOLTZ, &h, &d, &m, &err),
+                         HNN_ERR_INVALID_ARG);
+        d.kinetic_mass = 0.0;
+        assert_int_equal(hnn_dissipative_create_with(HNN_DISSIPATION_PORT, &h, &d, &m, &err),
+                         HNN_ERR_INVALID_ARG);
+        assert_null(m);
+    }
+}
+
+/* A def from an older, shorter header is read only as far as its struct_size: on the heap,
+ * exactly that long, so AddressSanitizer sees any read past it (one once read the allocator
+ * there, and called a garbage pointer when the bytes beyond were not the caller's). */
+static void test_def_is_read_only_to_struct_size(void **state)
+{
+    const size_t short_size = offsetof(hnn_net_def, allocator);
+    hnn_net_def *d = (hnn_net_def *)malloc(short_size);
+    hnn_net_def full = hnn_net_def_default();
+    hnn_dissipative *m = NULL;
+    (void)state;
+    memcpy(d, &full, short_size);
+    d->struct_size = short_size;
+    d->widths[0] = d->widths[1] = 6;
+    assert_int_equal(hnn_dissipative_create(HNN_DISSIPATION_HELMHOLTZ, d, &m, NULL), HNN_OK);
+    hnn_dissipative_destroy(m);
+    assert_int_equal(hnn_dissipative_create_with(HNN_DISSIPATION_HELMHOLTZ, d, d, &m, NULL), HNN_OK);
+    hnn_dissipative_destroy(m);
+    assert_int_equal(hnn_dissipative_create(HNN_DISSIPATION_PORT, d, &m, NULL), HNN_OK);
+    hnn_dissipative_destroy(m);
+    free(d);
+}
+
 static void test_bad_input_and_allocation_failures(void **state)
 {
     hnn_net_def d = hnn_net_def_default();
@@ -226,6 +308,8 @@ int main(void)
         cmocka_unit_test(test_field_is_the_decomposition),
         cmocka_unit_test(test_loss_gradient_matches_central_differences),
         cmocka_unit_test(test_training_fits_a_damped_spring),
+        cmocka_unit_test(test_dissipation_net_has_its_own_definition),
+        cmocka_unit_test(test_def_is_read_only_to_struct_size),
         cmocka_unit_test(test_bad_input_and_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -126,6 +126,16 @@ static inline hnn_net *test_trained_net(hnn_system sys)
     return net;
 }
 
+/* 1 if every value is finite. */
+static inline int test_all_finite(const double *v, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
 /* ---- norms ---------------------------------------------------------------------------- */
 
 static inline double test_max_abs(const double *v, size_t count)

@@ -26,12 +26,22 @@ typedef enum hnn_dissipation {
 
 typedef struct hnn_dissipative hnn_dissipative;
 
-/* Creates a model whose H net (and, for Helmholtz, D net: same shape, seed + 1, no kinetic
- * term) are made from *net_def, which must describe a Hamiltonian net. R starts as 0.01 I
- * (L = 0.1 I). Its parameters are one flat array: H's, then D's (Helmholtz) or the 2n(2n+1)/2
- * entries of L's lower triangle row by row (port). */
+/* Creates a model whose H net is made from *net_def, which must describe a Hamiltonian net,
+ * and, for Helmholtz, whose D net has H's widths over the full state: no feature map, no
+ * kinetic term, seed + 1 (so a separable H, positions only, still gets a D that can damp
+ * dp/dt). R starts as 0.01 I (L = 0.1 I). Its parameters are one flat array: H's, then D's
+ * (Helmholtz) or the 2n(2n+1)/2 entries of L's lower triangle row by row (port). Each def is
+ * read as hnn_net_create reads it (its first struct_size bytes); the model uses H's
+ * allocator for everything. */
 HNN_API hnn_status hnn_dissipative_create(hnn_dissipation kind, const hnn_net_def *net_def,
                                           hnn_dissipative **out, hnn_error *err);
+
+/* As hnn_dissipative_create, with D's own definition (Helmholtz only; NULL: the default
+ * above): a Hamiltonian-kind (scalar) net of H's n, any widths or feature map, no kinetic
+ * term. HNN_ERR_INVALID_ARG for a d_def on a port model or a D that does not fit. */
+HNN_API hnn_status hnn_dissipative_create_with(hnn_dissipation kind, const hnn_net_def *h_def,
+                                               const hnn_net_def *d_def,
+                                               hnn_dissipative **out, hnn_error *err);
 HNN_API void hnn_dissipative_destroy(hnn_dissipative *m);
 
 HNN_API hnn_dissipation hnn_dissipative_kind(const hnn_dissipative *m);
