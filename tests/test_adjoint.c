@@ -341,7 +341,7 @@ static void memory_does_not_grow_with_n(void **state)
     size_t i;
     (void)state;
     for (i = 0; i < TEST_COUNT(dofs); i++) {
-        test_counter c = {0, 0, 0, -1};
+        test_counter c = {0, 0, 0, -1, 0};
         hnn_net_def def = hnn_net_def_default();
         hnn_net *net = NULL;
         hnn_loss_workspace *lw = NULL;

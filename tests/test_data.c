@@ -392,7 +392,7 @@ static void test_csv_loads_rows(void **state)
  * allocated left behind. */
 static void expect_csv_error(const char *text, hnn_status want, const char *where)
 {
-    test_counter counter = {0, 0, 0, -1};
+    test_counter counter = {0, 0, 0, -1, 0};
     hnn_allocator a = test_allocator(&counter);
     hnn_dataset *ds = (hnn_dataset *)&counter;
     hnn_error err;

@@ -285,7 +285,7 @@ static void test_bad_input_and_allocation_failures(void **state)
     hnn_dissipative_destroy(NULL);
     /* every allocation failing in turn: HNN_ERR_NO_MEMORY, nothing leaked */
     for (budget = 0; budget < 40 && !saw_success; budget++) {
-        test_counter counter = {0, 0, 0, budget};
+        test_counter counter = {0, 0, 0, budget, 0};
         hnn_net_def dd = hnn_net_def_default();
         hnn_status st;
         dd.allocator = test_allocator(&counter);

@@ -253,7 +253,7 @@ static void test_tao_measured(void **state)
 
 static void test_steps_and_rollouts_never_allocate(void **state)
 {
-    test_counter counter = {0, 0, 0, -1};
+    test_counter counter = {0, 0, 0, -1, 0};
     hnn_net_def nd = hnn_net_def_default();
     hnn_net *net = NULL;
     hnn_field_source src;

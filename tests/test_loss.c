@@ -133,7 +133,7 @@ static void test_loss_value_is_mean_squared_field_error(void **state)
 
 static void test_loss_never_allocates(void **state)
 {
-    test_counter counter = {0, 0, 0, -1};
+    test_counter counter = {0, 0, 0, -1, 0};
     hnn_net_def def = hnn_net_def_default();
     hnn_net *net = NULL;
     hnn_loss_workspace *lw = NULL;

@@ -437,7 +437,7 @@ static void test_def_round_trips_through_the_net(void **state)
 
 static void test_allocator_hook_sees_every_block(void **state)
 {
-    test_counter counter = {0, 0, 0, -1};
+    test_counter counter = {0, 0, 0, -1, 0};
     hnn_net_def def = hnn_net_def_default();
     hnn_net *net = NULL;
     hnn_workspace *ws = NULL;
@@ -514,7 +514,7 @@ static void test_results_do_not_depend_on_the_allocators_alignment(void **state)
  * holds three of them (the Hessian's reverse sweep). */
 static void test_workspaces_of_wide_states_stay_small(void **state)
 {
-    test_counter counter = {0, 0, 0, -1};
+    test_counter counter = {0, 0, 0, -1, 0};
     hnn_net_def def = hnn_net_def_default();
     hnn_net *net = NULL;
     double *x, *hess;
@@ -549,7 +549,7 @@ static void test_allocation_failures_are_reported_without_leaks(void **state)
     int saw_success = 0;
     (void)state;
     for (budget = 0; budget < 10 && !saw_success; budget++) {
-        test_counter counter = {0, 0, 0, budget};
+        test_counter counter = {0, 0, 0, budget, 0};
         hnn_net_def def = hnn_net_def_default();
         hnn_net *net = NULL;
         hnn_error err;
@@ -629,7 +629,7 @@ static void test_bad_definitions_are_refused(void **state)
 /* Sizes whose byte counts would overflow are refused before any allocation. */
 static void test_overflowing_sizes_are_refused(void **state)
 {
-    test_counter counter = {0, 0, 0, -1};
+    test_counter counter = {0, 0, 0, -1, 0};
     hnn_net_def def = hnn_net_def_default();
     hnn_error err;
     (void)state;
@@ -677,7 +677,7 @@ static void test_def_bytes_match_the_allocations(void **state)
     size_t i;
     (void)state;
     for (i = 0; i < TEST_COUNT(shapes); i++) {
-        test_counter c = {0, 0, 0, -1};
+        test_counter c = {0, 0, 0, -1, 0};
         hnn_net_def def = hnn_net_def_default();
         hnn_net *net = NULL;
         hnn_workspace *ws = NULL;

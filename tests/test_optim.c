@@ -338,7 +338,7 @@ static void test_overflowing_updates_change_nothing(void **state)
 
 static void test_steps_never_allocate(void **state)
 {
-    test_counter counter = {0, 0, 0, -1};
+    test_counter counter = {0, 0, 0, -1, 0};
     hnn_optimizer_def def = hnn_optimizer_def_default(HNN_OPT_ADAMW);
     hnn_optimizer *opt;
     double p[NP] = {1, 2, 3}, g[NP];

@@ -192,7 +192,7 @@ static void test_progress_reports_and_validation(void **state)
 /* Buffers are allocated once per call: the count does not grow with the number of steps. */
 static void test_training_steps_do_not_allocate(void **state)
 {
-    test_counter counter = {0, 0, 0, -1};
+    test_counter counter = {0, 0, 0, -1, 0};
     setup s = make_setup(HNN_NET_HAMILTONIAN, 8, 100, &counter);
     hnn_train_def td = hnn_train_def_default();
     long before, per_call;
