@@ -125,9 +125,30 @@ static void test_older_smaller_defs_are_accepted(void **state)
     assert_int_equal(hnn_net_create(&u.def, &net, &err), HNN_ERR_INVALID_ARG);
 }
 
+/* The comparison helpers every finite-difference check is written with see NaN: a NaN on
+ * either side makes them NaN, and the usual `<= tol` then fails (they once returned 0). */
+static void test_helpers_see_nan(void **state)
+{
+    const double good[3] = {1.0, -2.0, 3.0}, close[3] = {1.0, -2.0, 3.0 + 1e-12};
+    double bad[3] = {1.0, -2.0, 3.0};
+    (void)state;
+    bad[1] = NAN;
+    assert_true(test_max_abs(good, 3) == 3.0);
+    assert_true(test_rel_err(close, good, 3) <= 1e-12);
+    assert_true(isnan(test_max_abs(bad, 3)));
+    assert_true(isnan(test_rel_err(bad, good, 3)));
+    assert_true(isnan(test_rel_err(good, bad, 3)));
+    assert_false(test_rel_err(bad, good, 3) <= 1e-6);
+    assert_true(isnan(test_worse(0.0, NAN)) && isnan(test_worse(NAN, 1.0)));
+    assert_true(test_worse(1.0, 2.0) == 2.0 && test_worse(2.0, 1.0) == 2.0);
+    assert_false(test_all_finite(bad, 3));
+    assert_true(test_all_finite(good, 3));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_helpers_see_nan),
         cmocka_unit_test(test_status_strings_are_distinct_and_never_null),
         cmocka_unit_test(test_status_values_are_pinned),
         cmocka_unit_test(test_version_matches_header),

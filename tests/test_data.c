@@ -146,10 +146,9 @@ static void test_two_body_protocol(void **state)
         for (i = 0; i < 50; i++) {
             const double *s = o + 8 * i;
             const double de = fabs(hnn_system_energy(HNN_SYSTEM_TWO_BODY, s) - e0);
-            worst_energy = de > worst_energy ? de : worst_energy;
+            worst_energy = test_worse(worst_energy, de);
             for (k = 0; k < 2; k++)
-                if (fabs(s[4 + k] + s[6 + k]) > worst_momentum)
-                    worst_momentum = fabs(s[4 + k] + s[6 + k]);
+                worst_momentum = test_worse(worst_momentum, fabs(s[4 + k] + s[6 + k]));
         }
     }
     assert_true(worst_energy < 1e-9);
@@ -238,7 +237,7 @@ static void test_three_body_protocol(void **state)
         const double e0 = hnn_system_energy(HNN_SYSTEM_THREE_BODY, o);
         for (i = 0; i < 20; i++) {
             const double de = fabs(hnn_system_energy(HNN_SYSTEM_THREE_BODY, o + 12 * i) - e0);
-            worst = de / fabs(e0) > worst ? de / fabs(e0) : worst;
+            worst = test_worse(worst, de / fabs(e0));
         }
     }
     assert_true(worst < 1e-8);

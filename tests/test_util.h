@@ -138,24 +138,35 @@ static inline int test_all_finite(const double *v, size_t count)
 
 /* ---- norms ---------------------------------------------------------------------------- */
 
+/* The helpers below see NaN: a NaN anywhere makes them NaN, so a check written
+ * `assert_true(x <= tol)` or `if (!(x <= tol)) fail()` fails on it (`x > tol` would not). */
+
+/* The larger of a running worst and a new value, NaN if either is. */
+static inline double test_worse(double worst, double value)
+{
+    if (isnan(worst) || isnan(value))
+        return NAN;
+    return value > worst ? value : worst;
+}
+
 static inline double test_max_abs(const double *v, size_t count)
 {
     double m = 0.0;
     size_t i;
     for (i = 0; i < count; i++)
-        if (fabs(v[i]) > m)
-            m = fabs(v[i]);
+        m = test_worse(m, fabs(v[i]));
     return m;
 }
 
-/* max_i |a_i - b_i| / max_i |b_i| (b the trusted side). */
+/* max_i |a_i - b_i| / max_i |b_i| (b the trusted side); NaN if either holds one. */
 static inline double test_rel_err(const double *a, const double *b, size_t count)
 {
     double num = 0.0, den = test_max_abs(b, count);
     size_t i;
     for (i = 0; i < count; i++)
-        if (fabs(a[i] - b[i]) > num)
-            num = fabs(a[i] - b[i]);
+        num = test_worse(num, fabs(a[i] - b[i]));
+    if (isnan(num) || isnan(den))
+        return NAN;
     return den > 0.0 ? num / den : num;
 }
 
