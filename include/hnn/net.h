@@ -29,12 +29,18 @@ typedef enum hnn_net_kind {
 typedef enum hnn_feature_map {
     /* x itself (the default; bodies must be 0). */
     HNN_FEATURES_IDENTITY = 0,
-    /* Positions only as differences q_j - q_i between bodies (every pair i < j), momenta as
-     * they are: H cannot see where the system is, so total momentum is conserved. */
+    /* Positions only as differences q_j - q_i between bodies, for the pairs i < j in the
+     * order (0,1), (0,2), .., (0,B-1), (1,2), .., each pair's d coordinates in turn, then the
+     * momenta as they are: B(B-1)/2 d + n inputs. H cannot see where the system is, so
+     * total momentum is conserved. */
     HNN_FEATURES_TRANSLATION = 1,
-    /* Bodies in the plane (d = 2): the distances |q_j - q_i|, and the dot and cross products
-     * of every two of the vectors q_j - q_i and p_i: H cannot see where the system is or
-     * which way it faces, so total momentum and angular momentum are both conserved. */
+    /* Bodies in the plane (d = 2). Take the V = B(B-1)/2 + B plane vectors: the relative
+     * positions q_j - q_i (pairs in the order above), then the momenta p_0..p_(B-1). The
+     * inputs are, for every a <= b, the dot product of vectors a and b (for a relative
+     * position with itself its length, the distance |q_j - q_i|, not its square), then for
+     * every a < b their cross product: V(V+1)/2 + V(V-1)/2 = V^2 inputs (9 for two bodies,
+     * 36 for three). H cannot see where the system is or which way it faces, so total
+     * momentum and angular momentum are both conserved. */
     HNN_FEATURES_ROTATION = 2,
     /* The positions q only (bodies must be 0): with kinetic_mass > 0 the net is separable,
      * H = |p|^2 / (2 m) + V(q) with V the MLP, and explicit leapfrog applies. */
