@@ -242,6 +242,17 @@ static hnn_status begin(hnn_diagnostics *d, size_t dim, const void *a, const voi
     return HNN_OK;
 }
 
+/* The size rule for arrays of count states: count * dim doubles must have a size in bytes that
+ * size_t holds, or no pointer arithmetic over them is defined. */
+static hnn_status states_fit(hnn_diagnostics *d, size_t count)
+{
+    size_t bytes;
+    if (hnni_mul_size(count, d->dim, &bytes) && hnni_mul_size(bytes, sizeof(double), &bytes))
+        return HNN_OK;
+    hnni_format(d->message, "count %zu of %zu-dimensional states overflows size_t", count, d->dim);
+    return HNN_ERR_TOO_LARGE;
+}
+
 static hnn_status fail(hnn_diagnostics *d, hnn_status st, const char *what)
 {
     hnni_format(d->message, "%s: %s", what, hnn_status_string(st));
@@ -256,7 +267,8 @@ hnn_status hnn_diagnostics_drift(hnn_diagnostics *d, const hnn_quantity *F, cons
     hnn_status st = begin(d, F != NULL ? F->dim : 0, F, traj);
     double f0, worst = 0.0, last = 0.0;
     size_t k;
-    if (st != HNN_OK || (st = begin(d, d->dim, out, F->fn != NULL ? out : NULL)) != HNN_OK)
+    if (st != HNN_OK || (st = begin(d, d->dim, out, F->fn != NULL ? out : NULL)) != HNN_OK ||
+        (st = states_fit(d, count)) != HNN_OK)
         return st;
     if (count == 0 || !hnni_all_finite(traj, count * d->dim)) {
         hnni_format(d->message, "need count >= 1 finite states");
@@ -286,7 +298,8 @@ hnn_status hnn_diagnostics_poisson_bracket(hnn_diagnostics *d, const hnn_quantit
     hnn_status st = begin(d, F != NULL ? F->dim : 0, F, G);
     double *gf, *gg, value;
     size_t s, i;
-    if (st != HNN_OK || (st = begin(d, G->dim, x, out)) != HNN_OK)
+    if (st != HNN_OK || (st = begin(d, G->dim, x, out)) != HNN_OK ||
+        (st = states_fit(d, count)) != HNN_OK)
         return st;
     if (F->fn == NULL || G->fn == NULL)
         return begin(d, d->dim, NULL, NULL);
@@ -314,7 +327,8 @@ hnn_status hnn_diagnostics_divergence(hnn_diagnostics *d, const hnn_field_source
     const hnn_net *net;
     hnn_workspace *ws;
     size_t s, k;
-    if (st != HNN_OK || (st = begin(d, d->dim, out, src->field != NULL ? out : NULL)) != HNN_OK)
+    if (st != HNN_OK || (st = begin(d, d->dim, out, src->field != NULL ? out : NULL)) != HNN_OK ||
+        (st = states_fit(d, count)) != HNN_OK)
         return st;
     for (s = 0; s < count; s++) {
         const double *xs = x + s * d->dim;
@@ -394,7 +408,7 @@ hnn_status hnn_diagnostics_polygon_area(hnn_diagnostics *d, const double *polygo
                                         size_t plane, double *area)
 {
     hnn_status st = begin(d, d != NULL ? d->dim : 0, polygon, area);
-    if (st != HNN_OK)
+    if (st != HNN_OK || (st = states_fit(d, count)) != HNN_OK)
         return st;
     if (count < 3 || plane >= d->n) {
         hnni_format(d->message, "need a polygon of >= 3 states and plane < n");

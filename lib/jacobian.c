@@ -137,10 +137,18 @@ static int hessian_fits(const hnn_net *net, const hnn_workspace *ws)
     return hnni_hessian_doubles(net, need) && ws->block[0] >= need[0] && ws->block[1] >= need[1];
 }
 
+/* dim * dim, the doubles of one state's matrix (0 when the net is NULL or the product
+ * overflows, which begin_eval refuses by its own size rule on the inputs first) */
+static size_t matrix_doubles(const hnn_net *net)
+{
+    size_t m;
+    return net != NULL && hnni_mul_size(net->dim, net->dim, &m) ? m : 0;
+}
+
 hnn_status hnn_net_hessian(const hnn_net *net, hnn_workspace *ws, const double *x, size_t count,
                            double *hess)
 {
-    hnn_status st = hnni_begin_eval(net, &ws, x, count, hess);
+    hnn_status st = hnni_begin_eval(net, &ws, x, count, hess, matrix_doubles(net));
     size_t s;
     if (st != HNN_OK)
         return st;
@@ -179,7 +187,7 @@ static void field_jacobian_one(const hnn_net *net, hnn_workspace *ws, const doub
 hnn_status hnn_net_field_jacobian(const hnn_net *net, hnn_workspace *ws, const double *x,
                                   size_t count, double *jac)
 {
-    hnn_status st = hnni_begin_eval(net, &ws, x, count, jac);
+    hnn_status st = hnni_begin_eval(net, &ws, x, count, jac, matrix_doubles(net));
     const size_t n = net != NULL ? net->def.dof : 0, dim = 2 * n;
     size_t s, i, t;
     if (st != HNN_OK)

@@ -422,9 +422,9 @@ hnn_status hnn_net_params_set(hnn_net *net, const double *params, size_t count)
 /* ---- evaluation ----------------------------------------------------------------------- */
 
 hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double *x,
-                           size_t count, const void *result)
+                           size_t count, const void *result, size_t out_per_state)
 {
-    size_t elems, need[2];
+    size_t elems, out_elems, need[2];
     if (net == NULL || x == NULL || result == NULL)
         return HNN_ERR_NULL;
     if (count == 0)
@@ -435,7 +435,9 @@ hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double 
     if ((*ws)->dim != net->dim || (*ws)->max_rows < net->max_rows ||
         !eval_doubles(net, (*ws)->chunk, need) || !fits(need, (*ws)->block))
         return HNN_ERR_SIZE_MISMATCH;
-    if (!hnni_mul_size(count, net->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &elems))
+    if (!hnni_mul_size(count, net->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &elems) ||
+        !hnni_mul_size(count, out_per_state, &out_elems) ||
+        !hnni_mul_size(out_elems, sizeof(double), &out_elems))
         return HNN_ERR_TOO_LARGE;
     if (!hnni_all_finite(x, count * net->dim))
         return HNN_ERR_NONFINITE;
@@ -533,7 +535,7 @@ static void energy_head(const hnn_net *net, hnn_workspace *ws, const double *hid
 hnn_status hnn_net_energy(const hnn_net *net, hnn_workspace *ws, const double *x, size_t count,
                           double *energy)
 {
-    hnn_status st = hnni_begin_eval(net, &ws, x, count, energy);
+    hnn_status st = hnni_begin_eval(net, &ws, x, count, energy, 1);
     size_t done;
     if (st != HNN_OK)
         return st;
@@ -571,7 +573,7 @@ static void adjoint_gradient(const hnn_net *net, hnn_workspace *ws, const double
 hnn_status hnn_net_gradient(const hnn_net *net, hnn_workspace *ws, const double *x,
                             size_t count, double *energy, double *grad)
 {
-    hnn_status st = hnni_begin_eval(net, &ws, x, count, grad);
+    hnn_status st = hnni_begin_eval(net, &ws, x, count, grad, net != NULL ? net->dim : 0);
     size_t done;
     if (st != HNN_OK)
         return st;
@@ -632,7 +634,7 @@ hnn_status hnn_net_field(const hnn_net *net, hnn_workspace *ws, const double *x,
             apply_symplectic_j(field, count, net->def.dof);
         return st;
     }
-    if ((st = hnni_begin_eval(net, &ws, x, count, field)) != HNN_OK)
+    if ((st = hnni_begin_eval(net, &ws, x, count, field, net != NULL ? net->dim : 0)) != HNN_OK)
         return st;
     for (done = 0; done < count; done += ws->chunk) {
         size_t bc = count - done < ws->chunk ? count - done : ws->chunk;

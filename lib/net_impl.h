@@ -104,10 +104,12 @@ void hnni_kinetic_add(const hnn_net *net, const double *x, double *energy, doubl
 /* Rebuilds the derived copies (the transposed weights) after params changed. */
 void hnni_net_sync(hnn_net *net);
 
-/* Checks the arguments every evaluation shares (pointers, count, workspace shape, overflow,
- * NaN/Inf in x) and picks the workspace (the net's own when *ws is NULL). */
+/* Checks the arguments every evaluation shares (pointers, count, workspace shape, NaN/Inf in
+ * x) and the size rule: count states of dim doubles in, count results of out_per_state
+ * doubles out, each array's size in bytes within size_t (HNN_ERR_TOO_LARGE, checked before x
+ * is read). A NULL *ws is refused: a const net is never written. */
 hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double *x,
-                           size_t count, const void *result);
+                           size_t count, const void *result, size_t out_per_state);
 
 /* The hidden layers in a workspace's two buffers: each layer's product goes to buf[1] and
  * its tanh back to buf[0], which also holds the transposed states at the start. Returns the

@@ -300,6 +300,22 @@ static void test_bad_diagnostics_input(void **state)
     assert_int_equal(hnn_diagnostics_flow_jacobian_det(d, in, &spring, nanx, 0.1, 1, &out),
                      HNN_ERR_NONFINITE);
     assert_int_equal(hnn_diagnostics_divergence(NULL, &spring, x, 1, &out), HNN_ERR_NULL);
+    /* counts whose arrays overflow size_t (2^62 and 2^63 states of 2 numbers on 64-bit hosts)
+     * are refused before the 2-number arrays are read past (the adversary run's stack overflow) */
+    {
+        const size_t huge[2] = {SIZE_MAX / 4 + 1, SIZE_MAX / 2 + 1};
+        size_t i;
+        for (i = 0; i < 2; i++) {
+            assert_int_equal(hnn_diagnostics_drift(d, &energy, x, huge[i], &drift), HNN_ERR_TOO_LARGE);
+            assert_non_null(strstr(hnn_diagnostics_last_error(d), "overflows"));
+            assert_int_equal(hnn_diagnostics_poisson_bracket(d, &energy, &energy, x, huge[i], &out),
+                             HNN_ERR_TOO_LARGE);
+            assert_int_equal(hnn_diagnostics_divergence(d, &spring, x, huge[i], &out),
+                             HNN_ERR_TOO_LARGE);
+            assert_int_equal(hnn_diagnostics_polygon_area(d, poly, huge[i], 0, &out),
+                             HNN_ERR_TOO_LARGE);
+        }
+    }
     assert_int_equal(hnn_quantity_system_energy((hnn_system)9, &energy), HNN_ERR_INVALID_ARG);
     hnn_diagnostics_destroy(d);
     hnn_diagnostics_destroy(NULL);

@@ -743,6 +743,15 @@ static void test_bad_evaluation_arguments(void **state)
     assert_int_equal(hnn_net_energy(hnn, hnn_net_workspace(hnn), x, 0, out), HNN_ERR_INVALID_ARG);
     assert_int_equal(hnn_net_field(mlp, hnn_net_workspace(mlp), x, 0, out), HNN_ERR_INVALID_ARG);
     assert_int_equal(hnn_net_field(hnn, hnn_net_workspace(hnn), x, SIZE_MAX / 2, out), HNN_ERR_TOO_LARGE);
+    /* the size rule covers the outputs too: SIZE_MAX / 16 states of 2 numbers fit in size_t,
+     * as many 2 x 2 matrices do not; refused before x is read past its 4 numbers */
+    assert_int_equal(hnn_net_hessian(hnn, hnn_net_workspace(hnn), x, SIZE_MAX / 16, out),
+                     HNN_ERR_TOO_LARGE);
+    assert_int_equal(hnn_net_field_jacobian(hnn, hnn_net_workspace(hnn), x, SIZE_MAX / 16, out),
+                     HNN_ERR_TOO_LARGE);
+    assert_int_equal(hnn_net_field_jacobian(mlp, hnn_net_workspace(mlp), x, SIZE_MAX / 16, out),
+                     HNN_ERR_TOO_LARGE);
+    assert_true(out[0] == -1.0 && out[3] == -1.0);
     assert_int_equal(hnn_net_energy(mlp, hnn_net_workspace(mlp), x, 1, out), HNN_ERR_WRONG_KIND);
     assert_int_equal(hnn_net_gradient(mlp, hnn_net_workspace(mlp), x, 1, NULL, out), HNN_ERR_WRONG_KIND);
     assert_int_equal(hnn_workspace_create(NULL, NULL, NULL), HNN_ERR_NULL);
