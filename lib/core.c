@@ -91,32 +91,44 @@ int hnni_all_finite(const double *v, size_t count)
 
 void hnni_publish_def(void *def, void *defaults, size_t full_size, size_t struct_size)
 {
+    if (struct_size < sizeof(size_t))
+        return; /* too small to hold even the size field: nothing of it is the caller's */
     if (struct_size > full_size)
         struct_size = full_size;
     *(size_t *)defaults = struct_size;
     memcpy(def, defaults, struct_size);
 }
 
-hnn_status hnni_copy_def_out(void *def, const void *src, size_t full_size)
+int hnni_released_size(size_t size, size_t full_size, const size_t *older)
+{
+    if (size == full_size)
+        return 1;
+    for (; older != NULL && *older != 0; older++)
+        if (size == *older)
+            return 1;
+    return 0;
+}
+
+hnn_status hnni_copy_def_out(void *def, const void *src, size_t full_size, const size_t *older)
 {
     size_t size;
     memcpy(&size, def, sizeof size);
-    if (size < sizeof size || size > full_size)
+    if (!hnni_released_size(size, full_size, older))
         return HNN_ERR_INVALID_ARG;
     memcpy(def, src, size);
     memcpy(def, &size, sizeof size);
     return HNN_OK;
 }
 
-hnn_status hnni_read_def(const void *def, void *full, size_t full_size, const char *type,
-                         hnn_error *err)
+hnn_status hnni_read_def(const void *def, void *full, size_t full_size, const size_t *older,
+                         const char *type, hnn_error *err)
 {
     size_t size;
     memcpy(&size, def, sizeof size);
-    if (size < sizeof size || size > full_size)
+    if (!hnni_released_size(size, full_size, older))
         return hnni_fail(err, HNN_ERR_INVALID_ARG,
-                         "%s.struct_size is %zu, expected %zu or the size of an older %s: get "
-                         "the def from its default function", type, size, full_size, type);
+                         "%s.struct_size is %zu, expected %zu or the size of a released older "
+                         "%s: get the def from its default function", type, size, full_size, type);
     memcpy(full, def, size);
     *(size_t *)full = full_size;
     return HNN_OK;

@@ -23,24 +23,29 @@ void hnni_format(char *buf, const char *fmt, ...) HNNI_PRINTF(2, 3);
 int hnni_all_finite(const double *v, size_t count);
 
 /* Every public def struct starts with `size_t struct_size`, the size of the struct the caller
- * was compiled with.
+ * was compiled with: this header's sizeof, or the sizeof of the same struct in a released
+ * older header (`older`, a list ending in 0, or NULL when the struct never grew). Any other
+ * value is no header's and is refused: it would make the library read bytes that are not the
+ * caller's.
  *
  * hnni_publish_def finishes a *_def_init: it stores min(struct_size, full_size) in the
  * defaults' first field and copies that many bytes to def, so a caller compiled against an
- * older, smaller struct is never written past.
+ * older, smaller struct is never written past (nothing, if struct_size cannot hold the size
+ * field itself).
  *
  * hnni_read_def reads a caller's def into `full` (full_size bytes, already holding this
  * library's defaults): the caller's first struct_size bytes replace the defaults, so fields a
- * caller from an older version did not know keep their defaults. A struct_size smaller than
- * the size field itself, or larger than full_size (a def from a newer header, whose extra
- * settings this library could not honour), is refused with HNN_ERR_INVALID_ARG. */
+ * caller from an older version did not know keep their defaults. A struct_size that is no
+ * released size (a def from a newer header, whose extra settings this library could not
+ * honour, or garbage) is refused with HNN_ERR_INVALID_ARG. */
 void hnni_publish_def(void *def, void *defaults, size_t full_size, size_t struct_size);
+int hnni_released_size(size_t size, size_t full_size, const size_t *older);
+hnn_status hnni_read_def(const void *def, void *full, size_t full_size, const size_t *older,
+                         const char *type, hnn_error *err);
 
 /* For the *_get_def functions: copies a handle's def (full_size bytes) into the caller's
- * struct, as much of it as the caller's struct_size says it holds. HNN_ERR_INVALID_ARG for a
- * struct_size smaller than the size field or larger than full_size. */
-hnn_status hnni_copy_def_out(void *def, const void *src, size_t full_size);
-hnn_status hnni_read_def(const void *def, void *full, size_t full_size, const char *type,
-                         hnn_error *err);
+ * struct, as much of it as the caller's struct_size says it holds; HNN_ERR_INVALID_ARG for a
+ * struct_size that is no released size. */
+hnn_status hnni_copy_def_out(void *def, const void *src, size_t full_size, const size_t *older);
 
 #endif

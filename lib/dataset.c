@@ -124,7 +124,7 @@ hnn_status hnn_dataset_spring(const hnn_spring_data_def *def, hnn_dataset **out,
     if (def == NULL || out == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_dataset_spring: def and out must not be NULL");
     hnn_spring_data_def_init(&full, sizeof full);
-    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_spring_data_def", err)) != HNN_OK)
+    if ((st = hnni_read_def(def, &full, sizeof full, NULL, "hnn_spring_data_def", err)) != HNN_OK)
         return st;
     def = &full;
     /* the caps keep squares and sums of radii and noise finite */
@@ -293,7 +293,7 @@ hnn_status hnn_dataset_greydanus(const hnn_greydanus_def *def, hnn_dataset **tra
     if (def == NULL || train == NULL || test == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_dataset_greydanus: def, train and test must not be NULL");
     hnn_greydanus_def_init(&full, sizeof full, HNN_TASK_SPRING);
-    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_greydanus_def", err)) != HNN_OK ||
+    if ((st = hnni_read_def(def, &full, sizeof full, NULL, "hnn_greydanus_def", err)) != HNN_OK ||
         (st = check_greydanus(&full, &per_traj, err)) != HNN_OK)
         return st;
     def = &full;
@@ -408,7 +408,7 @@ hnn_status hnn_dataset_two_body(const hnn_two_body_def *def, hnn_dataset **train
     if (def == NULL || train == NULL || test == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_dataset_two_body: def, train and test must not be NULL");
     hnn_two_body_def_init(&full, sizeof full);
-    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_two_body_def", err)) != HNN_OK ||
+    if ((st = hnni_read_def(def, &full, sizeof full, NULL, "hnn_two_body_def", err)) != HNN_OK ||
         (st = check_two_body(&full, err)) != HNN_OK)
         return st;
     job.def = &full;
@@ -532,7 +532,7 @@ hnn_status hnn_dataset_three_body(const hnn_three_body_def *def, hnn_dataset **t
     if (def == NULL || train == NULL || test == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_dataset_three_body: def, train and test must not be NULL");
     hnn_three_body_def_init(&full, sizeof full);
-    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_three_body_def", err)) != HNN_OK ||
+    if ((st = hnni_read_def(def, &full, sizeof full, NULL, "hnn_three_body_def", err)) != HNN_OK ||
         (st = check_three_body(&full, err)) != HNN_OK)
         return st;
     id.method = HNN_METHOD_DOPRI5;
@@ -578,7 +578,7 @@ hnn_status hnn_dataset_system(const hnn_system_data_def *def, hnn_dataset **out,
     if (def == NULL || out == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_dataset_system: def and out must not be NULL");
     hnn_system_data_def_init(&full, sizeof full);
-    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_system_data_def", err)) != HNN_OK)
+    if ((st = hnni_read_def(def, &full, sizeof full, NULL, "hnn_system_data_def", err)) != HNN_OK)
         return st;
     def = &full;
     if (!hnni_system_known(def->system))

@@ -173,7 +173,7 @@ hnn_status hnn_diagnostics_create(const hnn_diagnostics_def *def, hnn_diagnostic
     if (def == NULL || out == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_diagnostics_create: def and out must not be NULL");
     hnn_diagnostics_def_init(&full, sizeof full);
-    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_diagnostics_def", err)) != HNN_OK)
+    if ((st = hnni_read_def(def, &full, sizeof full, NULL, "hnn_diagnostics_def", err)) != HNN_OK)
         return st;
     if (full.dim < 2 || full.dim % 2 != 0)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "dim %zu: a state [q, p] has an even length >= 2",

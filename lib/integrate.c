@@ -116,7 +116,7 @@ hnn_status hnn_integrator_create(const hnn_integrator_def *def, hnn_integrator *
     if (def == NULL || out == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_integrator_create: def and out must not be NULL");
     hnn_integrator_def_init(&full, sizeof full);
-    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_integrator_def", err)) != HNN_OK ||
+    if ((st = hnni_read_def(def, &full, sizeof full, NULL, "hnn_integrator_def", err)) != HNN_OK ||
         (st = check_def(&full, err)) != HNN_OK)
         return st;
     def = &full;

@@ -846,7 +846,7 @@ void hnn_load_def_init(hnn_load_def *def, size_t struct_size)
 static hnn_status read_load_def(const hnn_load_def *def, hnn_load_def *full, hnn_error *err)
 {
     hnn_load_def_init(full, sizeof *full);
-    return def == NULL ? HNN_OK : hnni_read_def(def, full, sizeof *full, "hnn_load_def", err);
+    return def == NULL ? HNN_OK : hnni_read_def(def, full, sizeof *full, NULL, "hnn_load_def", err);
 }
 
 /* Loads from memory with `budget` bytes left for the net and the optimizer. */
@@ -1036,9 +1036,9 @@ static hnn_status info_from(const source *s, hnn_model_info *info, hnn_error *er
     hnn_status st;
     if (info == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_model_info: info must not be NULL");
-    if (info->struct_size < sizeof info->struct_size || info->struct_size > sizeof full)
+    if (!hnni_released_size(info->struct_size, sizeof full, NULL))
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_model_info: struct_size %zu is not one "
-                         "this library knows (up to %zu)", info->struct_size, sizeof full);
+                         "this library knows (%zu)", info->struct_size, sizeof full);
     memset(&L, 0, sizeof L);
     if ((st = read_structure(s, &L, &first_state, err)) != HNN_OK ||
         (st = load_needs(&L, &n, err)) != HNN_OK)

@@ -37,13 +37,18 @@ void hnn_net_def_init(hnn_net_def *def, size_t struct_size)
     hnni_publish_def(def, &d, sizeof d, struct_size);
 }
 
+/* The sizes hnn_net_def had in released headers: 0.1 ended at the allocator, 0.2 at
+ * kinetic_mass; 0.3 added path (this header's sizeof). */
+static const size_t net_def_older[] = {offsetof(hnn_net_def, features),
+                                       offsetof(hnn_net_def, path), 0};
+
 /* Reads a caller's def into a full-size one: fields an older caller did not know keep
  * their defaults; a def from a newer header (larger) is refused, since it may hold
  * settings this library cannot honour. */
 static hnn_status read_def(const hnn_net_def *def, hnn_net_def *full, hnn_error *err)
 {
     hnn_net_def_init(full, sizeof *full);
-    return hnni_read_def(def, full, sizeof *full, "hnn_net_def", err);
+    return hnni_read_def(def, full, sizeof *full, net_def_older, "hnn_net_def", err);
 }
 
 hnn_status hnni_net_read_def(const hnn_net_def *def, hnn_net_def *full, hnn_error *err)
@@ -376,7 +381,7 @@ hnn_status hnn_net_get_def(const hnn_net *net, hnn_net_def *def)
 {
     if (net == NULL || def == NULL)
         return HNN_ERR_NULL;
-    return hnni_copy_def_out(def, &net->def, sizeof *def);
+    return hnni_copy_def_out(def, &net->def, sizeof *def, net_def_older);
 }
 
 hnn_gradient_path hnn_net_gradient_path(const hnn_net *net, int training)

@@ -87,7 +87,7 @@ hnn_status hnn_optimizer_create(const hnn_optimizer_def *def, size_t param_count
     if (def == NULL || out == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_optimizer_create: def and out must not be NULL");
     hnn_optimizer_def_init(&full, sizeof full, HNN_OPT_SGD);
-    if ((st = hnni_read_def(def, &full, sizeof full, "hnn_optimizer_def", err)) != HNN_OK ||
+    if ((st = hnni_read_def(def, &full, sizeof full, NULL, "hnn_optimizer_def", err)) != HNN_OK ||
         (st = check_def(&full, err)) != HNN_OK)
         return st;
     def = &full;
@@ -291,7 +291,7 @@ hnn_status hnn_optimizer_get_def(const hnn_optimizer *opt, hnn_optimizer_def *de
 {
     if (opt == NULL || def == NULL)
         return HNN_ERR_NULL;
-    return hnni_copy_def_out(def, &opt->def, sizeof *def);
+    return hnni_copy_def_out(def, &opt->def, sizeof *def, NULL);
 }
 
 size_t hnn_optimizer_param_count(const hnn_optimizer *opt)

@@ -132,7 +132,7 @@ hnn_status hnni_train_check(const hnni_trainable *t, hnn_optimizer *opt,
     hnn_status st;
     if (def != NULL) {
         hnn_train_def_init(&full, sizeof full);
-        if ((st = hnni_read_def(def, &full, sizeof full, "hnn_train_def", err)) != HNN_OK)
+        if ((st = hnni_read_def(def, &full, sizeof full, NULL, "hnn_train_def", err)) != HNN_OK)
             return st;
         def = &full;
     }
@@ -152,7 +152,7 @@ hnn_status hnni_train(const hnni_trainable *t, hnn_optimizer *opt, const hnn_dat
 
     if (def != NULL) {
         hnn_train_def_init(&full, sizeof full);
-        if ((st = hnni_read_def(def, &full, sizeof full, "hnn_train_def", err)) != HNN_OK)
+        if ((st = hnni_read_def(def, &full, sizeof full, NULL, "hnn_train_def", err)) != HNN_OK)
             return st;
         def = &full;
     }

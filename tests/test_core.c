@@ -100,29 +100,133 @@ static void test_def_init_respects_struct_size(void **state)
     hnn_net_def_init(NULL, sizeof(hnn_net_def)); /* harmless */
 }
 
-/* A def from an older, smaller header is read up to its struct_size; the rest keeps the
- * library's defaults (the bytes beyond are never touched: here they are poison). A def from a
- * newer, larger header is refused. */
+/* A def from an older, smaller released header (hnn_net_def ended at the allocator in 0.1, at
+ * kinetic_mass in 0.2) is read up to its struct_size; the rest keeps the library's defaults
+ * (the bytes beyond are never touched: here they are poison). A def from a newer, larger
+ * header, or with a struct_size no header ever had, is refused by create and by get_def. */
 static void test_older_smaller_defs_are_accepted(void **state)
 {
+    const size_t released[2] = {offsetof(hnn_net_def, features), offsetof(hnn_net_def, path)};
+    const size_t never[] = {0, 2, 9, 12, 13, 17, 31, 100, 161, 183, 185, 207, 209, 215,
+                            sizeof(hnn_net_def) + 8};
     union {
         hnn_net_def def;
         unsigned char bytes[sizeof(hnn_net_def)];
     } u;
     hnn_net *net = NULL;
     hnn_error err;
+    size_t i, b;
     (void)state;
-    memset(u.bytes, 0xFF, sizeof u.bytes);
-    hnn_net_def_init(&u.def, offsetof(hnn_net_def, allocator));
-    assert_int_equal(u.def.struct_size, offsetof(hnn_net_def, allocator));
-    assert_int_equal(hnn_net_create(&u.def, &net, &err), HNN_OK);
-    assert_int_equal(hnn_net_dof(net), 1);
+    for (i = 0; i < 2; i++) {
+        memset(u.bytes, 0xFF, sizeof u.bytes);
+        hnn_net_def_init(&u.def, released[i]);
+        assert_int_equal(u.def.struct_size, released[i]);
+        u.def.widths[0] = u.def.widths[1] = 5;
+        assert_int_equal(hnn_net_create(&u.def, &net, &err), HNN_OK);
+        assert_int_equal(hnn_net_dof(net), 1);
+        memset(u.bytes, 0xCD, sizeof u.bytes);
+        u.def.struct_size = released[i];
+        assert_int_equal(hnn_net_get_def(net, &u.def), HNN_OK);
+        assert_int_equal(u.def.widths[1], 5);
+        for (b = released[i]; b < sizeof u.bytes; b++)
+            assert_int_equal(u.bytes[b], 0xCD);
+        hnn_net_destroy(net);
+        net = NULL;
+    }
+    assert_int_equal(hnn_net_create(&(hnn_net_def){0}, &net, NULL), HNN_ERR_INVALID_ARG);
+    for (i = 0; i < sizeof never / sizeof never[0]; i++) {
+        u.def = hnn_net_def_default();
+        u.def.struct_size = never[i];
+        assert_int_equal(hnn_net_create(&u.def, &net, &err), HNN_ERR_INVALID_ARG);
+        assert_null(net);
+        assert_non_null(strstr(err.message, "struct_size"));
+    }
+    assert_int_equal(hnn_net_create(&(hnn_net_def){sizeof(hnn_net_def)}, &net, NULL),
+                     HNN_ERR_INVALID_ARG); /* all zero but the size: dof 0 */
+    {
+        hnn_net_def def = hnn_net_def_default();
+        assert_int_equal(hnn_net_create(&def, &net, NULL), HNN_OK);
+        for (i = 0; i < sizeof never / sizeof never[0]; i++) {
+            memset(u.bytes, 0xCD, sizeof u.bytes);
+            u.def.struct_size = never[i];
+            assert_int_equal(hnn_net_get_def(net, &u.def), HNN_ERR_INVALID_ARG);
+            assert_int_equal(u.bytes[sizeof(size_t)], 0xCD);
+        }
+        hnn_net_destroy(net);
+    }
+}
+
+/* Every other def has had one size in every release, its sizeof: any other struct_size (one
+ * word short, one byte long) is refused with a message naming the field, before anything is
+ * created. The sizes are written literally for each type so that a def that grows without
+ * this rule being revisited fails here. */
+#define EXPECT_ONE_SIZE(def, call)                                                               \
+    do {                                                                                         \
+        const size_t full = sizeof(def), odd[3] = {full - 8, full + 1, 9};                       \
+        size_t k;                                                                                \
+        for (k = 0; k < 3; k++) {                                                                \
+            hnn_error e;                                                                         \
+            (def).struct_size = odd[k];                                                          \
+            assert_int_equal((call), HNN_ERR_INVALID_ARG);                                       \
+            assert_non_null(strstr(e.message, "struct_size"));                                   \
+        }                                                                                        \
+        (def).struct_size = full;                                                                \
+    } while (0)
+
+static void test_other_defs_take_only_their_size(void **state)
+{
+    hnn_optimizer_def opt = hnn_optimizer_def_default(HNN_OPT_ADAM);
+    hnn_integrator_def integ = hnn_integrator_def_default();
+    hnn_diagnostics_def diag = hnn_diagnostics_def_default();
+    hnn_spring_data_def spring = hnn_spring_data_def_default();
+    hnn_greydanus_def grey = hnn_greydanus_def_default(HNN_TASK_SPRING);
+    hnn_two_body_def two = hnn_two_body_def_default();
+    hnn_three_body_def three = hnn_three_body_def_default();
+    hnn_system_data_def sys = hnn_system_data_def_default();
+    hnn_train_def train = hnn_train_def_default();
+    hnn_load_def load = hnn_load_def_default();
+    hnn_optimizer *o = NULL;
+    hnn_integrator *in = NULL;
+    hnn_diagnostics *d = NULL;
+    hnn_dataset *a = NULL, *b = NULL;
+    hnn_net_def nd = hnn_net_def_default();
+    hnn_net *net = NULL, *loaded = NULL;
+    hnn_train_result result;
+    (void)state;
+    if (sizeof(void *) == 8 && sizeof(size_t) == 8) { /* the released LP64 sizes */
+        assert_int_equal(sizeof opt, 104);
+        assert_int_equal(sizeof integ, 88);
+        assert_int_equal(sizeof diag, 40);
+        assert_int_equal(sizeof spring, 64);
+        assert_int_equal(sizeof grey, 96);
+        assert_int_equal(sizeof two, 88);
+        assert_int_equal(sizeof three, 88);
+        assert_int_equal(sizeof sys, 64);
+        assert_int_equal(sizeof train, 56);
+        assert_int_equal(sizeof load, 32);
+        assert_int_equal(sizeof(hnn_model_info), 296);
+        assert_int_equal(sizeof nd, 216);
+    }
+    EXPECT_ONE_SIZE(opt, hnn_optimizer_create(&opt, 10, &o, &e));
+    EXPECT_ONE_SIZE(integ, hnn_integrator_create(&integ, &in, &e));
+    EXPECT_ONE_SIZE(diag, hnn_diagnostics_create(&diag, &d, &e));
+    EXPECT_ONE_SIZE(spring, hnn_dataset_spring(&spring, &a, &e));
+    EXPECT_ONE_SIZE(grey, hnn_dataset_greydanus(&grey, &a, &b, &e));
+    EXPECT_ONE_SIZE(two, hnn_dataset_two_body(&two, &a, &b, &e));
+    EXPECT_ONE_SIZE(three, hnn_dataset_three_body(&three, &a, &b, &e));
+    EXPECT_ONE_SIZE(sys, hnn_dataset_system(&sys, &a, &e));
+    EXPECT_ONE_SIZE(load, hnn_model_load_with("/nonexistent.hnn", &load, &loaded, NULL, NULL, &e));
+    assert_true(o == NULL && in == NULL && d == NULL && a == NULL && b == NULL && loaded == NULL);
+    nd.widths[0] = nd.widths[1] = 4;
+    spring.count = 8;
+    assert_int_equal(hnn_net_create(&nd, &net, NULL), HNN_OK);
+    assert_int_equal(hnn_optimizer_create(&opt, hnn_net_param_count(net), &o, NULL), HNN_OK);
+    assert_int_equal(hnn_dataset_spring(&spring, &a, NULL), HNN_OK);
+    train.steps = 1;
+    EXPECT_ONE_SIZE(train, hnn_train(net, o, a, NULL, &train, &result, &e));
+    hnn_dataset_destroy(a);
+    hnn_optimizer_destroy(o);
     hnn_net_destroy(net);
-    u.def = hnn_net_def_default();
-    u.def.struct_size = sizeof(hnn_net_def) + 8;
-    assert_int_equal(hnn_net_create(&u.def, &net, &err), HNN_ERR_INVALID_ARG);
-    u.def.struct_size = 2;
-    assert_int_equal(hnn_net_create(&u.def, &net, &err), HNN_ERR_INVALID_ARG);
 }
 
 /* The comparison helpers every finite-difference check is written with see NaN: a NaN on
@@ -156,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_error_reports),
         cmocka_unit_test(test_def_init_respects_struct_size),
         cmocka_unit_test(test_older_smaller_defs_are_accepted),
+        cmocka_unit_test(test_other_defs_take_only_their_size),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

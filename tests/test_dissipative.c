@@ -238,12 +238,13 @@ static void test_dissipation_net_has_its_own_definition(void **state)
     }
 }
 
-/* A def from an older, shorter header is read only as far as its struct_size: on the heap,
- * exactly that long, so AddressSanitizer sees any read past it (one once read the allocator
- * there, and called a garbage pointer when the bytes beyond were not the caller's). */
+/* A def from an older, shorter header (0.1's, which ended at the allocator) is read only as
+ * far as its struct_size: on the heap, exactly that long, so AddressSanitizer sees any read
+ * past it (one once read the feature map there, and, for a shorter struct, called a garbage
+ * allocator pointer when the bytes beyond were not the caller's). */
 static void test_def_is_read_only_to_struct_size(void **state)
 {
-    const size_t short_size = offsetof(hnn_net_def, allocator);
+    const size_t short_size = offsetof(hnn_net_def, features);
     hnn_net_def *d = (hnn_net_def *)malloc(short_size);
     hnn_net_def full = hnn_net_def_default();
     hnn_dissipative *m = NULL;
