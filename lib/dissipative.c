@@ -9,7 +9,7 @@
 #include "alloc.h"
 #include "core.h"
 #include "loss_impl.h"
-#include "net_impl.h"
+#include "net_access.h"
 #include "train_impl.h"
 
 enum { FIELD_CHUNK = 64 }; /* states per chunk of hnn_dissipative_field */
@@ -28,7 +28,7 @@ struct hnn_dissipative {
 
 static size_t extra_count(const hnn_dissipative *m)
 {
-    return m->kind == HNN_DISSIPATION_PORT ? m->dim * (m->dim + 1) / 2 : m->d->param_count;
+    return m->kind == HNN_DISSIPATION_PORT ? m->dim * (m->dim + 1) / 2 : hnn_net_param_count(m->d);
 }
 
 /* L's entry (a, b), b <= a, in the packed lower triangle after H's parameters. */
@@ -42,11 +42,12 @@ static void sync(void *self)
 {
     hnn_dissipative *m = (hnn_dissipative *)self;
     size_t a, b, c;
-    memcpy(m->h->params, m->params, m->count_h * sizeof(double));
-    hnni_net_sync(m->h);
+    memcpy(hnni_net_params_for_update(m->h), m->params, m->count_h * sizeof(double));
+    hnni_net_params_changed(m->h);
     if (m->kind == HNN_DISSIPATION_HELMHOLTZ) {
-        memcpy(m->d->params, m->params + m->count_h, m->d->param_count * sizeof(double));
-        hnni_net_sync(m->d);
+        memcpy(hnni_net_params_for_update(m->d), m->params + m->count_h,
+               hnn_net_param_count(m->d) * sizeof(double));
+        hnni_net_params_changed(m->d);
         return;
     }
     for (a = 0; a < m->dim; a++)
@@ -136,13 +137,13 @@ hnn_status hnn_dissipative_create_with(hnn_dissipation kind, const hnn_net_def *
     m->kind = kind;
     if ((st = hnn_net_create(&h_full, &m->h, err)) != HNN_OK)
         goto fail;
-    if (m->h->def.kind != HNN_NET_HAMILTONIAN) {
+    if (hnni_net_kind(m->h) != HNN_NET_HAMILTONIAN) {
         st = hnni_fail(err, HNN_ERR_INVALID_ARG, "a dissipative model's H must be a Hamiltonian net");
         goto fail;
     }
-    m->n = m->h->def.dof;
-    m->dim = m->h->dim;
-    m->count_h = m->h->param_count;
+    m->n = hnn_net_dof(m->h);
+    m->dim = 2 * m->n;
+    m->count_h = hnn_net_param_count(m->h);
     if (kind == HNN_DISSIPATION_HELMHOLTZ) {
         if ((st = hnn_net_create(&d_full, &m->d, err)) != HNN_OK ||
             (st = hnn_loss_workspace_create(m->d, &m->lw_d, err)) != HNN_OK)
@@ -160,9 +161,10 @@ hnn_status hnn_dissipative_create_with(hnn_dissipation kind, const hnn_net_def *
         st = hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate the model's parameters");
         goto fail;
     }
-    memcpy(m->params, m->h->params, m->count_h * sizeof(double));
+    memcpy(m->params, hnni_net_params(m->h), m->count_h * sizeof(double));
     if (kind == HNN_DISSIPATION_HELMHOLTZ)
-        memcpy(m->params + m->count_h, m->d->params, m->d->param_count * sizeof(double));
+        memcpy(m->params + m->count_h, hnni_net_params(m->d),
+               hnn_net_param_count(m->d) * sizeof(double));
     else
         for (a = 0; a < m->dim; a++) /* L = 0.1 I (hnni_alloc zeroed the rest): R = 0.01 I */
             *L_at(m, a, a) = 0.1;

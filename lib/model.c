@@ -25,8 +25,7 @@
 
 #include "alloc.h"
 #include "core.h"
-#include "features.h"
-#include "net_impl.h"
+#include "net_access.h"
 #include "optim.h"
 
 static const unsigned char magic[8] = {0x89, 'H', 'N', 'N', '\r', '\n', 0x1A, '\n'};
@@ -123,6 +122,13 @@ static uint64_t file_size(uint32_t version, uint64_t depth, uint64_t params, int
     return size + 4; /* CRC-32 */
 }
 
+/* The format version rule, for writing and for reading: one encoding per model. A net without
+ * a feature map or kinetic term is version 1, which every libhnn reads; any other is 2. */
+static uint32_t format_version_for(uint32_t features, double kinetic_mass)
+{
+    return features == HNN_FEATURES_IDENTITY && kinetic_mass == 0.0 ? 1 : 2;
+}
+
 /* ---- saving ------------------------------------------------------------------------------- */
 
 hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer *opt,
@@ -130,33 +136,34 @@ hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer *opt,
                                  size_t *size, hnn_error *err)
 {
     hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_SGD);
+    hnn_net_def def = hnn_net_def_default();
     uint64_t state_count = 0, total;
     uint32_t version;
     writer w;
-    size_t l;
+    size_t l, param_count;
+    const double *params;
     if (net == NULL || size == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_model_save_buffer: net and size must not be NULL");
-    if (net->param_count > MAX_PARAMS)
+    hnn_net_get_def(net, &def);
+    param_count = hnn_net_param_count(net);
+    if (param_count > MAX_PARAMS)
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "%zu parameters: the format holds at most %llu",
-                         net->param_count, (unsigned long long)MAX_PARAMS);
+                         param_count, (unsigned long long)MAX_PARAMS);
     if (meta != NULL && !((meta->train_loss >= 0.0 || isnan(meta->train_loss)) &&
                           (meta->val_loss >= 0.0 || isnan(meta->val_loss)) &&
                           !isinf(meta->train_loss) && !isinf(meta->val_loss)))
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "training losses must be >= 0 and finite, or "
                          "NaN (a model file must load again)");
     if (opt != NULL) {
-        if (hnn_optimizer_param_count(opt) != net->param_count)
+        if (hnn_optimizer_param_count(opt) != param_count)
             return hnni_fail(err, HNN_ERR_SIZE_MISMATCH, "the optimizer was made for %zu "
                              "parameters, the net has %zu", hnn_optimizer_param_count(opt),
-                             net->param_count);
+                             param_count);
         hnn_optimizer_get_def(opt, &od);
         state_count = hnn_optimizer_state_size(opt);
     }
-    /* a net without a feature map or kinetic term is written as version 1, which every
-     * libhnn reads */
-    version = net->def.features == HNN_FEATURES_IDENTITY && net->def.kinetic_mass == 0.0 ? 1 : 2;
-    total = file_size(version, net->layers - 1, net->param_count, opt != NULL, state_count,
-                      meta != NULL);
+    version = format_version_for(def.features, def.kinetic_mass);
+    total = file_size(version, def.depth, param_count, opt != NULL, state_count, meta != NULL);
     if (total > MAX_FILE || total > SIZE_MAX)
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "the model needs %llu bytes, over the 2 GiB cap",
                          (unsigned long long)total);
@@ -173,20 +180,21 @@ hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer *opt,
     w.pos = sizeof magic;
     put_u32(&w, version);
     put_u32(&w, (opt != NULL ? FLAG_OPTIMIZER : 0) | (meta != NULL ? FLAG_TRAINING : 0));
-    put_u32(&w, (uint32_t)net->def.kind);
-    put_u32(&w, (uint32_t)net->def.features);
+    put_u32(&w, (uint32_t)def.kind);
+    put_u32(&w, (uint32_t)def.features);
     if (version >= 2) {
-        put_u32(&w, (uint32_t)net->def.bodies);
-        put_f64(&w, net->def.kinetic_mass);
+        put_u32(&w, (uint32_t)def.bodies);
+        put_f64(&w, def.kinetic_mass);
     }
-    put_u32(&w, (uint32_t)net->def.dof);
-    put_u32(&w, (uint32_t)(net->layers - 1));
-    for (l = 0; l + 1 < net->layers; l++)
-        put_u32(&w, (uint32_t)net->out[l]);
-    put_u64(&w, net->def.seed);
-    put_u64(&w, net->param_count);
-    for (l = 0; l < net->param_count; l++)
-        put_f64(&w, net->params[l]);
+    put_u32(&w, (uint32_t)def.dof);
+    put_u32(&w, (uint32_t)def.depth);
+    for (l = 0; l < def.depth; l++)
+        put_u32(&w, (uint32_t)def.widths[l]);
+    put_u64(&w, def.seed);
+    put_u64(&w, param_count);
+    params = hnni_net_params(net);
+    for (l = 0; l < param_count; l++)
+        put_f64(&w, params[l]);
     if (opt != NULL) {
         const double reals[OPT_REALS] = {od.lr, od.weight_decay, od.momentum, od.dampening,
                                          od.beta1, od.beta2, od.eps};
@@ -430,7 +438,7 @@ hnn_status hnn_model_save(const char *path, const hnn_net *net, const hnn_optimi
         return hnni_fail(err, HNN_ERR_NULL, "hnn_model_save: path and net must not be NULL");
     if (strlen(path) > ((size_t)1 << 20))
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_model_save: the path is over 1 MiB long");
-    a = net->alloc;
+    a = *hnni_net_allocator(net);
     cap = strlen(path) + 32; /* ".tmp-" and 16 digits */
     if ((st = hnn_model_save_buffer(net, opt, meta, NULL, 0, &size, err)) != HNN_OK)
         return st;
@@ -467,17 +475,41 @@ static hnn_status truncated(hnn_error *err, const reader *r, const char *what)
     return hnni_fail(err, HNN_ERR_TRUNCATED, "the model ends at byte %zu, inside %s", r->size, what);
 }
 
-/* The parameter count a shape implies (caps keep it far inside uint64_t). */
-static uint64_t shape_params(const layout *L)
+/* The net definition a layout describes. */
+static hnn_net_def layout_def(const layout *L, const hnn_allocator *alloc)
 {
-    uint64_t total = 0, in = hnni_feature_count((hnn_feature_map)L->features, L->dof, L->bodies);
+    hnn_net_def def = hnn_net_def_default();
     uint32_t l;
-    for (l = 0; l < L->depth; l++) {
-        total += in * L->widths[l] + L->widths[l];
-        in = L->widths[l];
-    }
-    return total + in * (L->kind == HNN_NET_HAMILTONIAN ? 1 : 2 * (uint64_t)L->dof) +
-           (L->kind == HNN_NET_HAMILTONIAN ? 1 : 2 * (uint64_t)L->dof);
+    def.kind = (hnn_net_kind)L->kind;
+    def.dof = L->dof;
+    def.features = (hnn_feature_map)L->features;
+    def.bodies = L->bodies;
+    def.kinetic_mass = L->kinetic_mass;
+    def.depth = L->depth;
+    for (l = 0; l < L->depth; l++)
+        def.widths[l] = L->widths[l];
+    def.seed = L->seed;
+    if (alloc != NULL)
+        def.allocator = *alloc;
+    return def;
+}
+
+/* The net the header describes, checked by the net's own rule (hnni_net_def_check: kinds,
+ * caps, feature maps, the kinetic term, the parameter count): a definition hnn_net_create
+ * refuses is a corrupt file (a size over a cap stays HNN_ERR_TOO_LARGE). */
+static hnn_status check_shape(const layout *L, hnn_error *err)
+{
+    const hnn_net_def def = layout_def(L, NULL);
+    hnn_error why;
+    size_t count;
+    hnn_status st = hnni_net_def_check(&def, &count, &why);
+    if (st != HNN_OK)
+        return hnni_fail(err, st == HNN_ERR_TOO_LARGE ? st : HNN_ERR_CORRUPT,
+                         "the header describes no net libhnn can build: %s", why.message);
+    if (L->params != count)
+        return hnni_fail(err, HNN_ERR_CORRUPT, "the header says %llu parameters, the shape %zu",
+                         (unsigned long long)L->params, count);
+    return HNN_OK;
 }
 
 /* Reads and checks the fixed header and the shape. */
@@ -508,46 +540,24 @@ static hnn_status read_header(reader *r, layout *L, hnn_error *err)
         return truncated(err, r, "the header");
     if (L->flags & ~(FLAG_OPTIMIZER | FLAG_TRAINING))
         return hnni_fail(err, HNN_ERR_CORRUPT, "unknown flags 0x%x", L->flags);
-    if (L->kind > HNN_NET_FIELD)
-        return hnni_fail(err, HNN_ERR_CORRUPT, "unknown net kind %u", L->kind);
-    if (L->features > HNN_FEATURES_POSITIONS)
-        return hnni_fail(err, HNN_ERR_CORRUPT, "unknown feature map %u", L->features);
-    if (!((L->kinetic_mass == 0.0 && !signbit(L->kinetic_mass)) ||
-          (L->kinetic_mass >= 1e-100 && L->kinetic_mass <= 1e100)) ||
-        (L->kinetic_mass > 0.0 && L->kind != HNN_NET_HAMILTONIAN))
-        return hnni_fail(err, HNN_ERR_CORRUPT, "kinetic mass %g out of range or on a "
-                         "direct-field net", L->kinetic_mass);
-    /* one encoding per model: version 1 exactly for plain nets, 2 for the others */
-    if ((version == 1) != (L->features == HNN_FEATURES_IDENTITY && L->kinetic_mass == 0.0))
+    if ((L->kinetic_mass == 0.0 && signbit(L->kinetic_mass)) || !hnni_kinetic_mass_ok(L->kinetic_mass))
+        return hnni_fail(err, HNN_ERR_CORRUPT, "kinetic mass %g: a net takes 0 (none, written "
+                         "as +0) or a mass in [1e-100, 1e100]", L->kinetic_mass);
+    if (version != format_version_for(L->features, L->kinetic_mass))
         return hnni_fail(err, HNN_ERR_CORRUPT, "feature map %u, kinetic mass %g in a version %u "
                          "header", L->features, L->kinetic_mass, version);
-    if (L->dof == 0 || L->depth == 0)
-        return hnni_fail(err, HNN_ERR_CORRUPT, "n = %u, depth = %u: both must be >= 1", L->dof,
-                         L->depth);
-    if (L->dof > HNN_MAX_DOF || L->depth > HNN_MAX_HIDDEN)
-        return hnni_fail(err, HNN_ERR_TOO_LARGE, "n = %u, depth = %u: over the caps %u and %d",
-                         L->dof, L->depth, HNN_MAX_DOF, HNN_MAX_HIDDEN);
-    if (hnni_feature_count((hnn_feature_map)L->features, L->dof, L->bodies) == 0)
-        return hnni_fail(err, HNN_ERR_CORRUPT, "feature map %u does not fit n = %u with %u bodies",
-                         L->features, L->dof, L->bodies);
-    for (l = 0; l < L->depth; l++) {
+    /* the widths' array bounds, before they are read */
+    if (L->depth == 0 || L->depth > HNN_MAX_HIDDEN)
+        return hnni_fail(err, L->depth == 0 ? HNN_ERR_CORRUPT : HNN_ERR_TOO_LARGE, "depth %u: a net has 1 to %d hidden layers", L->depth, HNN_MAX_HIDDEN);
+    for (l = 0; l < L->depth; l++)
         if (!get_u32(r, &L->widths[l]))
             return truncated(err, r, "the layer widths");
-        if (L->widths[l] == 0)
-            return hnni_fail(err, HNN_ERR_CORRUPT, "hidden layer %u has width 0", l);
-        if (L->widths[l] > HNN_MAX_WIDTH)
-            return hnni_fail(err, HNN_ERR_TOO_LARGE, "hidden layer %u has width %u, over the cap",
-                             l, L->widths[l]);
-    }
     if (!get_u64(r, &L->seed) || !get_u64(r, &L->params))
         return truncated(err, r, "the header");
-    if (L->params != shape_params(L))
-        return hnni_fail(err, HNN_ERR_CORRUPT, "the header says %llu parameters, the shape %llu",
-                         (unsigned long long)L->params, (unsigned long long)shape_params(L));
     if (L->params > MAX_PARAMS)
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "%llu parameters, over the cap %llu",
                          (unsigned long long)L->params, (unsigned long long)MAX_PARAMS);
-    return HNN_OK;
+    return check_shape(L, err);
 }
 
 /* The optimizer section's fixed fields, from its first byte. */
@@ -710,25 +720,6 @@ static hnn_status read_structure(const source *s, layout *L, uint64_t *first_sta
     return check_size(L, s->size, err);
 }
 
-/* The net definition a layout describes. */
-static hnn_net_def layout_def(const layout *L, const hnn_allocator *alloc)
-{
-    hnn_net_def def = hnn_net_def_default();
-    uint32_t l;
-    def.kind = (hnn_net_kind)L->kind;
-    def.dof = L->dof;
-    def.features = (hnn_feature_map)L->features;
-    def.bodies = L->bodies;
-    def.kinetic_mass = L->kinetic_mass;
-    def.depth = L->depth;
-    for (l = 0; l < L->depth; l++)
-        def.widths[l] = L->widths[l];
-    def.seed = L->seed;
-    if (alloc != NULL)
-        def.allocator = *alloc;
-    return def;
-}
-
 /* What loading a model takes from the allocator, besides the file's own bytes: the net with
  * its own workspace, and the optimizer with the copy of its state it is set from. */
 typedef struct needs {
@@ -759,6 +750,11 @@ static hnn_status over_budget(hnn_error *err, size_t need, const needs *n, size_
                      "the model is yours", need, n->net, n->optimizer, budget);
 }
 
+typedef struct layout_reader {
+    const reader *r;
+    const layout *L;
+} layout_reader;
+
 static double f64_at(const reader *r, size_t offset)
 {
     reader at = *r;
@@ -768,24 +764,27 @@ static double f64_at(const reader *r, size_t offset)
     return d;
 }
 
+/* Parameter i of a file (a reader positioned anywhere), for hnni_net_fill_params. */
+static double param_at(const void *ctx, size_t i)
+{
+    const layout_reader *lr = (const layout_reader *)ctx;
+    return f64_at(lr->r, lr->L->params_at + 8 * i);
+}
+
 static hnn_status build_net(const reader *r, const layout *L, const hnn_allocator *alloc,
                             hnn_net **out, hnn_error *err)
 {
     const hnn_net_def def = layout_def(L, alloc);
+    const layout_reader lr = {r, L};
     hnn_status st;
-    size_t i;
+    size_t bad;
     if ((st = hnn_net_create(&def, out, err)) != HNN_OK)
         return st;
-    for (i = 0; i < L->params; i++) { /* straight into place: no second copy of the weights */
-        const double v = f64_at(r, L->params_at + 8 * i);
-        if (!isfinite(v)) {
-            hnn_net_destroy(*out);
-            *out = NULL;
-            return hnni_fail(err, HNN_ERR_CORRUPT, "parameter %zu is not finite", i);
-        }
-        (*out)->params[i] = v;
+    if (hnni_net_fill_params(*out, param_at, &lr, &bad) != HNN_OK) {
+        hnn_net_destroy(*out);
+        *out = NULL;
+        return hnni_fail(err, HNN_ERR_CORRUPT, "parameter %zu is not finite", bad);
     }
-    hnni_net_sync(*out);
     return HNN_OK;
 }
 

@@ -56,6 +56,12 @@ hnn_status hnni_net_read_def(const hnn_net_def *def, hnn_net_def *full, hnn_erro
     return read_def(def, full, err);
 }
 
+int hnni_kinetic_mass_ok(double m)
+{
+    /* 1e-100 keeps p / m and 1 / m finite for every finite state */
+    return m == 0.0 || (m >= 1e-100 && m <= 1e100);
+}
+
 static hnn_status check_def(const hnn_net_def *d, hnn_error *err)
 {
     size_t l;
@@ -76,8 +82,7 @@ static hnn_status check_def(const hnn_net_def *d, hnn_error *err)
             return hnni_fail(err, HNN_ERR_TOO_LARGE, "hidden layer %zu has width %zu, over the cap %u",
                              l, d->widths[l], HNN_MAX_WIDTH);
     }
-    /* 1e-100 keeps p / m and 1 / m finite for every finite state */
-    if (!(d->kinetic_mass == 0.0 || (d->kinetic_mass >= 1e-100 && d->kinetic_mass <= 1e100)))
+    if (!hnni_kinetic_mass_ok(d->kinetic_mass))
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "kinetic_mass must be 0 (none) or a mass in "
                          "[1e-100, 1e100]");
     if (d->path != HNN_PATH_AUTO && d->path != HNN_PATH_DUAL && d->path != HNN_PATH_ADJOINT)
@@ -118,6 +123,18 @@ static hnn_status lay_out(hnn_net *net, hnn_error *err)
     return HNN_OK;
 overflow:
     return hnni_fail(err, HNN_ERR_TOO_LARGE, "the parameter count overflows size_t");
+}
+
+hnn_status hnni_net_def_check(const hnn_net_def *full, size_t *param_count, hnn_error *err)
+{
+    hnn_net shape; /* laid out, never allocated */
+    hnn_status st;
+    memset(&shape, 0, sizeof shape);
+    shape.def = *full;
+    if ((st = check_def(&shape.def, err)) != HNN_OK || (st = lay_out(&shape, err)) != HNN_OK)
+        return st;
+    *param_count = shape.param_count;
+    return hnni_ok(err);
 }
 
 /* PyTorch's nn.Linear default: weights and biases uniform on [-1/sqrt(fan_in), 1/sqrt(fan_in)),
@@ -389,6 +406,52 @@ hnn_gradient_path hnn_net_gradient_path(const hnn_net *net, int training)
     if (net == NULL)
         return HNN_PATH_AUTO;
     return training ? net->train_path : net->eval_path;
+}
+
+hnn_net_kind hnni_net_kind(const hnn_net *net)
+{
+    return net->def.kind;
+}
+
+const hnn_allocator *hnni_net_allocator(const hnn_net *net)
+{
+    return &net->alloc;
+}
+
+const double *hnni_net_params(const hnn_net *net)
+{
+    return net->params;
+}
+
+double *hnni_net_params_for_update(hnn_net *net)
+{
+    return net->params;
+}
+
+void hnni_net_params_changed(hnn_net *net)
+{
+    hnni_net_sync(net);
+}
+
+hnn_status hnni_net_fill_params(hnn_net *net, double (*value)(const void *ctx, size_t i),
+                                const void *ctx, size_t *bad)
+{
+    size_t i;
+    for (i = 0; i < net->param_count; i++) {
+        const double v = value(ctx, i);
+        if (!isfinite(v)) {
+            *bad = i;
+            return HNN_ERR_NONFINITE;
+        }
+        net->params[i] = v;
+    }
+    hnni_net_sync(net);
+    return HNN_OK;
+}
+
+const hnn_net *hnni_workspace_net(const hnn_workspace *ws)
+{
+    return ws->net;
 }
 
 size_t hnn_net_dof(const hnn_net *net)

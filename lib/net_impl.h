@@ -1,9 +1,11 @@
-/* Private: the layout of a net, shared by the rooms that compute with it (net, loss). */
+/* Private: the layout of a net, shared by the rooms that compute with it (net, features,
+ * the dual and adjoint passes, the loss, the Jacobians); every other room uses net_access.h. */
 #ifndef HNN_LIB_NET_IMPL_H
 #define HNN_LIB_NET_IMPL_H
 
 #include "hnn/field.h"
 #include "hnn/net.h"
+#include "net_access.h"
 
 /* States per chunk of a batched evaluation: work buffers are sized for at most this many
  * states, so a batch of any size is evaluated in chunks without allocating. Wide nets with
@@ -119,9 +121,5 @@ const double *hnni_hidden_pass(const hnn_net *net, hnn_workspace *ws, const doub
 
 /* 1 if src was made by hnn_field_source_net; then *net and *ws are what it evaluates. */
 int hnni_net_source_parts(const hnn_field_source *src, const hnn_net **net, hnn_workspace **ws);
-
-/* A caller's net def into *full, its first struct_size bytes over the defaults (the one
- * rule every function taking an hnn_net_def follows). */
-hnn_status hnni_net_read_def(const hnn_net_def *def, hnn_net_def *full, hnn_error *err);
 
 #endif

@@ -9,7 +9,7 @@
 #include "core.h"
 #include "dataset.h"
 #include "hnn/loss.h"
-#include "net_impl.h"
+#include "net_access.h"
 #include "rng.h"
 #include "train_impl.h"
 
@@ -223,7 +223,7 @@ static hnn_status net_loss(void *self, const double *x, const double *y, size_t 
 
 static void net_sync(void *self)
 {
-    hnni_net_sync(((net_model *)self)->net);
+    hnni_net_params_changed(((net_model *)self)->net);
 }
 
 hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
@@ -238,10 +238,10 @@ hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
     m.net = net;
     m.lw = NULL;
     t.self = &m;
-    t.alloc = &net->alloc;
-    t.dof = net->def.dof;
-    t.param_count = net->param_count;
-    t.params = net->params;
+    t.alloc = hnni_net_allocator(net);
+    t.dof = hnn_net_dof(net);
+    t.param_count = hnn_net_param_count(net);
+    t.params = hnni_net_params_for_update(net);
     t.loss = net_loss;
     t.sync = net_sync;
     /* arguments first, so a wrong dataset or optimizer costs no allocation */
