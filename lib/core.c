@@ -109,6 +109,13 @@ int hnni_released_size(size_t size, size_t full_size, const size_t *older)
     return 0;
 }
 
+int hnni_value_ok(const void *p, size_t full_size)
+{
+    size_t size;
+    memcpy(&size, p, sizeof size);
+    return hnni_released_size(size, full_size, NULL);
+}
+
 hnn_status hnni_copy_def_out(void *def, const void *src, size_t full_size, const size_t *older)
 {
     size_t size;

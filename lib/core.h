@@ -43,6 +43,13 @@ int hnni_released_size(size_t size, size_t full_size, const size_t *older);
 hnn_status hnni_read_def(const void *def, void *full, size_t full_size, const size_t *older,
                          const char *type, hnn_error *err);
 
+/* Value structs (hnn_field_source, hnn_quantity, hnn_bodies, hnn_drift, hnn_train_result,
+ * hnn_train_meta) start with struct_size too and follow the same rule of released sizes (one
+ * each so far; when one grows, its readers copy the caller's part over defaults as
+ * hnni_read_def does). hnni_value_ok: 1 if the struct at p has a released size. A library
+ * that fills one writes it with hnni_copy_def_out. */
+int hnni_value_ok(const void *p, size_t full_size);
+
 /* For the *_get_def functions: copies a handle's def (full_size bytes) into the caller's
  * struct, as much of it as the caller's struct_size says it holds; HNN_ERR_INVALID_ARG for a
  * struct_size that is no released size. */

@@ -542,6 +542,7 @@ hnn_status hnn_dataset_three_body(const hnn_three_body_def *def, hnn_dataset **t
     id.allocator = full.allocator;
     job.def = &full;
     hnni_rng_seed(&job.rng, full.seed);
+    job.src.struct_size = sizeof job.src;
     hnn_field_source_system(HNN_SYSTEM_THREE_BODY, &job.src);
     if ((st = hnn_integrator_create(&id, &job.integ, err)) != HNN_OK)
         return st;

@@ -8,130 +8,6 @@
 
 #include "alloc.h"
 #include "core.h"
-#include "net_impl.h"
-#include "systems.h"
-
-/* ---- quantities ------------------------------------------------------------------------ */
-
-static const hnn_system quantity_systems[] = {HNN_SYSTEM_SPRING, HNN_SYSTEM_GREYDANUS_SPRING,
-                                              HNN_SYSTEM_PENDULUM, HNN_SYSTEM_TWO_BODY,
-                                              HNN_SYSTEM_THREE_BODY, HNN_SYSTEM_CHAIN};
-
-static hnn_status system_energy_quantity(void *ctx, const double *x, double *value, double *grad)
-{
-    const hnn_system sys = *(const hnn_system *)ctx;
-    *value = hnn_system_energy(sys, x);
-    if (grad != NULL) { /* f = J grad H, so grad H = (-f_p, f_q) */
-        const size_t n = hnn_system_dof(sys);
-        double f[HNNI_SYSTEM_MAX_DIM];
-        size_t i;
-        hnni_system_field(sys, x, f);
-        for (i = 0; i < n; i++) {
-            grad[i] = -f[n + i];
-            grad[n + i] = f[i];
-        }
-    }
-    return HNN_OK;
-}
-
-hnn_status hnn_quantity_system_energy(hnn_system system, hnn_quantity *out)
-{
-    if (out == NULL)
-        return HNN_ERR_NULL;
-    if (!hnni_system_known(system))
-        return HNN_ERR_INVALID_ARG;
-    out->dim = 2 * hnn_system_dof(system);
-    out->fn = system_energy_quantity;
-    out->ctx = (void *)&quantity_systems[system];
-    return HNN_OK;
-}
-
-static hnn_status momentum_quantity(void *ctx, const double *x, double *value, double *grad)
-{
-    const hnn_bodies *b = (const hnn_bodies *)ctx;
-    const size_t n = b->dof, d = n / b->bodies;
-    size_t k;
-    *value = 0.0;
-    for (k = 0; k < b->bodies; k++)
-        *value += x[n + k * d + b->axis];
-    if (grad != NULL) {
-        memset(grad, 0, 2 * n * sizeof *grad);
-        for (k = 0; k < b->bodies; k++)
-            grad[n + k * d + b->axis] = 1.0;
-    }
-    return HNN_OK;
-}
-
-static hnn_status angular_momentum_quantity(void *ctx, const double *x, double *value,
-                                            double *grad)
-{
-    const hnn_bodies *b = (const hnn_bodies *)ctx;
-    const size_t n = b->dof;
-    size_t k;
-    *value = 0.0;
-    for (k = 0; k < b->bodies; k++) {
-        const double *q = x + 2 * k, *p = x + n + 2 * k;
-        *value += q[0] * p[1] - q[1] * p[0];
-        if (grad != NULL) {
-            grad[2 * k] = p[1], grad[2 * k + 1] = -p[0];
-            grad[n + 2 * k] = -q[1], grad[n + 2 * k + 1] = q[0];
-        }
-    }
-    return HNN_OK;
-}
-
-static int bodies_fit(const hnn_bodies *b)
-{
-    return b->dof >= 1 && b->dof <= HNN_MAX_DOF && b->bodies >= 1 && b->dof % b->bodies == 0;
-}
-
-hnn_status hnn_quantity_momentum(const hnn_bodies *spec, hnn_quantity *out)
-{
-    if (spec == NULL || out == NULL)
-        return HNN_ERR_NULL;
-    if (!bodies_fit(spec) || spec->axis >= spec->dof / spec->bodies)
-        return HNN_ERR_INVALID_ARG;
-    out->dim = 2 * spec->dof;
-    out->fn = momentum_quantity;
-    out->ctx = (void *)spec;
-    return HNN_OK;
-}
-
-hnn_status hnn_quantity_angular_momentum(const hnn_bodies *spec, hnn_quantity *out)
-{
-    if (spec == NULL || out == NULL)
-        return HNN_ERR_NULL;
-    if (!bodies_fit(spec) || spec->dof != 2 * spec->bodies)
-        return HNN_ERR_INVALID_ARG;
-    out->dim = 2 * spec->dof;
-    out->fn = angular_momentum_quantity;
-    out->ctx = (void *)spec;
-    return HNN_OK;
-}
-
-static hnn_status net_energy_quantity(void *ctx, const double *x, double *value, double *grad)
-{
-    hnn_workspace *ws = (hnn_workspace *)ctx;
-    if (grad != NULL)
-        return hnn_net_gradient(ws->net, ws, x, 1, value, grad);
-    return hnn_net_energy(ws->net, ws, x, 1, value);
-}
-
-hnn_status hnn_quantity_net_energy(const hnn_net *net, hnn_workspace *ws, hnn_quantity *out)
-{
-    if (net == NULL || out == NULL)
-        return HNN_ERR_NULL;
-    if (net->def.kind != HNN_NET_HAMILTONIAN)
-        return HNN_ERR_WRONG_KIND;
-    if (ws == NULL)
-        return HNN_ERR_NULL;
-    if (ws->net != net)
-        return HNN_ERR_SIZE_MISMATCH;
-    out->dim = net->dim;
-    out->fn = net_energy_quantity;
-    out->ctx = ws;
-    return HNN_OK;
-}
 
 /* ---- the handle ------------------------------------------------------------------------ */
 
@@ -242,6 +118,34 @@ static hnn_status begin(hnn_diagnostics *d, size_t dim, const void *a, const voi
     return HNN_OK;
 }
 
+/* begin for a value struct the caller passed (a source or quantity, whose dim is checked, or
+ * a result to fill): not NULL, with a released struct_size, and b not NULL. */
+static hnn_status begin_value(hnn_diagnostics *d, const void *value, size_t full_size,
+                              size_t dim, const char *type, const void *b)
+{
+    hnn_status st = begin(d, d != NULL ? d->dim : 0, value, b);
+    size_t size;
+    if (st != HNN_OK)
+        return st;
+    memcpy(&size, value, sizeof size);
+    if (!hnni_value_ok(value, full_size)) {
+        hnni_format(d->message, "%s.struct_size is %zu, expected %zu: set it to sizeof(%s)", type,
+                    size, full_size, type);
+        return HNN_ERR_INVALID_ARG;
+    }
+    return begin(d, dim, value, b);
+}
+
+static hnn_status begin_source(hnn_diagnostics *d, const hnn_field_source *src, const void *b)
+{
+    return begin_value(d, src, sizeof *src, src != NULL ? src->dim : 0, "hnn_field_source", b);
+}
+
+static hnn_status begin_quantity(hnn_diagnostics *d, const hnn_quantity *F, const void *b)
+{
+    return begin_value(d, F, sizeof *F, F != NULL ? F->dim : 0, "hnn_quantity", b);
+}
+
 /* The size rule for arrays of count states: count * dim doubles must have a size in bytes that
  * size_t holds, or no pointer arithmetic over them is defined. */
 static hnn_status states_fit(hnn_diagnostics *d, size_t count)
@@ -264,10 +168,13 @@ static hnn_status fail(hnn_diagnostics *d, hnn_status st, const char *what)
 hnn_status hnn_diagnostics_drift(hnn_diagnostics *d, const hnn_quantity *F, const double *traj,
                                  size_t count, hnn_drift *out)
 {
-    hnn_status st = begin(d, F != NULL ? F->dim : 0, F, traj);
+    hnn_status st = begin_quantity(d, F, traj);
+    hnn_drift drift;
     double f0, worst = 0.0, last = 0.0;
     size_t k;
-    if (st != HNN_OK || (st = begin(d, d->dim, out, F->fn != NULL ? out : NULL)) != HNN_OK ||
+    if (st != HNN_OK ||
+        (st = begin_value(d, out, sizeof *out, d->dim, "hnn_drift", F->fn != NULL ? out : NULL)) !=
+            HNN_OK ||
         (st = states_fit(d, count)) != HNN_OK)
         return st;
     if (count == 0 || !hnni_all_finite(traj, count * d->dim)) {
@@ -283,23 +190,24 @@ hnn_status hnn_diagnostics_drift(hnn_diagnostics *d, const hnn_quantity *F, cons
         last = fabs(fk - f0);
         worst = last > worst || isnan(last) ? last : worst;
     }
-    out->initial = f0;
-    out->max_abs_err = worst;
-    out->final_abs_err = last;
-    out->max_rel_err = f0 != 0.0 ? worst / fabs(f0) : NAN;
-    out->final_rel_err = f0 != 0.0 ? last / fabs(f0) : NAN;
-    return HNN_OK;
+    drift.struct_size = sizeof drift;
+    drift.initial = f0;
+    drift.max_abs_err = worst;
+    drift.final_abs_err = last;
+    drift.max_rel_err = f0 != 0.0 ? worst / fabs(f0) : NAN;
+    drift.final_rel_err = f0 != 0.0 ? last / fabs(f0) : NAN;
+    return hnni_copy_def_out(out, &drift, sizeof drift, NULL);
 }
 
 hnn_status hnn_diagnostics_poisson_bracket(hnn_diagnostics *d, const hnn_quantity *F,
                                            const hnn_quantity *G, const double *x,
                                            size_t count, double *out)
 {
-    hnn_status st = begin(d, F != NULL ? F->dim : 0, F, G);
+    hnn_status st = begin_quantity(d, F, G);
     double *gf, *gg, value;
     size_t s, i;
-    if (st != HNN_OK || (st = begin(d, G->dim, x, out)) != HNN_OK ||
-        (st = states_fit(d, count)) != HNN_OK)
+    if (st != HNN_OK || (st = begin_quantity(d, G, x)) != HNN_OK ||
+        (st = begin(d, d->dim, x, out)) != HNN_OK || (st = states_fit(d, count)) != HNN_OK)
         return st;
     if (F->fn == NULL || G->fn == NULL)
         return begin(d, d->dim, NULL, NULL);
@@ -323,9 +231,7 @@ hnn_status hnn_diagnostics_poisson_bracket(hnn_diagnostics *d, const hnn_quantit
 hnn_status hnn_diagnostics_divergence(hnn_diagnostics *d, const hnn_field_source *src,
                                       const double *x, size_t count, double *out)
 {
-    hnn_status st = begin(d, src != NULL ? src->dim : 0, src, x);
-    const hnn_net *net;
-    hnn_workspace *ws;
+    hnn_status st = begin_source(d, src, x);
     size_t s, k;
     if (st != HNN_OK || (st = begin(d, d->dim, out, src->field != NULL ? out : NULL)) != HNN_OK ||
         (st = states_fit(d, count)) != HNN_OK)
@@ -333,9 +239,9 @@ hnn_status hnn_diagnostics_divergence(hnn_diagnostics *d, const hnn_field_source
     for (s = 0; s < count; s++) {
         const double *xs = x + s * d->dim;
         double div = 0.0;
-        if (hnni_net_source_parts(src, &net, &ws)) { /* exact: the trace of the Jacobian */
-            if ((st = hnn_net_field_jacobian(net, ws, xs, 1, d->matrix)) != HNN_OK)
-                return fail(d, st, "the net's Jacobian failed");
+        if (src->jacobian != NULL) { /* exact: the trace of the Jacobian */
+            if ((st = src->jacobian(src->ctx, xs, d->matrix)) != HNN_OK)
+                return fail(d, st, "the source's Jacobian failed");
             for (k = 0; k < d->dim; k++)
                 div += d->matrix[k * d->dim + k];
         } else {
@@ -363,7 +269,7 @@ hnn_status hnn_diagnostics_loop_gap(hnn_diagnostics *d, const hnn_field_source *
                                     size_t points, double *gap)
 {
     const double two_pi = 6.283185307179586476925286766559;
-    hnn_status st = begin(d, src != NULL ? src->dim : 0, src, center);
+    hnn_status st = begin_source(d, src, center);
     double sum = 0.0, *x, *f;
     size_t k;
     if (st != HNN_OK || (st = begin(d, d->dim, gap, src->field != NULL ? gap : NULL)) != HNN_OK)
@@ -423,7 +329,7 @@ hnn_status hnn_diagnostics_area_ratio(hnn_diagnostics *d, hnn_integrator *integ,
                                       size_t count, size_t plane, double h, size_t steps,
                                       double *ratio, double *final_polygon)
 {
-    hnn_status st = begin(d, src != NULL ? src->dim : 0, src, polygon);
+    hnn_status st = begin_source(d, src, polygon);
     double before;
     size_t k;
     if (st != HNN_OK || (st = begin(d, d->dim, integ, ratio)) != HNN_OK)
@@ -511,7 +417,7 @@ hnn_status hnn_diagnostics_flow_jacobian_det(hnn_diagnostics *d, hnn_integrator 
                                              const hnn_field_source *src, const double *x,
                                              double h, size_t steps, double *det)
 {
-    hnn_status st = begin(d, src != NULL ? src->dim : 0, src, x);
+    hnn_status st = begin_source(d, src, x);
     double *coarse = d->v[V_GRAD_F], *fine = d->v[V_GRAD_G];
     size_t i, j;
     if (st != HNN_OK || (st = begin(d, d->dim, integ, det)) != HNN_OK)

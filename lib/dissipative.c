@@ -382,20 +382,3 @@ hnn_status hnn_dissipative_train(hnn_dissipative *m, hnn_optimizer *opt,
     t.sync = sync;
     return hnni_train(&t, opt, train, val, def, result, err);
 }
-
-static hnn_status source_field(void *ctx, const double *x, double *f)
-{
-    return hnn_dissipative_field((hnn_dissipative *)ctx, x, 1, f);
-}
-
-hnn_status hnn_field_source_dissipative(hnn_dissipative *m, hnn_field_source *out)
-{
-    if (m == NULL || out == NULL)
-        return HNN_ERR_NULL;
-    out->dim = m->dim;
-    out->field = source_field;
-    out->energy = NULL;
-    out->ctx = m;
-    out->separable = 0;
-    return HNN_OK;
-}

@@ -129,6 +129,15 @@ static uint32_t format_version_for(uint32_t features, double kinetic_mass)
     return features == HNN_FEATURES_IDENTITY && kinetic_mass == 0.0 ? 1 : 2;
 }
 
+/* A train_meta the caller passed (to be read or filled) must have a released struct_size. */
+static hnn_status check_meta(const hnn_train_meta *meta, hnn_error *err)
+{
+    if (meta == NULL || hnni_value_ok(meta, sizeof *meta))
+        return HNN_OK;
+    return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_train_meta.struct_size is %zu, expected %zu: "
+                     "set it to sizeof(hnn_train_meta)", meta->struct_size, sizeof *meta);
+}
+
 /* ---- saving ------------------------------------------------------------------------------- */
 
 hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer *opt,
@@ -144,6 +153,8 @@ hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer *opt,
     const double *params;
     if (net == NULL || size == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_model_save_buffer: net and size must not be NULL");
+    if (check_meta(meta, err) != HNN_OK)
+        return HNN_ERR_INVALID_ARG;
     hnn_net_get_def(net, &def);
     param_count = hnn_net_param_count(net);
     if (param_count > MAX_PARAMS)
@@ -881,10 +892,13 @@ static hnn_status load_buffer(const void *buffer, size_t size, const hnn_allocat
             hnn_optimizer_destroy(o);
     }
     if (meta != NULL) {
-        meta->present = (L.flags & FLAG_TRAINING) != 0;
-        meta->steps_done = meta->present ? L.steps_done : 0;
-        meta->train_loss = meta->present ? L.train_loss : NAN;
-        meta->val_loss = meta->present ? L.val_loss : NAN;
+        hnn_train_meta m;
+        m.struct_size = sizeof m;
+        m.present = (L.flags & FLAG_TRAINING) != 0;
+        m.steps_done = m.present ? L.steps_done : 0;
+        m.train_loss = m.present ? L.train_loss : NAN;
+        m.val_loss = m.present ? L.val_loss : NAN;
+        hnni_copy_def_out(meta, &m, sizeof m, NULL); /* its size was checked on entry */
     }
     return hnni_ok(err);
 }
@@ -902,7 +916,7 @@ hnn_status hnn_model_load_buffer_with(const void *buffer, size_t size, const hnn
         *opt = NULL;
     if (buffer == NULL || net == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_model_load_buffer: buffer and net must not be NULL");
-    if ((st = read_load_def(def, &full, err)) != HNN_OK)
+    if ((st = read_load_def(def, &full, err)) != HNN_OK || (st = check_meta(meta, err)) != HNN_OK)
         return st;
     a = hnni_allocator_resolve(full.allocator);
     return load_buffer(buffer, size, &a, full.max_bytes, net, opt, meta, err);
@@ -979,7 +993,7 @@ hnn_status hnn_model_load_with(const char *path, const hnn_load_def *def, hnn_ne
         *opt = NULL;
     if (path == NULL || net == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_model_load: path and net must not be NULL");
-    if ((st = read_load_def(def, &full, err)) != HNN_OK)
+    if ((st = read_load_def(def, &full, err)) != HNN_OK || (st = check_meta(meta, err)) != HNN_OK)
         return st;
     a = hnni_allocator_resolve(full.allocator);
     if ((st = open_model(path, &f, &s.size, err)) != HNN_OK)

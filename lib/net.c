@@ -712,42 +712,8 @@ hnn_status hnn_net_field(const hnn_net *net, hnn_workspace *ws, const double *x,
     return HNN_OK;
 }
 
-/* ---- as a field source ---------------------------------------------------------------- */
-
-static hnn_status net_source_field(void *ctx, const double *x, double *f)
+int hnni_net_separable(const hnn_net *net)
 {
-    hnn_workspace *ws = (hnn_workspace *)ctx;
-    return hnn_net_field(ws->net, ws, x, 1, f);
-}
-
-static hnn_status net_source_energy(void *ctx, const double *x, double *energy)
-{
-    hnn_workspace *ws = (hnn_workspace *)ctx;
-    return hnn_net_energy(ws->net, ws, x, 1, energy);
-}
-
-hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws, hnn_field_source *out)
-{
-    if (net == NULL || out == NULL)
-        return HNN_ERR_NULL;
-    if (ws == NULL)
-        return HNN_ERR_NULL;
-    if (ws->net != net)
-        return HNN_ERR_SIZE_MISMATCH;
-    out->dim = net->dim;
-    out->field = net_source_field;
-    out->energy = net->def.kind == HNN_NET_HAMILTONIAN ? net_source_energy : NULL;
-    out->ctx = ws;
     /* H = |p|^2 / (2 m) + V(q): dq/dt depends on p only, dp/dt on q only */
-    out->separable = net->def.features == HNN_FEATURES_POSITIONS && net->def.kinetic_mass > 0.0;
-    return HNN_OK;
-}
-
-int hnni_net_source_parts(const hnn_field_source *src, const hnn_net **net, hnn_workspace **ws)
-{
-    if (src->field != net_source_field)
-        return 0;
-    *ws = (hnn_workspace *)src->ctx;
-    *net = (*ws)->net;
-    return (*net)->dim == src->dim; /* a source whose dim was edited is not trusted */
+    return net->def.features == HNN_FEATURES_POSITIONS && net->def.kinetic_mass > 0.0;
 }

@@ -37,8 +37,9 @@ void hnni_net_params_changed(hnn_net *net);
 hnn_status hnni_net_fill_params(hnn_net *net, double (*value)(const void *ctx, size_t i),
                                 const void *ctx, size_t *bad);
 
-/* The field-source side of a net (sources.c): the workspace's net, and the net's field at one
- * state, its energy, and its field's Jacobian (2n x 2n, exact). */
+/* For the field sources (sources.c): the net a workspace was made for, and whether the net's
+ * H is T(p) + V(q) (positions-only features with a known kinetic term). */
 const hnn_net *hnni_workspace_net(const hnn_workspace *ws);
+int hnni_net_separable(const hnn_net *net);
 
 #endif

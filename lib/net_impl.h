@@ -119,7 +119,5 @@ hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double 
 const double *hnni_hidden_pass(const hnn_net *net, hnn_workspace *ws, const double *x,
                                size_t bc, size_t ntan);
 
-/* 1 if src was made by hnn_field_source_net; then *net and *ws are what it evaluates. */
-int hnni_net_source_parts(const hnn_field_source *src, const hnn_net **net, hnn_workspace **ws);
 
 #endif

@@ -128,36 +128,3 @@ void hnni_system_flow_rk4(hnn_system sys, double *x, double t, size_t substeps)
         for (j = 0; j < dim; j++) x[j] += h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j]);
     }
 }
-
-/* ---- field sources -------------------------------------------------------------------- */
-
-/* The context of a system source names the system; these constants are never written. */
-static const hnn_system system_ids[] = {HNN_SYSTEM_SPRING, HNN_SYSTEM_GREYDANUS_SPRING,
-                                        HNN_SYSTEM_PENDULUM, HNN_SYSTEM_TWO_BODY,
-                                        HNN_SYSTEM_THREE_BODY, HNN_SYSTEM_CHAIN};
-
-static hnn_status system_field(void *ctx, const double *x, double *f)
-{
-    hnni_system_field(*(const hnn_system *)ctx, x, f);
-    return HNN_OK;
-}
-
-static hnn_status system_energy(void *ctx, const double *x, double *energy)
-{
-    *energy = hnn_system_energy(*(const hnn_system *)ctx, x);
-    return HNN_OK;
-}
-
-hnn_status hnn_field_source_system(hnn_system system, hnn_field_source *out)
-{
-    if (out == NULL)
-        return HNN_ERR_NULL;
-    if (!hnni_system_known(system))
-        return HNN_ERR_INVALID_ARG;
-    out->dim = 2 * hnn_system_dof(system);
-    out->field = system_field;
-    out->energy = system_energy;
-    out->ctx = (void *)&system_ids[system];
-    out->separable = 1;
-    return HNN_OK;
-}

@@ -124,12 +124,25 @@ static hnn_status check_args(const hnni_trainable *t, hnn_optimizer *opt,
     return HNN_OK;
 }
 
+/* A result the caller wants filled must have a released struct_size (a value struct). */
+static hnn_status check_result(const hnn_train_result *result, hnn_error *err)
+{
+    if (result == NULL || hnni_value_ok(result, sizeof *result))
+        return HNN_OK;
+    return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_train_result.struct_size is %zu, expected "
+                     "%zu: set it to sizeof(hnn_train_result)", result->struct_size,
+                     sizeof *result);
+}
+
 hnn_status hnni_train_check(const hnni_trainable *t, hnn_optimizer *opt,
                             const hnn_dataset *train, const hnn_dataset *val,
-                            const hnn_train_def *def, hnn_error *err)
+                            const hnn_train_def *def, const hnn_train_result *result,
+                            hnn_error *err)
 {
     hnn_train_def full;
     hnn_status st;
+    if ((st = check_result(result, err)) != HNN_OK)
+        return st;
     if (def != NULL) {
         hnn_train_def_init(&full, sizeof full);
         if ((st = hnni_read_def(def, &full, sizeof full, NULL, "hnn_train_def", err)) != HNN_OK)
@@ -150,6 +163,8 @@ hnn_status hnni_train(const hnni_trainable *t, hnn_optimizer *opt, const hnn_dat
     uint64_t k;
     size_t batch;
 
+    if ((st = check_result(result, err)) != HNN_OK)
+        return st;
     if (def != NULL) {
         hnn_train_def_init(&full, sizeof full);
         if ((st = hnni_read_def(def, &full, sizeof full, NULL, "hnn_train_def", err)) != HNN_OK)
@@ -163,6 +178,7 @@ hnn_status hnni_train(const hnni_trainable *t, hnn_optimizer *opt, const hnn_dat
     if ((st = session_init(&s, t, train, batch, err)) != HNN_OK)
         return st;
     memset(&res, 0, sizeof res);
+    res.struct_size = sizeof res;
     res.val_loss = NAN;
     for (k = 0; k < def->steps; k++) {
         const int full = batch == train->count;
@@ -203,7 +219,7 @@ hnn_status hnni_train(const hnni_trainable *t, hnn_optimizer *opt, const hnn_dat
     }
     session_free(&s);
     if (result != NULL)
-        *result = res;
+        hnni_copy_def_out(result, &res, sizeof res, NULL);
     return st;
 }
 
@@ -245,7 +261,7 @@ hnn_status hnn_train(hnn_net *net, hnn_optimizer *opt, const hnn_dataset *train,
     t.loss = net_loss;
     t.sync = net_sync;
     /* arguments first, so a wrong dataset or optimizer costs no allocation */
-    if ((st = hnni_train_check(&t, opt, train, val, def, err)) != HNN_OK ||
+    if ((st = hnni_train_check(&t, opt, train, val, def, result, err)) != HNN_OK ||
         (st = hnn_loss_workspace_create(net, &m.lw, err)) != HNN_OK)
         return st;
     st = hnni_train(&t, opt, train, val, def, result, err);

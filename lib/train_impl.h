@@ -20,7 +20,8 @@ typedef struct hnni_trainable {
  * before they allocate. */
 hnn_status hnni_train_check(const hnni_trainable *t, hnn_optimizer *opt,
                             const hnn_dataset *train, const hnn_dataset *val,
-                            const hnn_train_def *def, hnn_error *err);
+                            const hnn_train_def *def, const hnn_train_result *result,
+                            hnn_error *err);
 
 /* hnn_train's loop and contract for any trainable model. */
 hnn_status hnni_train(const hnni_trainable *t, hnn_optimizer *opt, const hnn_dataset *train,

@@ -290,7 +290,7 @@ static void training_on_both_paths(void **state)
     hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
     hnn_train_def td = hnn_train_def_default();
     hnn_dataset *data = NULL;
-    hnn_train_result rd, ra;
+    hnn_train_result rd = {.struct_size = sizeof rd}, ra = {.struct_size = sizeof ra};
     hnn_net *nets[2];
     double *p[2];
     size_t np, i;

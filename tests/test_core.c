@@ -141,7 +141,7 @@ static void test_older_smaller_defs_are_accepted(void **state)
         assert_null(net);
         assert_non_null(strstr(err.message, "struct_size"));
     }
-    assert_int_equal(hnn_net_create(&(hnn_net_def){sizeof(hnn_net_def)}, &net, NULL),
+    assert_int_equal(hnn_net_create(&(hnn_net_def){.struct_size = sizeof(hnn_net_def)}, &net, NULL),
                      HNN_ERR_INVALID_ARG); /* all zero but the size: dof 0 */
     {
         hnn_net_def def = hnn_net_def_default();
@@ -191,7 +191,7 @@ static void test_other_defs_take_only_their_size(void **state)
     hnn_dataset *a = NULL, *b = NULL;
     hnn_net_def nd = hnn_net_def_default();
     hnn_net *net = NULL, *loaded = NULL;
-    hnn_train_result result;
+    hnn_train_result result = {.struct_size = sizeof result};
     (void)state;
     if (sizeof(void *) == 8 && sizeof(size_t) == 8) { /* the released LP64 sizes */
         assert_int_equal(sizeof opt, 104);

@@ -186,7 +186,7 @@ static void test_system_fields_are_hamiltonian(void **state)
     size_t k, i;
     (void)state;
     for (k = 0; k < TEST_COUNT(systems); k++) {
-        hnn_field_source src;
+        hnn_field_source src = {.struct_size = sizeof src};
         const size_t n = hnn_system_dof(systems[k]);
         double x[12], xp[12], f[12], g[12], h = 1e-6;
         assert_int_equal(hnn_field_source_system(systems[k], &src), HNN_OK);
@@ -243,7 +243,7 @@ static void test_three_body_protocol(void **state)
     assert_true(worst < 1e-8);
     for (i = 0; i < 200; i += 41) {
         double f[12];
-        hnn_field_source src;
+        hnn_field_source src = {.struct_size = sizeof src};
         assert_int_equal(hnn_field_source_system(HNN_SYSTEM_THREE_BODY, &src), HNN_OK);
         src.field(src.ctx, x + 12 * i, f);
         assert_memory_equal(f, y + 12 * i, sizeof f);
@@ -263,7 +263,7 @@ static void test_system_box_data(void **state)
 {
     hnn_system_data_def d = hnn_system_data_def_default();
     hnn_dataset *ds = NULL;
-    hnn_field_source src;
+    hnn_field_source src = {.struct_size = sizeof src};
     const double *x, *y;
     size_t i, k;
     (void)state;

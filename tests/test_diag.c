@@ -37,7 +37,7 @@ static hnn_status spiral_field(void *ctx, const double *x, double *f)
 
 static hnn_field_source spiral(const double *a)
 {
-    hnn_field_source src = {2, spiral_field, NULL, NULL, 0};
+    hnn_field_source src = {sizeof(hnn_field_source), 2, spiral_field, NULL, NULL, 0, NULL};
     src.ctx = (void *)a;
     return src;
 }
@@ -60,8 +60,8 @@ static void square(const double *c, double side, size_t per_side, double *poly)
 static void test_spring_exact_flow(void **state)
 {
     hnn_diagnostics *d = make_diag(2);
-    hnn_quantity energy;
-    hnn_drift drift;
+    hnn_quantity energy = {.struct_size = sizeof energy};
+    hnn_drift drift = {.struct_size = sizeof drift};
     double traj[201 * 2], poly[64 * 2], rotated[64 * 2], a0, a1;
     const double c[2] = {1.0, 0.0};
     size_t k;
@@ -93,9 +93,9 @@ static void test_known_integrator_drift_and_area(void **state)
 {
     hnn_diagnostics *d = make_diag(2);
     hnn_integrator *rk4 = make_integ(HNN_METHOD_RK4, 2), *mid = make_integ(HNN_METHOD_IMPLICIT_MIDPOINT, 2);
-    hnn_field_source spring;
-    hnn_quantity energy;
-    hnn_drift drift;
+    hnn_field_source spring = {.struct_size = sizeof spring};
+    hnn_quantity energy = {.struct_size = sizeof energy};
+    hnn_drift drift = {.struct_size = sizeof drift};
     double x[2] = {1.0, 0.0}, *traj = malloc(1001 * 2 * sizeof *traj), poly[64 * 2], ratio;
     const double h = 0.1, c[2] = {1.0, 0.0};
     const double per_step = 1.0 - pow(h, 6) / 72.0 + pow(h, 8) / 576.0;
@@ -143,6 +143,115 @@ static void test_constant_divergence_field(void **state)
     hnn_diagnostics_destroy(d);
 }
 
+/* The spiral's Jacobian [[a, 1], [-1, a]], exactly; counts its calls. */
+static int spiral_jacobian_calls;
+
+static hnn_status spiral_jacobian(void *ctx, const double *x, double *jac)
+{
+    const double a = *(const double *)ctx;
+    (void)x;
+    spiral_jacobian_calls++;
+    jac[0] = a, jac[1] = 1.0, jac[2] = -1.0, jac[3] = a;
+    return HNN_OK;
+}
+
+static hnn_status failing_jacobian(void *ctx, const double *x, double *jac)
+{
+    (void)ctx, (void)x, (void)jac;
+    return HNN_ERR_NONFINITE;
+}
+
+/* A source's optional Jacobian replaces the differences of the divergence: called once per
+ * state, its trace exact (differences at |x| = 1e3 are off in the last digits), its failure
+ * passed on. A net's source carries the net's exact Jacobian, a system's none. */
+static void test_a_source_jacobian_is_used(void **state)
+{
+    const double a = -0.05, x[4] = {0.3, -0.2, 1e3, 7.0};
+    hnn_field_source src = spiral(&a);
+    hnn_field_source sys = {.struct_size = sizeof sys};
+    hnn_field_source ns = {.struct_size = sizeof ns};
+    hnn_diagnostics *d = make_diag(2);
+    hnn_net_def def = hnn_net_def_default();
+    hnn_net *net = NULL;
+    double div[2] = {0.0, 0.0}, via_source[4], direct[4];
+    (void)state;
+    src.jacobian = spiral_jacobian;
+    spiral_jacobian_calls = 0;
+    assert_int_equal(hnn_diagnostics_divergence(d, &src, x, 2, div), HNN_OK);
+    assert_int_equal(spiral_jacobian_calls, 2);
+    assert_true(div[0] == 2 * a && div[1] == 2 * a);
+    src.jacobian = failing_jacobian;
+    assert_int_equal(hnn_diagnostics_divergence(d, &src, x, 1, div), HNN_ERR_NONFINITE);
+    assert_non_null(strstr(hnn_diagnostics_last_error(d), "Jacobian"));
+    assert_int_equal(hnn_field_source_system(HNN_SYSTEM_SPRING, &sys), HNN_OK);
+    assert_null(sys.jacobian);
+    def.widths[0] = def.widths[1] = 8;
+    assert_int_equal(hnn_net_create(&def, &net, NULL), HNN_OK);
+    assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &ns), HNN_OK);
+    assert_non_null(ns.jacobian);
+    assert_int_equal(ns.jacobian(ns.ctx, x, via_source), HNN_OK);
+    assert_int_equal(hnn_net_field_jacobian(net, hnn_net_workspace(net), x, 1, direct), HNN_OK);
+    assert_memory_equal(via_source, direct, sizeof direct);
+    assert_true(test_max_abs(direct, 4) > 0.0);
+    hnn_net_destroy(net);
+    hnn_diagnostics_destroy(d);
+}
+
+/* Sizes no header had for a struct of `full` bytes: 0, one byte long, one word short. */
+static size_t odd_size(size_t k, size_t full)
+{
+    return k == 0 ? 0 : k == 1 ? full + 1 : full - 8;
+}
+
+/* Every value struct carries its size: a constructor, an integrator, the diagnostics refuse
+ * one whose struct_size is not sizeof (0, one byte long, one word short) with
+ * HNN_ERR_INVALID_ARG and a message naming the field, and write nothing. */
+static void test_value_structs_carry_their_size(void **state)
+{
+    const double x[2] = {1.0, 0.0};
+    hnn_diagnostics *d = make_diag(2);
+    hnn_integrator *in = make_integ(HNN_METHOD_LEAPFROG, 2);
+    hnn_field_source good = {.struct_size = sizeof good};
+    hnn_quantity energy = {.struct_size = sizeof energy};
+    double div, state_x[2] = {1.0, 0.0};
+    size_t k;
+    (void)state;
+    assert_int_equal(hnn_field_source_system(HNN_SYSTEM_SPRING, &good), HNN_OK);
+    assert_int_equal(hnn_quantity_system_energy(HNN_SYSTEM_SPRING, &energy), HNN_OK);
+    for (k = 0; k < 3; k++) {
+        hnn_field_source src = good, blank = {.struct_size = odd_size(k, sizeof blank)};
+        hnn_quantity q = energy, made = {.struct_size = odd_size(k, sizeof made)};
+        hnn_bodies b = {odd_size(k, sizeof b), 2, 1, 0};
+        hnn_drift drift = {.struct_size = odd_size(k, sizeof drift)};
+        src.struct_size = odd_size(k, sizeof src);
+        q.struct_size = odd_size(k, sizeof q);
+        assert_int_equal(hnn_field_source_system(HNN_SYSTEM_SPRING, &blank), HNN_ERR_INVALID_ARG);
+        assert_true(blank.dim == 0 && blank.field == NULL);
+        assert_int_equal(hnn_quantity_system_energy(HNN_SYSTEM_SPRING, &made), HNN_ERR_INVALID_ARG);
+        assert_true(made.fn == NULL);
+        assert_int_equal(hnn_quantity_momentum(&b, &made), HNN_ERR_INVALID_ARG);
+        assert_int_equal(hnn_integrator_step(in, &src, state_x, 0.1), HNN_ERR_INVALID_ARG);
+        assert_non_null(strstr(hnn_integrator_last_error(in), "struct_size"));
+        assert_true(state_x[0] == 1.0 && state_x[1] == 0.0);
+        assert_int_equal(hnn_diagnostics_divergence(d, &src, x, 1, &div), HNN_ERR_INVALID_ARG);
+        assert_non_null(strstr(hnn_diagnostics_last_error(d), "hnn_field_source.struct_size"));
+        assert_int_equal(hnn_diagnostics_drift(d, &q, x, 1, &drift), HNN_ERR_INVALID_ARG);
+        assert_non_null(strstr(hnn_diagnostics_last_error(d), "hnn_quantity.struct_size"));
+        assert_int_equal(hnn_diagnostics_drift(d, &energy, x, 1, &drift), HNN_ERR_INVALID_ARG);
+        assert_non_null(strstr(hnn_diagnostics_last_error(d), "hnn_drift.struct_size"));
+        assert_true(drift.initial == 0.0);
+    }
+    {
+        hnn_drift drift = {.struct_size = sizeof drift};
+        assert_int_equal(hnn_diagnostics_drift(d, &energy, x, 1, &drift), HNN_OK);
+        assert_true(drift.initial == 0.5 && drift.struct_size == sizeof drift);
+        assert_int_equal(hnn_integrator_step(in, &good, state_x, 0.1), HNN_OK);
+        assert_true(state_x[0] != 1.0);
+    }
+    hnn_integrator_destroy(in);
+    hnn_diagnostics_destroy(d);
+}
+
 /* Brackets on the spring by hand: {q, H} = p, {p, H} = -q, {H, H} = 0, {q, p} = 1. */
 static hnn_status coordinate(void *ctx, const double *x, double *value, double *grad)
 {
@@ -158,7 +267,9 @@ static hnn_status coordinate(void *ctx, const double *x, double *value, double *
 static void test_poisson_brackets_by_hand(void **state)
 {
     static const size_t iq = 0, ip = 1;
-    hnn_quantity q = {2, coordinate, NULL}, p = {2, coordinate, NULL}, H;
+    hnn_quantity q = {sizeof(hnn_quantity), 2, coordinate, NULL};
+    hnn_quantity p = {sizeof(hnn_quantity), 2, coordinate, NULL};
+    hnn_quantity H = {.struct_size = sizeof H};
     hnn_diagnostics *d = make_diag(2);
     const double x[4] = {0.7, -0.3, -1.1, 2.0};
     double out[2];
@@ -187,8 +298,8 @@ static void test_nets(void **state)
     const size_t widths[2] = {16, 16};
     hnn_net *hnn = test_make_net(HNN_NET_HAMILTONIAN, 1, 2, widths, 4);
     hnn_net *mlp = test_make_net(HNN_NET_FIELD, 1, 2, widths, 4);
-    hnn_field_source sh, sm;
-    hnn_quantity H;
+    hnn_field_source sh = {.struct_size = sizeof sh}, sm = {.struct_size = sizeof sm};
+    hnn_quantity H = {.struct_size = sizeof H};
     hnn_diagnostics *d = make_diag(2);
     const double c[2] = {0.4, -0.6}, r = 1e-2;
     double div_h, div_m, div_fd, gap_h, gap_m, bracket;
@@ -221,7 +332,7 @@ static void test_nets(void **state)
     assert_int_equal(hnn_quantity_net_energy(hnn, hnn_net_workspace(hnn), &H), HNN_OK);
     {
         static const size_t iq = 0;
-        hnn_quantity q = {2, coordinate, NULL};
+        hnn_quantity q = {sizeof(hnn_quantity), 2, coordinate, NULL};
         double xp[2], xm[2], hp, hm;
         q.ctx = (void *)&iq;
         assert_int_equal(hnn_diagnostics_poisson_bracket(d, &q, &H, c, 1, &bracket), HNN_OK);
@@ -243,7 +354,7 @@ static void test_flow_determinant_of_a_learned_hamiltonian(void **state)
 {
     const size_t widths[2] = {16, 16};
     hnn_net *net = test_make_net(HNN_NET_HAMILTONIAN, 2, 2, widths, 9);
-    hnn_field_source src;
+    hnn_field_source src = {.struct_size = sizeof src};
     hnn_diagnostics *d = make_diag(4);
     hnn_integrator *g4 = make_integ(HNN_METHOD_GAUSS4, 4), *euler = make_integ(HNN_METHOD_EULER, 4);
     const double x[4] = {0.2, -0.4, 0.5, 0.1};
@@ -266,12 +377,12 @@ static void test_bad_diagnostics_input(void **state)
 {
     hnn_diagnostics_def def = hnn_diagnostics_def_default();
     hnn_diagnostics *d = NULL;
-    hnn_field_source spring;
-    hnn_quantity energy;
+    hnn_field_source spring = {.struct_size = sizeof spring};
+    hnn_quantity energy = {.struct_size = sizeof energy};
     hnn_integrator *in = make_integ(HNN_METHOD_RK4, 2);
     const double x[2] = {1, 0}, nanx[2] = {NAN, 0};
     double out, poly[8] = {0, 0, 1, 0, 1, 1, 0, 1};
-    hnn_drift drift;
+    hnn_drift drift = {.struct_size = sizeof drift};
     (void)state;
     def.dim = 3;
     assert_int_equal(hnn_diagnostics_create(&def, &d, NULL), HNN_ERR_INVALID_ARG);
@@ -326,8 +437,14 @@ static void test_bad_diagnostics_input(void **state)
  * true two-body energy, which is blind to translations and rotations: {P, H} = {L, H} = 0. */
 static void test_momentum_quantities(void **state)
 {
-    hnn_bodies axis_x = {4, 2, 0}, axis_y = {4, 2, 1}, bad = {4, 3, 0};
-    hnn_quantity px, py, L, energy, q;
+    hnn_bodies axis_x = {sizeof(hnn_bodies), 4, 2, 0};
+    hnn_bodies axis_y = {sizeof(hnn_bodies), 4, 2, 1};
+    hnn_bodies bad = {sizeof(hnn_bodies), 4, 3, 0};
+    hnn_quantity px = {.struct_size = sizeof px};
+    hnn_quantity py = {.struct_size = sizeof py};
+    hnn_quantity L = {.struct_size = sizeof L};
+    hnn_quantity energy = {.struct_size = sizeof energy};
+    hnn_quantity q = {.struct_size = sizeof q};
     hnn_diagnostics *d = make_diag(8);
     const double x[8] = {0.7, -0.2, -0.4, 0.9, 0.3, 0.5, -0.1, 0.25};
     double v, g[8], vp, vm, xp[8], b[1];
@@ -378,6 +495,8 @@ int main(void)
         cmocka_unit_test(test_flow_determinant_of_a_learned_hamiltonian),
         cmocka_unit_test(test_bad_diagnostics_input),
         cmocka_unit_test(test_momentum_quantities),
+        cmocka_unit_test(test_a_source_jacobian_is_used),
+        cmocka_unit_test(test_value_structs_carry_their_size),
     };
     return cmocka_run_group_tests_name("diag", tests, NULL, NULL);
 }

@@ -162,7 +162,7 @@ static void test_training_fits_a_damped_spring(void **state)
         hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
         hnn_train_def td = hnn_train_def_default();
         hnn_optimizer *opt = NULL;
-        hnn_train_result res;
+        hnn_train_result res = {.struct_size = sizeof res};
         double R[4];
         td.steps = 1500;
         td.batch_size = 128;

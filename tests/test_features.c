@@ -322,7 +322,7 @@ static void test_separable_nets(void **state)
     hnn_net *net = feature_net(&sh, HNN_NET_HAMILTONIAN, 16, 70);
     hnn_integrator_def id = hnn_integrator_def_default();
     hnn_integrator *integ = NULL;
-    hnn_field_source src;
+    hnn_field_source src = {.struct_size = sizeof src};
     double x[4] = {0.3, -0.7, 1.1, -0.4}, x2[4], f[4], f2[4], h0, h1;
     size_t i;
     (void)state;

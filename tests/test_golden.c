@@ -38,9 +38,9 @@ static void test_golden_hashes(void **state)
     hnn_dataset *data = NULL;
     hnn_optimizer *opt = NULL;
     hnn_integrator *in = NULL;
-    hnn_field_source src;
-    hnn_train_meta meta = {1, TRAIN_STEPS, 0.0, NAN};
-    hnn_train_result res;
+    hnn_field_source src = {.struct_size = sizeof src};
+    hnn_train_meta meta = {sizeof(hnn_train_meta), 1, TRAIN_STEPS, 0.0, NAN};
+    hnn_train_result res = {.struct_size = sizeof res};
     double traj[(ROLLOUT_STEPS + 1) * 8], x[8] = {0.5, -0.3, 0.2, 0.4, 0.1, 0.0, -0.2, 0.3};
     unsigned char *file;
     size_t size, done;

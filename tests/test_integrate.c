@@ -26,7 +26,7 @@ static hnn_integrator *make_integ(hnn_method m, size_t dim, test_counter *counte
 
 static hnn_field_source system_source(hnn_system sys)
 {
-    hnn_field_source src;
+    hnn_field_source src = {.struct_size = sizeof src};
     assert_int_equal(hnn_field_source_system(sys, &src), HNN_OK);
     return src;
 }
@@ -197,7 +197,7 @@ static double symplecticity_defect(const double *M, size_t dim)
 
 static double net_step_defect(hnn_method m, hnn_net *net, const double *x, double h)
 {
-    hnn_field_source src;
+    hnn_field_source src = {.struct_size = sizeof src};
     hnn_integrator *in = make_integ(m, 4, NULL);
     double M[16], defect;
     assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &src), HNN_OK);
@@ -270,7 +270,7 @@ static void test_steps_and_rollouts_never_allocate(void **state)
     test_counter counter = {0, 0, 0, -1, 0};
     hnn_net_def nd = hnn_net_def_default();
     hnn_net *net = NULL;
-    hnn_field_source src;
+    hnn_field_source src = {.struct_size = sizeof src};
     double traj[11 * 2];
     int m;
     (void)state;
@@ -339,7 +339,7 @@ static void test_non_convergence_leaves_state_untouched(void **state)
                                    HNN_METHOD_GAUSS6, HNN_METHOD_LEAPFROG,
                                    HNN_METHOD_SYMPLECTIC_EULER};
     hnn_net *net = rough_net(1, 3, 4.0);
-    hnn_field_source src;
+    hnn_field_source src = {.struct_size = sizeof src};
     hnn_integrator_def def = hnn_integrator_def_default();
     hnn_integrator *in;
     size_t i;
@@ -524,7 +524,8 @@ static hnn_status scaled_field(void *ctx, const double *x, double *f)
 static void test_convergence_test_edge_cases(void **state)
 {
     const hnn_field_source spring = system_source(HNN_SYSTEM_SPRING);
-    const hnn_field_source scaled = {2, scaled_field, NULL, NULL, 0};
+    const hnn_field_source scaled = {sizeof(hnn_field_source), 2, scaled_field, NULL, NULL, 0,
+            NULL};
     const hnn_method implicit[3] = {HNN_METHOD_IMPLICIT_MIDPOINT, HNN_METHOD_GAUSS4, HNN_METHOD_GAUSS6};
     size_t i;
     (void)state;
@@ -596,7 +597,7 @@ static void test_unknowns_through_zero_converge(void **state)
     (void)state;
     for (sys = 0; sys < 2; sys++) {
         hnn_net *net = test_trained_net(systems[sys]);
-        hnn_field_source src;
+        hnn_field_source src = {.struct_size = sizeof src};
         double eq[2] = {0.0, 0.0}, f[2];
         assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &src), HNN_OK);
         assert_false(src.separable);

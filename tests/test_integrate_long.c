@@ -20,7 +20,7 @@ static void soak(hnn_system sys)
 {
     hnn_net *net = test_trained_net(sys);
     const double bottom[2] = {0.0, 0.0}, start[2] = {1.0, 0.0};
-    hnn_field_source src;
+    hnn_field_source src = {.struct_size = sizeof src};
     double above; /* the orbit's learned energy above the bottom of the well */
     size_t m;
     assert_int_equal(hnn_net_energy(net, hnn_net_workspace(net), start, 1, &above), HNN_OK);

@@ -92,7 +92,8 @@ static void test_round_trips(void **state)
     hnn_net *net = small_net(HNN_NET_HAMILTONIAN, 3), *back = NULL;
     hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAMW);
     hnn_optimizer *opt = NULL, *opt_back = NULL;
-    hnn_train_meta meta = {1, 1234, 0.5, NAN}, meta_back;
+    hnn_train_meta meta = {sizeof(hnn_train_meta), 1, 1234, 0.5, NAN};
+    hnn_train_meta meta_back = {.struct_size = sizeof meta_back};
     unsigned char *buf;
     size_t size, small;
     double g[200], st1[1 + 3 * 200], st2[1 + 3 * 200];
@@ -170,8 +171,8 @@ static void test_training_resumes_bit_exactly_from_a_file(void **state)
     hnn_optimizer *oa, *ob, *oc = NULL;
     hnn_dataset *data = NULL;
     hnn_train_def td = hnn_train_def_default();
-    hnn_train_result r;
-    hnn_train_meta meta;
+    hnn_train_result r = {.struct_size = sizeof r};
+    hnn_train_meta meta = {.struct_size = sizeof meta};
     double x[300 * 4], y[300 * 4];
     test_rng rng = {4};
     const char *path = "hnn_test_resume.hnn";
@@ -209,7 +210,7 @@ static void test_every_truncation_is_refused(void **state)
     hnn_net *net = small_net(HNN_NET_HAMILTONIAN, 6), *back = NULL;
     hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_SGD);
     hnn_optimizer *opt, *ob = NULL;
-    hnn_train_meta meta = {1, 7, 0.1, 0.2};
+    hnn_train_meta meta = {sizeof(hnn_train_meta), 1, 7, 0.1, 0.2};
     unsigned char *buf;
     size_t size, k;
     hnn_error err;
@@ -241,7 +242,7 @@ static void test_every_flipped_bit_is_refused(void **state)
     hnn_net *net = small_net(HNN_NET_FIELD, 7), *back = NULL;
     hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
     hnn_optimizer *opt, *ob = NULL;
-    hnn_train_meta meta = {1, 9, 0.1, NAN};
+    hnn_train_meta meta = {sizeof(hnn_train_meta), 1, 9, 0.1, NAN};
     unsigned char *buf;
     size_t size, k;
     int bit, counts[32] = {0};
@@ -360,12 +361,29 @@ static void test_saves_load_and_validity_is_one_answer(void **state)
     hnn_net *net = small_net(HNN_NET_HAMILTONIAN, 12), *back = NULL;
     hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_SGD);
     hnn_optimizer *opt = NULL, *ob = NULL;
-    hnn_train_meta bad = {1, 3, -1.0, NAN};
+    hnn_train_meta bad = {sizeof(hnn_train_meta), 1, 3, -1.0, NAN};
     unsigned char *buf;
     size_t size, lr_at;
     hnn_error err;
     (void)state;
     assert_int_equal(hnn_model_save_buffer(net, NULL, &bad, NULL, 0, &size, &err), HNN_ERR_INVALID_ARG);
+    { /* a meta whose struct_size is not sizeof: refused on save and on load, nothing written */
+        hnn_train_meta odd = {sizeof odd + 8, 1, 3, 0.5, NAN};
+        unsigned char *ok = serialize(net, NULL, NULL, &size);
+        assert_int_equal(hnn_model_save_buffer(net, NULL, &odd, NULL, 0, &size, &err),
+                         HNN_ERR_INVALID_ARG);
+        assert_non_null(strstr(err.message, "hnn_train_meta.struct_size"));
+        assert_int_equal(hnn_model_load_buffer(ok, size, NULL, &back, NULL, &odd, &err),
+                         HNN_ERR_INVALID_ARG);
+        assert_null(back);
+        assert_true(odd.steps_done == 3 && odd.train_loss == 0.5);
+        odd.struct_size = sizeof odd;
+        assert_int_equal(hnn_model_load_buffer(ok, size, NULL, &back, NULL, &odd, &err), HNN_OK);
+        assert_true(odd.present == 0 && odd.steps_done == 0 && isnan(odd.train_loss));
+        hnn_net_destroy(back);
+        back = NULL;
+        free(ok);
+    }
     bad.train_loss = INFINITY;
     assert_int_equal(hnn_model_save("hnn_test_bad.hnn", net, NULL, &bad, &err), HNN_ERR_INVALID_ARG);
     assert_null(fopen("hnn_test_bad.hnn", "rb"));
@@ -548,7 +566,7 @@ static void save_trained_model(const char *path, hnn_net_def *def)
     hnn_net *net = test_make_net(HNN_NET_HAMILTONIAN, 3, 2, widths, 4);
     hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
     hnn_optimizer *opt = NULL;
-    hnn_train_meta meta = {1, 42, 0.25, 0.5};
+    hnn_train_meta meta = {sizeof(hnn_train_meta), 1, 42, 0.25, 0.5};
     const size_t np = hnn_net_param_count(net);
     double *g = calloc(np, sizeof *g), *p = malloc(np * sizeof *p);
     size_t i;

@@ -130,7 +130,7 @@ static void test_training_is_thread_count_independent(void **state)
         /* over 2^19 / 30 parameters, so the optimizer step splits too (lib/optim.c) */
         hnn_net *net = make_net(HNN_NET_HAMILTONIAN, 1, 160, 2);
         hnn_optimizer *opt = NULL;
-        hnn_train_result res;
+        hnn_train_result res = {.struct_size = sizeof res};
         np = hnn_net_param_count(net);
         if (ref == NULL) {
             ref = malloc(np * sizeof *ref);

@@ -31,8 +31,8 @@ typedef struct job {
 static hnn_status evaluate(const hnn_net *net, int hamiltonian, hnn_workspace *ws,
                            const double *x, results *r)
 {
-    hnn_field_source src;
-    hnn_quantity q;
+    hnn_field_source src = {.struct_size = sizeof src};
+    hnn_quantity q = {.struct_size = sizeof q};
     hnn_status st;
     if ((st = hnn_net_field(net, ws, x, COUNT, r->field)) != HNN_OK ||
         (st = hnn_net_field_jacobian(net, ws, x, COUNT, r->jac)) != HNN_OK ||
@@ -55,8 +55,8 @@ static int null_workspace_refused(const hnn_net *net, int hamiltonian, const dou
 {
     const hnn_status energy_st = hamiltonian ? HNN_ERR_NULL : HNN_ERR_WRONG_KIND;
     double out[COUNT * DIM_MAX * DIM_MAX];
-    hnn_field_source src;
-    hnn_quantity q;
+    hnn_field_source src = {.struct_size = sizeof src};
+    hnn_quantity q = {.struct_size = sizeof q};
     return hnn_net_field(net, NULL, x, COUNT, out) == HNN_ERR_NULL &&
            hnn_net_field_jacobian(net, NULL, x, COUNT, out) == HNN_ERR_NULL &&
            hnn_field_source_net(net, NULL, &src) == HNN_ERR_NULL &&

@@ -50,7 +50,7 @@ static void test_seed_setup_trains_and_reproduces(void **state)
     setup a = make_setup(HNN_NET_HAMILTONIAN, 128, 1024, NULL);
     setup b = make_setup(HNN_NET_HAMILTONIAN, 128, 1024, NULL);
     hnn_train_def td = hnn_train_def_default();
-    hnn_train_result ra, rb;
+    hnn_train_result ra = {.struct_size = sizeof ra}, rb = {.struct_size = sizeof rb};
     hnn_error err;
     double *pa, *pb;
     (void)state;
@@ -151,7 +151,7 @@ static void test_progress_reports_and_validation(void **state)
     hnn_spring_data_def vd = hnn_spring_data_def_default();
     hnn_dataset *val = NULL;
     hnn_train_def td = hnn_train_def_default();
-    hnn_train_result r;
+    hnn_train_result r = {.struct_size = sizeof r};
     progress_log log;
     double direct;
     hnn_loss_workspace *lw = NULL;
@@ -189,6 +189,31 @@ static void test_progress_reports_and_validation(void **state)
     free_setup(&s);
 }
 
+/* A result with a struct_size that is not sizeof is refused before training: the net keeps
+ * its parameters and the result is not written. */
+static void test_result_carries_its_size(void **state)
+{
+    setup s = make_setup(HNN_NET_HAMILTONIAN, 8, 64, NULL);
+    hnn_train_def td = hnn_train_def_default();
+    hnn_train_result r = {.struct_size = sizeof r - 8};
+    hnn_error err;
+    double before[400], after[400];
+    const size_t np = hnn_net_param_count(s.net);
+    (void)state;
+    assert_true(np <= 400);
+    td.steps = 3;
+    hnn_net_params_get(s.net, before, np);
+    assert_int_equal(hnn_train(s.net, s.opt, s.data, NULL, &td, &r, &err), HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "hnn_train_result.struct_size"));
+    assert_true(r.steps_done == 0);
+    hnn_net_params_get(s.net, after, np);
+    assert_memory_equal(before, after, np * sizeof *before);
+    r.struct_size = sizeof r;
+    assert_int_equal(hnn_train(s.net, s.opt, s.data, NULL, &td, &r, &err), HNN_OK);
+    assert_true(r.steps_done == 3 && r.train_loss > 0.0);
+    free_setup(&s);
+}
+
 /* Buffers are allocated once per call: the count does not grow with the number of steps. */
 static void test_training_steps_do_not_allocate(void **state)
 {
@@ -216,7 +241,7 @@ static void test_divergence_is_reported(void **state)
     hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_SGD);
     hnn_optimizer *sgd = NULL;
     hnn_train_def td = hnn_train_def_default();
-    hnn_train_result r;
+    hnn_train_result r = {.struct_size = sizeof r};
     hnn_error err;
     double *p;
     size_t i, np = hnn_net_param_count(s.net);
@@ -287,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_progress_reports_and_validation),
         cmocka_unit_test(test_training_steps_do_not_allocate),
         cmocka_unit_test(test_divergence_is_reported),
+        cmocka_unit_test(test_result_carries_its_size),
         cmocka_unit_test(test_bad_training_input),
     };
     return cmocka_run_group_tests_name("train", tests, NULL, NULL);

@@ -241,6 +241,7 @@ static void bench_width(size_t w, result *r)
     }
 
     /* rollouts of one state: RK4 (4 evaluations a step) and implicit midpoint */
+    c.src.struct_size = sizeof c.src;
     hnn_field_source_net(c.net, c.ws, &c.src);
     c.steps = 200;
     id.method = HNN_METHOD_RK4;

@@ -89,7 +89,7 @@ static hnn_net *train_model(const config *c, result *r, const hnn_dataset *tr,
     hnn_train_def td = hnn_train_def_default();
     hnn_optimizer *opt = NULL;
     hnn_net *net = NULL;
-    hnn_train_result res;
+    hnn_train_result res = {.struct_size = sizeof res};
     hnn_error err;
     double t0;
     nd.kind = r->kind;
@@ -154,7 +154,7 @@ static int rollout(probes *p, hnn_integrator *integ, const hnn_field_source *src
 {
     const size_t steps = (size_t)(T_END / STEP + 0.5);
     double x[DIM];
-    hnn_drift d;
+    hnn_drift d = {.struct_size = sizeof d};
     size_t i;
     memcpy(x, x0, sizeof x);
     hnn_integrator_reset(integ);
@@ -186,7 +186,7 @@ static int bracket(probes *p, const hnn_quantity *F, hnn_net *net, const hnn_dat
 {
     const size_t count = hnn_dataset_count(te);
     double *b = malloc(count * sizeof *b);
-    hnn_quantity H;
+    hnn_quantity H = {.struct_size = sizeof H};
     size_t s;
     int ok = b != NULL && hnn_quantity_net_energy(net, hnn_net_workspace(net), &H) == HNN_OK &&
              hnn_diagnostics_poisson_bracket(p->diag, F, &H, hnn_dataset_states(te), count, b) ==
@@ -203,7 +203,7 @@ static int evaluate(const config *c, probes *p, hnn_net *net, const hnn_dataset 
     const size_t steps = (size_t)(T_END / STEP + 0.5);
     hnn_integrator_def id = hnn_integrator_def_default();
     hnn_integrator *integ = NULL;
-    hnn_field_source src;
+    hnn_field_source src = {.struct_size = sizeof src};
     double *traj = malloc((steps + 1) * DIM * sizeof *traj), mse = 0.0, e;
     size_t k;
     int ok = traj != NULL;
@@ -234,7 +234,7 @@ static double *true_rollouts(probes *p, const hnn_dataset *te, result *truth)
     const size_t steps = (size_t)(T_END / STEP + 0.5);
     hnn_integrator_def id = hnn_integrator_def_default();
     hnn_integrator *integ = NULL;
-    hnn_field_source src;
+    hnn_field_source src = {.struct_size = sizeof src};
     double *all = malloc(ORBITS * (steps + 1) * DIM * sizeof *all), e;
     size_t k;
     int ok = all != NULL;
@@ -427,6 +427,8 @@ int main(int argc, char **argv)
     gd.dim = DIM;
     memset(&truth, 0, sizeof truth);
     truth.name = "true system";
+    p.bodies[0].struct_size = p.bodies[1].struct_size = sizeof p.bodies[0];
+    p.energy.struct_size = p.px.struct_size = p.py.struct_size = p.L.struct_size = sizeof p.L;
     p.bodies[0].dof = p.bodies[1].dof = 2 * BODIES;
     p.bodies[0].bodies = p.bodies[1].bodies = BODIES;
     p.bodies[0].axis = 0, p.bodies[1].axis = 1;

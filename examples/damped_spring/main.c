@@ -73,7 +73,7 @@ static int rollout_error(const hnn_field_source *model, double *err)
 {
     hnn_integrator_def id = hnn_integrator_def_default();
     hnn_integrator *in = NULL;
-    hnn_field_source truth = {2, damped_field, NULL, NULL, 0};
+    hnn_field_source truth = {sizeof(hnn_field_source), 2, damped_field, NULL, NULL, 0, NULL};
     double xm[2] = {1.0, 0.0}, xt[2] = {1.0, 0.0};
     size_t k;
     id.method = HNN_METHOD_RK4;
@@ -140,8 +140,8 @@ static int run_net(const setup *su, hnn_net_kind kind, result *r)
     hnn_net *net = NULL;
     hnn_optimizer *opt = NULL;
     hnn_train_def td;
-    hnn_train_result res;
-    hnn_field_source src;
+    hnn_train_result res = {.struct_size = sizeof res};
+    hnn_field_source src = {.struct_size = sizeof src};
     hnn_error err = {HNN_OK, {0}}; /* a failing step below that does not fill it says "" */
     int ok;
     nd.kind = kind;
@@ -168,8 +168,8 @@ static int run_dissipative(const setup *su, hnn_dissipation kind, result *r)
     hnn_dissipative *m = NULL;
     hnn_optimizer *opt = NULL;
     hnn_train_def td;
-    hnn_train_result res;
-    hnn_field_source src;
+    hnn_train_result res = {.struct_size = sizeof res};
+    hnn_field_source src = {.struct_size = sizeof src};
     hnn_error err = {HNN_OK, {0}}; /* a failing step below that does not fill it says "" */
     int ok;
     nd.seed = su->seed;

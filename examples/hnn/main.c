@@ -97,8 +97,8 @@ static int cmd_train(int argc, char **argv)
     hnn_dataset *data = NULL;
     hnn_net *net = NULL;
     hnn_optimizer *opt = NULL;
-    hnn_train_result res;
-    hnn_train_meta meta;
+    hnn_train_result res = {.struct_size = sizeof res};
+    hnn_train_meta meta = {.struct_size = sizeof meta};
     progress prog;
     hnn_error err;
     int i, ok = 0;
@@ -294,7 +294,7 @@ static int cmd_rollout(int argc, char **argv)
     hnn_integrator_def idef = hnn_integrator_def_default();
     hnn_net_def def = hnn_net_def_default();
     hnn_integrator *in = NULL;
-    hnn_field_source src;
+    hnn_field_source src = {.struct_size = sizeof src};
     hnn_net *net;
     const char *csv = NULL;
     double x[2 * 64], h = 0.1, *traj = NULL;

@@ -86,7 +86,8 @@ int main(int argc, char **argv)
 {
     const double spring_x0[2] = {1.0, 0.0}, pendulum_x0[2] = {1.0, 0.0};
     size_t long_steps = 100000;
-    hnn_field_source spring, pendulum;
+    hnn_field_source spring = {.struct_size = sizeof spring};
+    hnn_field_source pendulum = {.struct_size = sizeof pendulum};
     double spring_exact[2], pendulum_ref[2];
     int json = 0, i, first = 1;
 

@@ -249,6 +249,7 @@ static int setup_block(block *b, const hnn_net *net, const options *o, size_t co
     idef.allocator = *alloc;
     if (hnn_integrator_create(&idef, &b->integ, err) != HNN_OK)
         return 0;
+    b->src.struct_size = sizeof b->src;
     b->src.dim = idef.dim;
     b->src.field = block_field;
     b->src.energy = NULL;

@@ -42,7 +42,7 @@ static hnn_net *train(hnn_net_kind kind, int separable, uint64_t seed, uint64_t 
     hnn_train_def td = hnn_train_def_default();
     hnn_optimizer *opt = NULL;
     hnn_net *net = NULL;
-    hnn_train_result res;
+    hnn_train_result res = {.struct_size = sizeof res};
     hnn_error err;
     nd.kind = kind;
     nd.widths[0] = nd.widths[1] = WIDTH;
@@ -134,7 +134,7 @@ static int long_run(hnn_net *net, hnn_method method, const double *x0, double *e
 {
     hnn_integrator_def idef = hnn_integrator_def_default();
     hnn_integrator *in = NULL;
-    hnn_field_source src;
+    hnn_field_source src = {.struct_size = sizeof src};
     double x[2] = {x0[0], x0[1]}, h0, h;
     long k;
     idef.method = method;
@@ -166,7 +166,7 @@ int main(int argc, char **argv)
     hnn_greydanus_def gd = hnn_greydanus_def_default(HNN_TASK_PENDULUM);
     hnn_dataset *tr = NULL, *te = NULL;
     hnn_net *nets[3] = {NULL, NULL, NULL};
-    hnn_field_source truth, src;
+    hnn_field_source truth = {.struct_size = sizeof truth}, src = {.struct_size = sizeof src};
     result res[3] = {{"baseline", 0, 0, 0}, {"hnn", 0, 0, 0}, {"separable", 0, 0, 0}};
     double evals[2], drift[2];
     double x0[2 * TRIALS];

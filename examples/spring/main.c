@@ -150,10 +150,11 @@ static int measure(const options *o, const hnn_field_source *src, hnn_net *net,
 {
     hnn_integrator_def idef = hnn_integrator_def_default();
     hnn_integrator *in = NULL, *patch_in = NULL;
-    hnn_quantity energy;
-    hnn_drift drift;
+    hnn_quantity energy = {.struct_size = sizeof energy};
+    hnn_drift drift = {.struct_size = sizeof drift};
     stacked *st = calloc(1, sizeof *st);
-    hnn_field_source patch_src = {2 * PATCH_POINTS, stacked_field, NULL, NULL, 0};
+    hnn_field_source patch_src = {sizeof(hnn_field_source), 2 * PATCH_POINTS, stacked_field, NULL,
+            NULL, 0, NULL};
     double start[PATCH_POINTS * 2], packed[PATCH_POINTS * 2], x[2] = {1.0, 0.0}, a0, a1;
     const double origin[2] = {0.0, 0.0};
     size_t k;
@@ -221,9 +222,8 @@ static hnn_net *train(const options *o, hnn_net_kind kind, const hnn_dataset *da
     hnn_train_def td = hnn_train_def_default();
     hnn_optimizer *opt = NULL;
     hnn_net *net = NULL;
-    hnn_train_result res;
+    hnn_train_result res = {.struct_size = sizeof res};
     hnn_error err;
-    memset(&res, 0, sizeof res);
     res.train_loss = NAN;
     nd.kind = kind;
     nd.widths[0] = nd.widths[1] = o->width;
@@ -394,6 +394,8 @@ int main(int argc, char **argv)
     if ((hnn = train(&o, HNN_NET_HAMILTONIAN, data, &rows[1].train_loss)) == NULL ||
         (mlp = train(&o, HNN_NET_FIELD, data, &rows[2].train_loss)) == NULL)
         goto done;
+    for (i = 0; i < 3; i++)
+        sources[i].struct_size = sizeof sources[i];
     hnn_field_source_system(HNN_SYSTEM_SPRING, &sources[0]);
     hnn_field_source_net(hnn, hnn_net_workspace(hnn), &sources[1]);
     hnn_field_source_net(mlp, hnn_net_workspace(mlp), &sources[2]);

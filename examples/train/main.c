@@ -55,7 +55,7 @@ int main(int argc, char **argv)
     hnn_net *net = NULL;
     hnn_optimizer *opt = NULL;
     hnn_dataset *data = NULL, *val = NULL;
-    hnn_train_result result;
+    hnn_train_result result = {.struct_size = sizeof result};
     hnn_error err;
     int ok = 0;
 

@@ -14,7 +14,11 @@ extern "C" {
  * grad is not NULL, dF/dx (dim doubles). */
 typedef hnn_status (*hnn_quantity_fn)(void *ctx, const double *x, double *value, double *grad);
 
+/* A value struct that can grow (docs/api.md "Value structs"): set struct_size to
+ * sizeof(hnn_quantity) before a constructor fills it or you do, e.g.
+ * `hnn_quantity F = {sizeof F};`; any other value is refused with HNN_ERR_INVALID_ARG. */
 typedef struct hnn_quantity {
+    size_t struct_size;
     size_t dim;
     hnn_quantity_fn fn;
     void *ctx;
@@ -30,8 +34,10 @@ HNN_API hnn_status hnn_quantity_net_energy(const hnn_net *net, hnn_workspace *ws
                                            hnn_quantity *out);
 
 /* Momenta of many bodies, laid out body by body as for feature maps: with B bodies of
- * d = n / B coordinates, q = [q_1 (d numbers), .., q_B], p likewise. */
+ * d = n / B coordinates, q = [q_1 (d numbers), .., q_B], p likewise. A value struct:
+ * `hnn_bodies spec = {sizeof spec, n, B, axis};`. */
 typedef struct hnn_bodies {
+    size_t struct_size;
     size_t dof;     /* n */
     size_t bodies;  /* B >= 1, dividing n (the angular momentum needs n = 2B: the plane) */
     size_t axis;    /* for the total momentum: which component, < d */
@@ -72,7 +78,9 @@ HNN_API void hnn_diagnostics_destroy(hnn_diagnostics *d);
 HNN_API const char *hnn_diagnostics_last_error(const hnn_diagnostics *d);
 
 /* How a quantity moved along a trajectory, relative to its value at the first state. */
+/* A value struct (docs/api.md "Value structs"): `hnn_drift drift = {sizeof drift};`. */
 typedef struct hnn_drift {
+    size_t struct_size;
     double initial;        /* F(x_0) */
     double max_abs_err;    /* max over k of |F(x_k) - F(x_0)| */
     double final_abs_err;  /* |F(x_last) - F(x_0)| */

@@ -16,17 +16,29 @@ typedef hnn_status (*hnn_field_fn)(void *ctx, const double *x, double *f);
 /* Writes the energy H(x) at one state (optional: used by diagnostics and examples). */
 typedef hnn_status (*hnn_energy_fn)(void *ctx, const double *x, double *energy);
 
+/* Writes the field's Jacobian at one state: jac[i * dim + j] = df_i / dx_j (dim x dim,
+ * row-major). Optional: the diagnostics use it, exact, where they would otherwise take
+ * central differences of the field. */
+typedef hnn_status (*hnn_jacobian_fn)(void *ctx, const double *x, double *jac);
+
 /* A vector field on states x = [q_1..q_n, p_1..p_n] (dim = 2n), after GSL's
- * gsl_odeiv2_system: a function pointer plus a context pointer the library never touches.
+ * gsl_odeiv2_system: function pointers plus a context pointer the library never touches.
  * `separable` promises H = T(p) + V(q), i.e. dq/dt depends on p only and dp/dt on q only;
  * it lets leapfrog and symplectic Euler run explicitly. Leave it 0 when unsure: the methods
- * then solve their implicit stages, which is correct for any field. */
+ * then solve their implicit stages, which is correct for any field.
+ *
+ * struct_size (a value struct that can grow, docs/api.md "Value structs"): set it to
+ * sizeof(hnn_field_source) before a constructor fills the struct or you fill it yourself,
+ * e.g. `hnn_field_source src = {sizeof src};`. A source with any other struct_size is refused
+ * with HNN_ERR_INVALID_ARG by the constructors, integrators and diagnostics. */
 typedef struct hnn_field_source {
+    size_t struct_size;
     size_t dim;
-    hnn_field_fn field;   /* required */
-    hnn_energy_fn energy; /* may be NULL */
+    hnn_field_fn field;       /* required */
+    hnn_energy_fn energy;     /* may be NULL */
     void *ctx;
     int separable;
+    hnn_jacobian_fn jacobian; /* may be NULL */
 } hnn_field_source;
 
 /* A source that evaluates `net` (its field J grad H, or a direct-field net's outputs, and for
@@ -34,7 +46,9 @@ typedef struct hnn_field_source {
  * been made for `net`: hnn_net_workspace(net) for one thread, or for threads each its own
  * workspace (hnn_workspace_create) and its own source. The net and the
  * workspace must outlive the source. Separable only for a net that reads the positions only
- * and has a known kinetic term (HNN_FEATURES_POSITIONS, kinetic_mass > 0): H = T(p) + V(q). */
+ * and has a known kinetic term (HNN_FEATURES_POSITIONS, kinetic_mass > 0): H = T(p) + V(q).
+ * Its jacobian is the net's exact one (hnn_net_field_jacobian). Do not edit the dim or the
+ * pointers of a source a constructor made: its functions assume the net's shape. */
 HNN_API hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws,
                                         hnn_field_source *out);
 
@@ -54,8 +68,8 @@ typedef enum hnn_system {
     HNN_SYSTEM_CHAIN = 5
 } hnn_system;
 
-/* A separable source for an analytic system (field and energy). HNN_ERR_INVALID_ARG for an
- * unknown system. */
+/* A separable source for an analytic system (field and energy; no jacobian).
+ * HNN_ERR_INVALID_ARG for an unknown system. */
 HNN_API hnn_status hnn_field_source_system(hnn_system system, hnn_field_source *out);
 
 /* A system's degrees of freedom n (0 for an unknown system). */

@@ -14,8 +14,11 @@ extern "C" {
  * kinetic term is still written as version 1 (which libhnn 0.1.0 reads); any other as 2. */
 #define HNN_MODEL_FORMAT_VERSION 2
 
-/* Training progress stored beside a model, so training can resume. */
+/* Training progress stored beside a model, so training can resume. A value struct (docs/api.md
+ * "Value structs"): set struct_size, `hnn_train_meta meta = {sizeof meta};`, before a save
+ * reads it or a load writes it. */
 typedef struct hnn_train_meta {
+    size_t struct_size;
     int present;          /* on load: 1 if the file had this section */
     uint64_t steps_done;  /* optimizer steps taken so far */
     double train_loss;    /* last training loss (NaN if unknown) */

@@ -35,7 +35,10 @@ static inline hnn_train_def hnn_train_def_default(void)
     return def;
 }
 
+/* A value struct (docs/api.md "Value structs"): `hnn_train_result r = {sizeof r};`; a result
+ * with any other struct_size is refused (HNN_ERR_INVALID_ARG) before training starts. */
 typedef struct hnn_train_result {
+    size_t struct_size;
     uint64_t steps_done;  /* steps taken in this call */
     int stopped;          /* 1 if the progress callback stopped training */
     double train_loss;    /* loss on the whole training set after the last step */

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     hnn_net *net = NULL;
     hnn_optimizer *opt = NULL;
-    hnn_train_meta meta;
+    hnn_train_meta meta = {.struct_size = sizeof meta};
     size_t n, out_size = 0;
     double *x, *f;
     hnn_status with_opt, without;

@@ -9,7 +9,7 @@ static int make(const char *path, hnn_net_kind kind, size_t dof, size_t width, i
 {
     hnn_net_def nd = hnn_net_def_default();
     hnn_optimizer_def od = hnn_optimizer_def_default(ok);
-    hnn_train_meta meta = {1, 42, 0.125, 0.25};
+    hnn_train_meta meta = {sizeof(hnn_train_meta), 1, 42, 0.125, 0.25};
     hnn_net *net = NULL;
     hnn_optimizer *opt = NULL;
     hnn_error err;

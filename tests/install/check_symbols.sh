@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: check_symbols.sh <path to libhnn.so> <expected soname>
 # Fails unless the library's dynamic symbol table defines only hnn_* symbols (plus the
-# version node HNN_0, an absolute symbol) and its SONAME is the expected one.
+# version node HNN_<ABI version>, an absolute symbol) and its SONAME is the expected one.
 set -euo pipefail
 lib=$1 want_soname=$2
 nm=${NM:-nm} readelf=${READELF:-readelf}
@@ -9,7 +9,7 @@ nm=${NM:-nm} readelf=${READELF:-readelf}
 # "nm -D --defined-only" lines: "<value> <type> <name>[@@<version>]". Newer binutils
 # append the symbol version, so strip it before judging the name.
 syms=$("$nm" -D --defined-only "$lib" | awk '{ n = $NF; sub(/@.*/, "", n); print $(NF-1), n }')
-bad=$(printf '%s\n' "$syms" | awk '!($2 ~ /^hnn_/ || ($1 == "A" && $2 == "HNN_0"))')
+bad=$(printf '%s\n' "$syms" | awk '!($2 ~ /^hnn_/ || ($1 == "A" && $2 ~ /^HNN_[0-9]+$/))')
 if [ -n "$bad" ]; then
   echo "FAIL: $lib exports symbols outside hnn_*:" >&2
   printf '%s\n' "$bad" >&2

@@ -32,8 +32,11 @@ for f in "$libdir/libhnn.so.$version" "$libdir/libhnn.a" "$includedir/hnn/hnn.h"
          "$libdir/cmake/hnn/hnnConfig.cmake" "$libdir/cmake/hnn/hnnConfigVersion.cmake"; do
   [ -f "$f" ] || fail "missing $f"
 done
-[ "$(readlink "$libdir/libhnn.so.${version%%.*}")" = "libhnn.so.$version" ] || fail "bad soname link"
-[ "$(readlink "$libdir/libhnn.so")" = "libhnn.so.${version%%.*}" ] || fail "bad dev link"
+# the soname carries the ABI version (include/hnn/version.h), not the release's major
+abi=$(sed -n 's/^#define HNN_ABI_VERSION \([0-9][0-9]*\)$/\1/p' "$includedir/hnn/version.h")
+[ -n "$abi" ] || fail "no HNN_ABI_VERSION in the installed version.h"
+[ "$(readlink "$libdir/libhnn.so.$abi")" = "libhnn.so.$version" ] || fail "bad soname link"
+[ "$(readlink "$libdir/libhnn.so")" = "libhnn.so.$abi" ] || fail "bad dev link"
 
 # run <exe> [shared]: run it (finding libhnn.so in the prefix if shared) and check that
 # it reports the installed version.
@@ -54,7 +57,7 @@ step "pkg-config, shared"
 run "$tmp/pc_shared" shared
 if command -v ldd >/dev/null; then   # make sure it was the prefix's library that ran
   deps=$(LD_LIBRARY_PATH=$libdir ldd "$tmp/pc_shared")
-  grep -qF "$libdir/libhnn.so.${version%%.*}" <<<"$deps" || fail "pc_shared did not load $libdir/libhnn"
+  grep -qF "$libdir/libhnn.so.$abi" <<<"$deps" || fail "pc_shared did not load $libdir/libhnn"
 fi
 
 step "pkg-config --static"
