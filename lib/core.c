@@ -59,6 +59,15 @@ void hnni_format(char *buf, const char *fmt, ...)
     va_end(ap);
 }
 
+hnn_status hnni_refuse(char *message, hnn_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(message, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
 hnn_status hnni_fail(hnn_error *err, hnn_status status, const char *fmt, ...)
 {
     if (err != NULL) {
@@ -80,13 +89,18 @@ hnn_status hnni_ok(hnn_error *err)
     return HNN_OK;
 }
 
-int hnni_all_finite(const double *v, size_t count)
+size_t hnni_first_nonfinite(const double *v, size_t count)
 {
     size_t i;
     for (i = 0; i < count; i++)
         if (!isfinite(v[i]))
-            return 0;
-    return 1;
+            return i;
+    return count;
+}
+
+int hnni_all_finite(const double *v, size_t count)
+{
+    return hnni_first_nonfinite(v, count) == count;
 }
 
 void hnni_publish_def(void *def, void *defaults, size_t full_size, size_t struct_size)

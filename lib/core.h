@@ -19,8 +19,16 @@ hnn_status hnni_ok(hnn_error *err);
 /* Formats a message into a fixed buffer of HNN_ERROR_MESSAGE_SIZE bytes. */
 void hnni_format(char *buf, const char *fmt, ...) HNNI_PRINTF(2, 3);
 
+/* The per-call error channel of a handle (integrator, diagnostics, workspace, loss
+ * workspace, optimizer, dissipative model, net): formats the message into the handle's
+ * buffer (HNN_ERROR_MESSAGE_SIZE bytes) and returns status. */
+hnn_status hnni_refuse(char *message, hnn_status status, const char *fmt, ...) HNNI_PRINTF(3, 4);
+
 /* 1 if all count values are finite (no NaN, no infinity). */
 int hnni_all_finite(const double *v, size_t count);
+
+/* The index of the first NaN or infinity among count values, or count if there is none. */
+size_t hnni_first_nonfinite(const double *v, size_t count);
 
 /* Every public def struct starts with `size_t struct_size`, the size of the struct the caller
  * was compiled with: this header's sizeof, or the sizeof of the same struct in a released

@@ -24,6 +24,7 @@ struct hnn_dissipative {
     double *R;                      /* port: L L^T (dim x dim), refreshed by sync */
     double *gh, *gd;                /* FIELD_CHUNK x dim each: gradients of a chunk */
     double *scratch;                /* 5 x dim: one state's vectors in the loss */
+    char message[HNN_ERROR_MESSAGE_SIZE]; /* the last failure of a call on the model */
 };
 
 static size_t extra_count(const hnn_dissipative *m)
@@ -198,12 +199,18 @@ hnn_status hnn_dissipative_params_get(const hnn_dissipative *m, double *params, 
 
 hnn_status hnn_dissipative_params_set(hnn_dissipative *m, const double *params, size_t count)
 {
-    if (m == NULL || params == NULL)
+    size_t bad;
+    if (m == NULL)
         return HNN_ERR_NULL;
+    m->message[0] = '\0';
+    if (params == NULL)
+        return hnni_refuse(m->message, HNN_ERR_NULL, "params must not be NULL");
     if (count != m->param_count)
-        return HNN_ERR_SIZE_MISMATCH;
-    if (!hnni_all_finite(params, count))
-        return HNN_ERR_NONFINITE;
+        return hnni_refuse(m->message, HNN_ERR_SIZE_MISMATCH, "count %zu: the model has %zu "
+                           "parameters", count, m->param_count);
+    if ((bad = hnni_first_nonfinite(params, count)) != count)
+        return hnni_refuse(m->message, HNN_ERR_NONFINITE, "params[%zu] is NaN or infinite; "
+                           "the model keeps its parameters", bad);
     memcpy(m->params, params, count * sizeof(double));
     sync(m);
     return HNN_OK;
@@ -251,27 +258,51 @@ static void combine(const hnn_dissipative *m, const double *gh, const double *gd
     }
 }
 
+const char *hnn_dissipative_last_error(const hnn_dissipative *m)
+{
+    return m == NULL ? "" : m->message;
+}
+
+/* The checks a batch of count states x (and observed derivatives y, if not NULL) must pass
+ * before anything is written to out, with the message on failure. */
+static hnn_status begin_batch(hnn_dissipative *m, const double *x, const double *y,
+                              const void *out, size_t count)
+{
+    size_t elems, bytes, bad;
+    if (m == NULL)
+        return HNN_ERR_NULL;
+    m->message[0] = '\0';
+    if (x == NULL || out == NULL)
+        return hnni_refuse(m->message, HNN_ERR_NULL, "the states and the output must not be "
+                           "NULL");
+    if (count == 0)
+        return hnni_refuse(m->message, HNN_ERR_INVALID_ARG, "count is 0: pass >= 1 state");
+    if (!hnni_mul_size(count, m->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &bytes))
+        return hnni_refuse(m->message, HNN_ERR_TOO_LARGE, "count %zu: the arrays' sizes "
+                           "overflow size_t", count);
+    if ((bad = hnni_first_nonfinite(x, elems)) != elems ||
+        (y != NULL && (bad = elems + hnni_first_nonfinite(y, elems)) != 2 * elems))
+        return hnni_refuse(m->message, HNN_ERR_NONFINITE, "%s of state %zu holds NaN or "
+                           "infinity (number %zu)", bad < elems ? "x" : "y",
+                           bad % elems / m->dim, bad % elems % m->dim);
+    return HNN_OK;
+}
+
 hnn_status hnn_dissipative_field(hnn_dissipative *m, const double *x, size_t count,
                                  double *field)
 {
-    size_t done, s, elems;
+    size_t done, s;
     hnn_status st;
-    if (m == NULL || x == NULL || field == NULL)
-        return HNN_ERR_NULL;
-    if (count == 0)
-        return HNN_ERR_INVALID_ARG;
-    if (!hnni_mul_size(count, m->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &s))
-        return HNN_ERR_TOO_LARGE;
-    if (!hnni_all_finite(x, elems)) /* all checked before anything is written */
-        return HNN_ERR_NONFINITE;
+    if ((st = begin_batch(m, x, NULL, field, count)) != HNN_OK)
+        return st;
     for (done = 0; done < count; done += FIELD_CHUNK) {
         const size_t bc = count - done < FIELD_CHUNK ? count - done : FIELD_CHUNK;
         const double *xc = x + done * m->dim;
-        if ((st = hnn_net_gradient(m->h, hnn_net_workspace(m->h), xc, bc, NULL, m->gh)) != HNN_OK)
-            return st;
-        if (m->d != NULL && (st = hnn_net_gradient(m->d, hnn_net_workspace(m->d), xc, bc, NULL,
-                                                    m->gd)) != HNN_OK)
-            return st;
+        if ((st = hnn_net_gradient(m->h, hnn_net_workspace(m->h), xc, bc, NULL, m->gh)) != HNN_OK ||
+            (m->d != NULL && (st = hnn_net_gradient(m->d, hnn_net_workspace(m->d), xc, bc, NULL,
+                                                    m->gd)) != HNN_OK))
+            return hnni_refuse(m->message, st, "a net of the model failed: %s",
+                               hnn_status_string(st));
         for (s = 0; s < bc; s++)
             combine(m, m->gh + s * m->dim, m->gd + s * m->dim, field + (done + s) * m->dim);
     }
@@ -327,16 +358,12 @@ static double chunk_residual(hnn_dissipative *m, const double *rh, const double 
 hnn_status hnn_dissipative_loss_mse(hnn_dissipative *m, const double *x, const double *y,
                                     size_t count, double *loss, double *grad)
 {
-    size_t elems, bytes, done, chunk;
+    size_t elems, done, chunk;
     double sum = 0.0, scale;
-    if (m == NULL || x == NULL || y == NULL)
-        return HNN_ERR_NULL;
-    if (count == 0)
-        return HNN_ERR_INVALID_ARG;
-    if (!hnni_mul_size(count, m->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &bytes))
-        return HNN_ERR_TOO_LARGE;
-    if (!hnni_all_finite(x, elems) || !hnni_all_finite(y, elems))
-        return HNN_ERR_NONFINITE;
+    hnn_status st;
+    if ((st = begin_batch(m, x, y, y, count)) != HNN_OK)
+        return st;
+    elems = count * m->dim;
     scale = 2.0 / (double)elems;
     chunk = hnni_loss_chunk(m->lw_h);
     if (grad != NULL)

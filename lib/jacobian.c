@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "core.h"
 #include "features.h"
 #include "kernels.h"
 #include "net_impl.h"
@@ -145,6 +146,13 @@ static size_t matrix_doubles(const hnn_net *net)
     return net != NULL && hnni_mul_size(net->dim, net->dim, &m) ? m : 0;
 }
 
+static hnn_status too_small_for_matrices(hnn_workspace *ws)
+{
+    return hnni_refuse(ws->message, HNN_ERR_SIZE_MISMATCH, "the workspace was made for a "
+                       "smaller net and cannot hold this one's second derivatives: "
+                       "hnn_workspace_create(net)");
+}
+
 hnn_status hnn_net_hessian(const hnn_net *net, hnn_workspace *ws, const double *x, size_t count,
                            double *hess)
 {
@@ -153,9 +161,9 @@ hnn_status hnn_net_hessian(const hnn_net *net, hnn_workspace *ws, const double *
     if (st != HNN_OK)
         return st;
     if (net->def.kind != HNN_NET_HAMILTONIAN)
-        return HNN_ERR_WRONG_KIND;
+        return hnni_wrong_kind(ws, "Hessian of H (its Jacobian: hnn_net_field_jacobian)");
     if (!hessian_fits(net, ws))
-        return HNN_ERR_SIZE_MISMATCH;
+        return too_small_for_matrices(ws);
     for (s = 0; s < count; s++)
         hessian_one(net, ws, x + s * net->dim, hess + s * net->dim * net->dim);
     return HNN_OK;
@@ -193,7 +201,7 @@ hnn_status hnn_net_field_jacobian(const hnn_net *net, hnn_workspace *ws, const d
     if (st != HNN_OK)
         return st;
     if (net->def.kind == HNN_NET_HAMILTONIAN && !hessian_fits(net, ws))
-        return HNN_ERR_SIZE_MISMATCH;
+        return too_small_for_matrices(ws);
     for (s = 0; s < count; s++) {
         double *J = jac + s * dim * dim;
         if (net->def.kind == HNN_NET_FIELD) {

@@ -36,6 +36,7 @@ struct hnn_loss_workspace {
     double *head[2];                           /* output rows and their adjoints, 2n x chunk(1+ntan) */
     /* the adjoint layout (adjoint.h) */
     hnni_adjoint adj;
+    char message[HNN_ERROR_MESSAGE_SIZE]; /* the last failure of a loss with it */
 };
 
 /* Tangent columns of the dual layout: 2n for a Hamiltonian net on the dual path, none for a
@@ -138,6 +139,11 @@ hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **ou
     return hnni_ok(err);
 too_large:
     return hnni_fail(err, HNN_ERR_TOO_LARGE, "loss workspace size overflows size_t");
+}
+
+const char *hnn_loss_workspace_last_error(const hnn_loss_workspace *lw)
+{
+    return lw == NULL ? "" : lw->message;
 }
 
 void hnn_loss_workspace_destroy(hnn_loss_workspace *lw)
@@ -314,19 +320,27 @@ static void backward_hidden(const hnn_net *net, hnn_loss_workspace *lw, double *
 hnn_status hnn_loss_mse(const hnn_net *net, hnn_loss_workspace *lw, const double *x,
                         const double *y, size_t count, double *loss, double *grad)
 {
-    size_t elems, done;
+    size_t elems, done, bad;
     double sum = 0.0, scale;
     int hamiltonian;
-    if (net == NULL || lw == NULL || x == NULL || y == NULL)
+    if (lw == NULL)
         return HNN_ERR_NULL;
+    lw->message[0] = '\0';
+    if (net == NULL || x == NULL || y == NULL)
+        return hnni_refuse(lw->message, HNN_ERR_NULL, "the net, x and y must not be NULL");
     if (count == 0)
-        return HNN_ERR_INVALID_ARG;
+        return hnni_refuse(lw->message, HNN_ERR_INVALID_ARG, "count is 0: pass >= 1 pair");
     if (!hnni_loss_fits(lw, net))
-        return HNN_ERR_SIZE_MISMATCH;
+        return hnni_refuse(lw->message, HNN_ERR_SIZE_MISMATCH, "the loss workspace was made "
+                           "for another shape of net: hnn_loss_workspace_create(net)");
     if (!hnni_mul_size(count, net->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &done))
-        return HNN_ERR_TOO_LARGE;
-    if (!hnni_all_finite(x, elems) || !hnni_all_finite(y, elems))
-        return HNN_ERR_NONFINITE;
+        return hnni_refuse(lw->message, HNN_ERR_TOO_LARGE, "count %zu: the arrays' sizes "
+                           "overflow size_t", count);
+    if ((bad = hnni_first_nonfinite(x, elems)) != elems ||
+        (bad = elems + hnni_first_nonfinite(y, elems)) != 2 * elems)
+        return hnni_refuse(lw->message, HNN_ERR_NONFINITE, "%s of state %zu holds NaN or "
+                           "infinity (number %zu)", bad < elems ? "x" : "y",
+                           bad % elems / net->dim, bad % elems % net->dim);
 
     hamiltonian = net->def.kind == HNN_NET_HAMILTONIAN;
     scale = 2.0 / (double)elems; /* d/df of the mean of squares */

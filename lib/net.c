@@ -210,6 +210,7 @@ static hnn_status workspace_new(const hnn_net *net, hnn_workspace **out, hnn_err
     if (ws == NULL)
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a workspace");
     ws->alloc = *alloc;
+    ws->message[0] = '\0';
     ws->net = net;
     ws->dim = net->dim;
     ws->max_rows = net->max_rows;
@@ -350,6 +351,7 @@ hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err)
     net->def = full;
     net->def.kinetic_mass += 0.0; /* -0.0 becomes +0.0: one "none" */
     net->alloc = alloc;
+    net->message[0] = '\0';
     if ((st = lay_out(net, err)) != HNN_OK)
         goto fail;
     net->eval_path = hnni_path_choose(net, 0);
@@ -476,12 +478,18 @@ hnn_status hnn_net_params_get(const hnn_net *net, double *params, size_t count)
 
 hnn_status hnn_net_params_set(hnn_net *net, const double *params, size_t count)
 {
-    if (net == NULL || params == NULL)
+    size_t bad;
+    if (net == NULL)
         return HNN_ERR_NULL;
+    net->message[0] = '\0';
+    if (params == NULL)
+        return hnni_refuse(net->message, HNN_ERR_NULL, "params must not be NULL");
     if (count != net->param_count)
-        return HNN_ERR_SIZE_MISMATCH;
-    if (!hnni_all_finite(params, count))
-        return HNN_ERR_NONFINITE;
+        return hnni_refuse(net->message, HNN_ERR_SIZE_MISMATCH, "count %zu: the net has %zu "
+                           "parameters", count, net->param_count);
+    if ((bad = hnni_first_nonfinite(params, count)) != count)
+        return hnni_refuse(net->message, HNN_ERR_NONFINITE, "params[%zu] is NaN or infinite; "
+                           "the net keeps its parameters", bad);
     memcpy(net->params, params, count * sizeof(double));
     hnni_net_sync(net);
     return HNN_OK;
@@ -492,24 +500,49 @@ hnn_status hnn_net_params_set(hnn_net *net, const double *params, size_t count)
 hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double *x,
                            size_t count, const void *result, size_t out_per_state)
 {
-    size_t elems, out_elems, need[2];
-    if (net == NULL || x == NULL || result == NULL)
-        return HNN_ERR_NULL;
-    if (count == 0)
-        return HNN_ERR_INVALID_ARG;
+    size_t elems, out_elems, need[2], bad;
     if (*ws == NULL) /* never the net's own: a const net is not written (hnn_net_workspace) */
         return HNN_ERR_NULL;
+    (*ws)->message[0] = '\0';
+    if (net == NULL || x == NULL || result == NULL)
+        return hnni_refuse((*ws)->message, HNN_ERR_NULL,
+                           "the net, the states and the output must not be NULL");
+    if (count == 0)
+        return hnni_refuse((*ws)->message, HNN_ERR_INVALID_ARG, "count is 0: pass >= 1 state");
     /* a workspace serves any net of the same n whose buffers it can hold */
     if ((*ws)->dim != net->dim || (*ws)->max_rows < net->max_rows ||
         !eval_doubles(net, (*ws)->chunk, need) || !fits(need, (*ws)->block))
-        return HNN_ERR_SIZE_MISMATCH;
+        return hnni_refuse((*ws)->message, HNN_ERR_SIZE_MISMATCH,
+                           "the workspace was made for states of %zu numbers and smaller "
+                           "buffers; this net takes %zu: hnn_workspace_create(net)",
+                           (*ws)->dim, net->dim);
     if (!hnni_mul_size(count, net->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &elems) ||
         !hnni_mul_size(count, out_per_state, &out_elems) ||
         !hnni_mul_size(out_elems, sizeof(double), &out_elems))
-        return HNN_ERR_TOO_LARGE;
-    if (!hnni_all_finite(x, count * net->dim))
-        return HNN_ERR_NONFINITE;
+        return hnni_refuse((*ws)->message, HNN_ERR_TOO_LARGE,
+                           "count %zu: the arrays' sizes overflow size_t", count);
+    if ((bad = hnni_first_nonfinite(x, count * net->dim)) != count * net->dim)
+        return hnni_refuse((*ws)->message, HNN_ERR_NONFINITE,
+                           "state %zu holds NaN or infinity (number %zu of it)", bad / net->dim,
+                           bad % net->dim);
     return HNN_OK;
+}
+
+const char *hnn_workspace_last_error(const hnn_workspace *ws)
+{
+    return ws == NULL ? "" : ws->message;
+}
+
+const char *hnn_net_last_error(const hnn_net *net)
+{
+    return net == NULL ? "" : net->message;
+}
+
+/* The refusal of an evaluation for a net of the wrong kind. */
+hnn_status hnni_wrong_kind(hnn_workspace *ws, const char *what)
+{
+    return hnni_refuse(ws->message, HNN_ERR_WRONG_KIND, "a direct-field net has no %s (it "
+                       "outputs the field: hnn_net_field)", what);
 }
 
 void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t t0, size_t ntan,
@@ -608,7 +641,7 @@ hnn_status hnn_net_energy(const hnn_net *net, hnn_workspace *ws, const double *x
     if (st != HNN_OK)
         return st;
     if (net->def.kind != HNN_NET_HAMILTONIAN)
-        return HNN_ERR_WRONG_KIND;
+        return hnni_wrong_kind(ws, "energy H");
     for (done = 0; done < count; done += ws->chunk) {
         size_t bc = count - done < ws->chunk ? count - done : ws->chunk;
         const double *h = hnni_hidden_pass(net, ws, x + done * net->dim, bc, 0);
@@ -646,7 +679,7 @@ hnn_status hnn_net_gradient(const hnn_net *net, hnn_workspace *ws, const double 
     if (st != HNN_OK)
         return st;
     if (net->def.kind != HNN_NET_HAMILTONIAN)
-        return HNN_ERR_WRONG_KIND;
+        return hnni_wrong_kind(ws, "gradient of H");
     for (done = 0; done < count; done += ws->chunk) {
         if (net->eval_path == HNN_PATH_ADJOINT) {
             size_t bc = count - done < ws->chunk ? count - done : ws->chunk;

@@ -49,7 +49,8 @@ struct hnn_net {
                                Derived from params: hnni_net_sync after every change. */
     hnn_gradient_path eval_path;  /* DUAL or ADJOINT: def.path, or the cost model's choice */
     hnn_gradient_path train_path; /* likewise for the training gradient (lib/path.c) */
-    hnn_workspace *own_ws;  /* used when a caller passes a NULL workspace */
+    hnn_workspace *own_ws;  /* hnn_net_workspace: the single-threaded one-liner's */
+    char message[HNN_ERROR_MESSAGE_SIZE]; /* the last failure of a call that changes the net */
 };
 
 struct hnn_workspace {
@@ -62,6 +63,8 @@ struct hnn_workspace {
     double *buf[2];         /* the dual path's ping-pong blocks (max_rows x chunk (1 + dim)
                                each), the adjoint path's two parts (adjoint.h), or the
                                Hessian's (jacobian.c), whichever are largest */
+    char message[HNN_ERROR_MESSAGE_SIZE]; /* the last failure of an evaluation with it: the
+                                             per-thread channel, since the net is const */
 };
 
 /* Z = W_l A and C = W_l^T G over n columns (row strides lda, ldz, ldg, ldc): every element
@@ -112,6 +115,9 @@ void hnni_net_sync(hnn_net *net);
  * is read). A NULL *ws is refused: a const net is never written. */
 hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double *x,
                            size_t count, const void *result, size_t out_per_state);
+
+/* HNN_ERR_WRONG_KIND with a message in ws: a direct-field net has no `what`. */
+hnn_status hnni_wrong_kind(hnn_workspace *ws, const char *what);
 
 /* The hidden layers in a workspace's two buffers: each layer's product goes to buf[1] and
  * its tanh back to buf[0], which also holds the transposed states at the start. Returns the

@@ -27,6 +27,7 @@ struct hnn_optimizer {
     size_t slots;      /* state arrays of n doubles: 1 (SGD), 2 or 3 (Adam) */
     uint64_t steps;
     double *state;     /* slots * n doubles: buffer | m, v[, vmax] */
+    char message[HNN_ERROR_MESSAGE_SIZE]; /* the last failure of a call that changes it */
 };
 
 void hnn_optimizer_def_init(hnn_optimizer_def *def, size_t struct_size, hnn_optimizer_kind kind)
@@ -273,15 +274,35 @@ static int apply(hnn_optimizer *opt, double *params, const double *grad, int com
     return 1;
 }
 
+static hnn_status wrong_count(hnn_optimizer *opt, size_t count, size_t want)
+{
+    return hnni_refuse(opt->message, HNN_ERR_SIZE_MISMATCH, "count %zu: expected %zu", count,
+                       want);
+}
+
+const char *hnn_optimizer_last_error(const hnn_optimizer *opt)
+{
+    return opt == NULL ? "" : opt->message;
+}
+
 hnn_status hnn_optimizer_step(hnn_optimizer *opt, double *params, const double *grad,
                               size_t count)
 {
-    if (opt == NULL || params == NULL || grad == NULL)
+    size_t bad;
+    if (opt == NULL)
         return HNN_ERR_NULL;
+    opt->message[0] = '\0';
+    if (params == NULL || grad == NULL)
+        return hnni_refuse(opt->message, HNN_ERR_NULL, "params and grad must not be NULL");
     if (count != opt->n)
-        return HNN_ERR_SIZE_MISMATCH;
-    if (!hnni_all_finite(grad, count) || !apply(opt, params, grad, 0))
-        return HNN_ERR_NONFINITE;
+        return wrong_count(opt, count, opt->n);
+    if ((bad = hnni_first_nonfinite(grad, count)) != count)
+        return hnni_refuse(opt->message, HNN_ERR_NONFINITE, "grad[%zu] is NaN or infinite; "
+                           "nothing was changed", bad);
+    if (!apply(opt, params, grad, 0))
+        return hnni_refuse(opt->message, HNN_ERR_NONFINITE, "this step would make a "
+                           "parameter or the state non-finite (learning rate %g too large?); "
+                           "nothing was changed", opt->def.lr);
     apply(opt, params, grad, 1);
     opt->steps++;
     return HNN_OK;
@@ -303,8 +324,10 @@ hnn_status hnn_optimizer_set_lr(hnn_optimizer *opt, double lr)
 {
     if (opt == NULL)
         return HNN_ERR_NULL;
+    opt->message[0] = '\0';
     if (!nonneg(lr))
-        return HNN_ERR_INVALID_ARG;
+        return hnni_refuse(opt->message, HNN_ERR_INVALID_ARG, "learning rate %g: it must be "
+                           "finite and >= 0", lr);
     opt->def.lr = lr;
     return HNN_OK;
 }
@@ -346,18 +369,23 @@ hnn_status hnn_optimizer_state_get(const hnn_optimizer *opt, double *state, size
 hnn_status hnn_optimizer_state_set(hnn_optimizer *opt, const double *state, size_t count)
 {
     size_t i;
-    if (opt == NULL || state == NULL)
+    if (opt == NULL)
         return HNN_ERR_NULL;
+    opt->message[0] = '\0';
+    if (state == NULL)
+        return hnni_refuse(opt->message, HNN_ERR_NULL, "state must not be NULL");
     if (count != hnn_optimizer_state_size(opt))
-        return HNN_ERR_SIZE_MISMATCH;
-    if (!hnni_all_finite(state, count))
-        return HNN_ERR_NONFINITE;
+        return wrong_count(opt, count, hnn_optimizer_state_size(opt));
+    if ((i = hnni_first_nonfinite(state, count)) != count)
+        return hnni_refuse(opt->message, HNN_ERR_NONFINITE, "state[%zu] is NaN or infinite", i);
     if (signbit(state[0]) || state[0] > 0x1p53 || state[0] != floor(state[0]))
-        return HNN_ERR_INVALID_ARG; /* a step count: a whole number, not even -0 */
+        return hnni_refuse(opt->message, HNN_ERR_INVALID_ARG, "state[0] = %g: the step count "
+                           "is a whole number in [0, 2^53]", state[0]);
     if (opt->def.kind != HNN_OPT_SGD)
         for (i = 1 + opt->n; i < count; i++) /* second moments (and their maximum) */
             if (state[i] < 0.0)
-                return HNN_ERR_INVALID_ARG;
+                return hnni_refuse(opt->message, HNN_ERR_INVALID_ARG, "state[%zu] = %g: a "
+                                   "second moment cannot be negative", i, state[i]);
     opt->steps = (uint64_t)state[0];
     memcpy(opt->state, state + 1, (count - 1) * sizeof *state);
     return HNN_OK;

@@ -279,9 +279,14 @@ static void test_bad_input_and_allocation_failures(void **state)
     m = make_model(HNN_DISSIPATION_HELMHOLTZ, 1, 4, 0);
     assert_int_equal(hnn_dissipative_field(m, x, 0, f), HNN_ERR_INVALID_ARG);
     assert_int_equal(hnn_dissipative_field(m, nan_x, 1, f), HNN_ERR_NONFINITE);
+    assert_non_null(strstr(hnn_dissipative_last_error(m), "x of state 0 holds NaN"));
     assert_int_equal(hnn_dissipative_field(NULL, x, 1, f), HNN_ERR_NULL);
     assert_int_equal(hnn_dissipative_params_set(m, p, 1), HNN_ERR_SIZE_MISMATCH);
+    assert_non_null(strstr(hnn_dissipative_last_error(m), "count 1: the model has"));
     assert_int_equal(hnn_dissipative_loss_mse(m, x, nan_x, 1, NULL, NULL), HNN_ERR_NONFINITE);
+    assert_non_null(strstr(hnn_dissipative_last_error(m), "y of state 0"));
+    assert_int_equal(hnn_dissipative_field(m, x, 1, f), HNN_OK);
+    assert_string_equal(hnn_dissipative_last_error(m), "");
     hnn_dissipative_destroy(m);
     hnn_dissipative_destroy(NULL);
     /* every allocation failing in turn: HNN_ERR_NO_MEMORY, nothing leaked */

@@ -176,11 +176,18 @@ static void test_bad_loss_arguments(void **state)
     assert_int_equal(hnn_loss_mse(net, lw, x, y, 0, &loss, g), HNN_ERR_INVALID_ARG);
     assert_int_equal(hnn_loss_mse(net, lw, x, y, SIZE_MAX / 2, &loss, g), HNN_ERR_TOO_LARGE);
     assert_int_equal(hnn_loss_mse(wider, lw, x, y, 2, &loss, g), HNN_ERR_SIZE_MISMATCH);
+    assert_non_null(strstr(hnn_loss_workspace_last_error(lw), "another shape"));
     y[3] = NAN;
     assert_int_equal(hnn_loss_mse(net, lw, x, y, 2, &loss, g), HNN_ERR_NONFINITE);
+    assert_non_null(strstr(hnn_loss_workspace_last_error(lw), "y of state 1 holds NaN or infinity "
+                                                               "(number 1)"));
     y[3] = 0.0;
     x[0] = INFINITY;
     assert_int_equal(hnn_loss_mse(net, lw, x, y, 2, &loss, g), HNN_ERR_NONFINITE);
+    assert_non_null(strstr(hnn_loss_workspace_last_error(lw), "x of state 0"));
+    x[0] = 0.1;
+    assert_int_equal(hnn_loss_mse(net, lw, x, y, 2, NULL, g), HNN_OK);
+    assert_string_equal(hnn_loss_workspace_last_error(lw), "");
     assert_true(loss == untouched);
     hnn_loss_workspace_destroy(lw);
     hnn_loss_workspace_destroy(NULL);

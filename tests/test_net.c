@@ -759,6 +759,39 @@ static void test_bad_evaluation_arguments(void **state)
     hnn_net_destroy(mlp);
 }
 
+/* Every refused evaluation says why in its workspace (the per-thread channel: the net is
+ * const), a success clears it; params_set says why in the net. */
+static void test_evaluation_errors_have_messages(void **state)
+{
+    const shape sh = {1, 1, {8}}, big = {1, 2, {64, 64}};
+    hnn_net *hnn = make_net(&sh, HNN_NET_HAMILTONIAN, 1);
+    hnn_net *mlp = make_net(&sh, HNN_NET_FIELD, 1);
+    hnn_net *deep = make_net(&big, HNN_NET_HAMILTONIAN, 1);
+    hnn_workspace *ws = hnn_net_workspace(hnn);
+    double x[6] = {0.1, 0.2, 0.3, NAN, 0.5, 0.6}, out[36], p[1] = {0.0};
+    (void)state;
+    assert_int_equal(hnn_net_energy(hnn, ws, x, 3, out), HNN_ERR_NONFINITE);
+    assert_string_equal(hnn_workspace_last_error(ws),
+                        "state 1 holds NaN or infinity (number 1 of it)");
+    assert_int_equal(hnn_net_energy(hnn, ws, x, 1, out), HNN_OK);
+    assert_string_equal(hnn_workspace_last_error(ws), "");
+    assert_int_equal(hnn_net_gradient(hnn, ws, x, 0, NULL, out), HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(hnn_workspace_last_error(ws), "count is 0"));
+    assert_int_equal(hnn_net_energy(mlp, hnn_net_workspace(mlp), x, 1, out), HNN_ERR_WRONG_KIND);
+    assert_non_null(strstr(hnn_workspace_last_error(hnn_net_workspace(mlp)), "direct-field"));
+    assert_int_equal(hnn_net_field(deep, ws, x, 1, out), HNN_ERR_SIZE_MISMATCH);
+    assert_non_null(strstr(hnn_workspace_last_error(ws), "hnn_workspace_create"));
+    assert_int_equal(hnn_net_hessian(hnn, ws, NULL, 1, out), HNN_ERR_NULL);
+    assert_non_null(strstr(hnn_workspace_last_error(ws), "must not be NULL"));
+    assert_string_equal(hnn_workspace_last_error(NULL), "");
+    assert_int_equal(hnn_net_params_set(hnn, p, 1), HNN_ERR_SIZE_MISMATCH);
+    assert_non_null(strstr(hnn_net_last_error(hnn), "count 1: the net has"));
+    assert_string_equal(hnn_net_last_error(NULL), "");
+    hnn_net_destroy(hnn);
+    hnn_net_destroy(mlp);
+    hnn_net_destroy(deep);
+}
+
 /* NaN or infinity anywhere in a batch is refused before anything is written. */
 static void test_nonfinite_states_are_refused(void **state)
 {
@@ -836,6 +869,7 @@ int main(void)
         cmocka_unit_test(test_def_bytes_match_the_allocations),
         cmocka_unit_test(test_bad_evaluation_arguments),
         cmocka_unit_test(test_nonfinite_states_are_refused),
+        cmocka_unit_test(test_evaluation_errors_have_messages),
         cmocka_unit_test(test_bad_parameter_arguments),
     };
     return cmocka_run_group_tests_name("net", tests, NULL, NULL);

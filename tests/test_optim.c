@@ -285,15 +285,23 @@ static void test_bad_optimizer_input(void **state)
     def = hnn_optimizer_def_default(HNN_OPT_ADAM);
     opt = make_opt(&def);
     assert_int_equal(hnn_optimizer_step(opt, p, g, NP), HNN_ERR_NONFINITE);
+    assert_non_null(strstr(hnn_optimizer_last_error(opt), "grad[1]"));
     assert_memory_equal(p, before, sizeof p);
     assert_int_equal(hnn_optimizer_steps(opt), 0);
     assert_int_equal(hnn_optimizer_step(opt, p, before, NP - 1), HNN_ERR_SIZE_MISMATCH);
+    assert_non_null(strstr(hnn_optimizer_last_error(opt), "count 2: expected 3"));
+    assert_int_equal(hnn_optimizer_set_lr(opt, -1.0), HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(hnn_optimizer_last_error(opt), "learning rate -1"));
+    assert_int_equal(hnn_optimizer_set_lr(opt, 1e-3), HNN_OK);
+    assert_string_equal(hnn_optimizer_last_error(opt), ""); /* a success clears it */
+    assert_string_equal(hnn_optimizer_last_error(NULL), "");
     assert_int_equal(hnn_optimizer_step(NULL, p, before, NP), HNN_ERR_NULL);
     assert_int_equal(hnn_optimizer_step(opt, NULL, before, NP), HNN_ERR_NULL);
     assert_int_equal(hnn_optimizer_state_get(opt, st, 3), HNN_ERR_SIZE_MISMATCH);
     assert_int_equal(hnn_optimizer_state_get(opt, st, 1 + 2 * NP), HNN_OK);
     st[0] = 2.5; /* not a whole step count */
     assert_int_equal(hnn_optimizer_state_set(opt, st, 1 + 2 * NP), HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(hnn_optimizer_last_error(opt), "state[0] = 2.5"));
     st[0] = -0.0; /* would not save back as itself */
     assert_int_equal(hnn_optimizer_state_set(opt, st, 1 + 2 * NP), HNN_ERR_INVALID_ARG);
     st[0] = 3;
@@ -301,6 +309,7 @@ static void test_bad_optimizer_input(void **state)
     assert_int_equal(hnn_optimizer_state_set(opt, st, 1 + 2 * NP), HNN_ERR_INVALID_ARG);
     st[1 + NP] = INFINITY;
     assert_int_equal(hnn_optimizer_state_set(opt, st, 1 + 2 * NP), HNN_ERR_NONFINITE);
+    assert_non_null(strstr(hnn_optimizer_last_error(opt), "state[4]"));
     assert_int_equal(hnn_optimizer_steps(opt), 0); /* refused states changed nothing */
     hnn_optimizer_destroy(opt);
     hnn_optimizer_destroy(NULL);

@@ -44,6 +44,10 @@ HNN_API hnn_status hnn_dissipative_create_with(hnn_dissipation kind, const hnn_n
                                                hnn_dissipative **out, hnn_error *err);
 HNN_API void hnn_dissipative_destroy(hnn_dissipative *m);
 
+/* Why the last call that failed on this model (params_set, field, loss_mse) failed, or ""
+ * after one that succeeded (also for NULL). hnn_dissipative_train reports through its err. */
+HNN_API const char *hnn_dissipative_last_error(const hnn_dissipative *m);
+
 HNN_API hnn_dissipation hnn_dissipative_kind(const hnn_dissipative *m);
 HNN_API size_t hnn_dissipative_param_count(const hnn_dissipative *m);
 HNN_API hnn_status hnn_dissipative_params_get(const hnn_dissipative *m, double *params,

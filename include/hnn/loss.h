@@ -21,6 +21,9 @@ HNN_API hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_worksp
 /* Frees a loss workspace. NULL is harmless. */
 HNN_API void hnn_loss_workspace_destroy(hnn_loss_workspace *lw);
 
+/* Why the last hnn_loss_mse with this workspace failed, or "" (also for NULL). */
+HNN_API const char *hnn_loss_workspace_last_error(const hnn_loss_workspace *lw);
+
 /* The field-matching loss on a batch of `count` states x with observed time derivatives y
  * (both count x 2n, row-major):
  *     L = 1 / (2n count) * sum over states s and components i of (f_i(x_s) - y_si)^2,

@@ -140,11 +140,21 @@ HNN_API hnn_status hnn_net_params_get(const hnn_net *net, double *params, size_t
  * are rejected and leave the net unchanged. Not safe while other threads evaluate the net. */
 HNN_API hnn_status hnn_net_params_set(hnn_net *net, const double *params, size_t count);
 
+/* Why the last hnn_net_params_set on this net failed ("params[17] is NaN or infinite; ..."),
+ * or "" (also for NULL). Calls that take a const net write nothing into it: an evaluation's
+ * message is in its workspace (hnn_workspace_last_error). */
+HNN_API const char *hnn_net_last_error(const hnn_net *net);
+
 /* Creates a workspace for evaluating `net` (or any net of the same shape) from one thread. */
 HNN_API hnn_status hnn_workspace_create(const hnn_net *net, hnn_workspace **out, hnn_error *err);
 
 /* Frees a workspace. NULL is harmless. */
 HNN_API void hnn_workspace_destroy(hnn_workspace *ws);
+
+/* Why the last evaluation with this workspace failed ("state 3 holds NaN or infinity (number
+ * 1 of it)"), or "" after one that succeeded (also for NULL). Each thread reads its own
+ * workspace's: the net is shared and const. */
+HNN_API const char *hnn_workspace_last_error(const hnn_workspace *ws);
 
 /* The workspace the net owns (NULL for a NULL net): for one thread at a time, which the
  * non-const argument says (a thread that holds only a const net cannot reach it). It lives

@@ -49,6 +49,10 @@ HNN_API hnn_status hnn_optimizer_create(const hnn_optimizer_def *def, size_t par
 /* Frees the optimizer. NULL is harmless. */
 HNN_API void hnn_optimizer_destroy(hnn_optimizer *opt);
 
+/* Why the last call that changes the optimizer (step, set_lr, state_set) failed, or "" after
+ * one that succeeded (also for NULL). Calls on a const optimizer return only a status. */
+HNN_API const char *hnn_optimizer_last_error(const hnn_optimizer *opt);
+
 /* One update of params[0..count-1] from grad (count must be the optimizer's param_count).
  * A non-finite gradient, or an update that would make a parameter or a moment non-finite
  * (a learning rate so large it overflows, a gradient whose square overflows), is refused with
