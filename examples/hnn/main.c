@@ -137,13 +137,14 @@ static int cmd_train(int argc, char **argv)
         }
         i++;
     }
-    if (data_path == NULL || out == NULL || depth == 0 || depth > HNN_MAX_HIDDEN || steps == 0) {
-        fprintf(stderr, "hnn train: --data and --out are required; depth 1..%d, steps >= 1\n",
-                HNN_MAX_HIDDEN);
+    if (data_path == NULL || out == NULL) {
+        fprintf(stderr, "hnn train: --data and --out are required\n");
         return usage();
     }
+    /* the library judges depth, width and steps (and says what is wrong); the widths array
+     * only bounds the loop */
     nd.depth = depth;
-    for (l = 0; l < depth; l++)
+    for (l = 0; l < depth && l < HNN_MAX_HIDDEN; l++)
         nd.widths[l] = width;
     td.steps = steps;
     td.batch_size = batch;
