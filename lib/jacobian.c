@@ -7,7 +7,9 @@
  * (the dual pass gives da_l^(t), hence ds_l^(t) = -2 a_l da_l^(t)):
  *     dg_L = 0,  d delta_l = ds_l * g_l + s_l * dg_l,  dg_(l-1) = W_l^T d delta_l,
  * gives column t of the Hessian as dg_0^(t). Each layer is one product over 1 + K columns,
- * for groups of K directions at a time. */
+ * for groups of K directions at a time (workspace.c sizes the buffers for this layout:
+ * hnni_hessian_doubles). Depends on the dual engine (forward.c) and the evaluation rule
+ * (eval.c), never the other way. */
 #include <string.h>
 
 #include "alloc.h"
@@ -24,17 +26,6 @@ static void add_kinetic_curvature(const hnn_net *net, double *hess)
     if (net->def.kinetic_mass > 0.0)
         for (i = 0; i < n; i++)
             hess[(n + i) * dim + n + i] += 1.0 / net->def.kinetic_mass;
-}
-
-/* Tangent directions carried per pass: the Hessian's columns are built HESSIAN_GROUP at a
- * time (Hessian-vector products with unit vectors), so the workspace holds a few tangent
- * columns per neuron, never 2n. Each group repeats the forward pass; for 2n <= 8 there is
- * one group, as before. */
-enum { HESSIAN_GROUP = 8 };
-
-static size_t group_size(const hnn_net *net)
-{
-    return net->dim < HESSIAN_GROUP ? net->dim : HESSIAN_GROUP;
 }
 
 /* The reverse sweep of grad H with nt tangents (ld = 1 + nt per row) over the dual blocks A;
@@ -73,7 +64,7 @@ static double *reverse_with_tangents(const hnn_net *net, double *const *A, size_
  * each group's pass. */
 static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, double *hess)
 {
-    const size_t dim = net->dim, L = net->layers - 1, K = group_size(net);
+    const size_t dim = net->dim, L = net->layers - 1, K = hnni_hessian_group(net);
     double *A[HNN_MAX_HIDDEN], *Z[HNN_MAX_HIDDEN];
     double *xT = ws->buf[0], *g = NULL;
     size_t l, r, t, t0, ld = 1, offset = hnni_input_doubles(net, K);
@@ -110,23 +101,6 @@ static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, 
     if (net->def.features != HNN_FEATURES_IDENTITY) /* g's values: dH/dphi, the same each group */
         hnni_features_curvature(&net->def, x, g, ld, hess);
     add_kinetic_curvature(net, hess);
-}
-
-int hnni_hessian_doubles(const hnn_net *net, size_t need[2])
-{
-    /* buf[0]: the input block and every hidden layer's dual block of one state; buf[1]: a
-     * shared pre-activation block and the two reverse-sweep blocks, max_rows x (1 + K) each,
-     * K = group_size (at most 8) */
-    const size_t ld = 1 + group_size(net);
-    size_t need0 = hnni_input_doubles(net, group_size(net)), need1, l, b;
-    for (l = 0; l + 1 < net->layers; l++)
-        if (!hnni_mul_size(net->out[l], ld, &b) || !hnni_add_size(need0, b, &need0))
-            return 0;
-    if (!hnni_mul_size(net->max_rows, ld, &b) || !hnni_mul_size(b, 3, &need1))
-        return 0;
-    need[0] = need0;
-    need[1] = need1;
-    return 1;
 }
 
 /* 1 if ws holds hessian_one's layout for this net: a workspace may serve a net of the same n
@@ -173,7 +147,7 @@ hnn_status hnn_net_hessian(const hnn_net *net, hnn_workspace *ws, const double *
  * through the hidden layers, then the output layer applied to the tangent columns. */
 static void field_jacobian_one(const hnn_net *net, hnn_workspace *ws, const double *x, double *jac)
 {
-    const size_t dim = net->dim, L = net->layers - 1, K = group_size(net);
+    const size_t dim = net->dim, L = net->layers - 1, K = hnni_hessian_group(net);
     double *Z[HNN_MAX_HIDDEN], *A[HNN_MAX_HIDDEN];
     size_t i, t, t0, l;
     for (l = 0; l < L; l++) {

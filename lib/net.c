@@ -1,16 +1,14 @@
-/* Networks: definition checks, parameters, initialisation and the (dual) forward pass. */
+/* Networks: definitions and their rule, the layer layout, parameters and their transposed
+ * copy, initialisation, the life cycle. Evaluation is eval.c, workspaces workspace.c. */
 #include "net_impl.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "adjoint.h"
 #include "alloc.h"
 #include "core.h"
-#include "dual.h"
 #include "features.h"
 #include "kernels.h"
-#include "parallel.h"
 #include "rng.h"
 
 /* ---- definitions ---------------------------------------------------------------------- */
@@ -153,111 +151,7 @@ static void init_params(hnn_net *net)
     }
 }
 
-/* ---- workspaces ----------------------------------------------------------------------- */
 
-/* The doubles of each evaluation buffer for `chunk` states on this net's path: the dual
- * pass ping-pongs blocks of 1 + 2n columns per neuron (one for a direct-field net); the
- * adjoint one keeps a column per neuron and layer for the backward sweep (adjoint.h). */
-static int eval_doubles(const hnn_net *net, size_t chunk, size_t need[2])
-{
-    if (net->eval_path == HNN_PATH_ADJOINT)
-        return hnni_adjoint_doubles(net, chunk, 0, &need[0], &need[1]);
-    if (!hnni_mul_size(net->max_rows, net->def.kind == HNN_NET_HAMILTONIAN ? 1 + net->dim : 1,
-                       &need[0]) ||
-        !hnni_mul_size(need[0], chunk, &need[0]))
-        return 0;
-    need[1] = need[0];
-    return 1;
-}
-
-static int fits(const size_t need[2], const size_t have[2])
-{
-    return need[0] <= have[0] && need[1] <= have[1];
-}
-
-/* A workspace's chunk and the doubles of its two buffers: a chunk of evaluations, or what
- * the Hessian (jacobian.c) needs of each buffer for one state, whichever is more. */
-static hnn_status workspace_size(const hnn_net *net, size_t *chunk, size_t block[2],
-                                 hnn_error *err)
-{
-    size_t per_state[2], hessian[2], b;
-    if (!eval_doubles(net, 1, per_state))
-        return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
-    *chunk = hnni_chunk_for(per_state[0] > per_state[1] ? per_state[0] : per_state[1],
-                            HNNI_BUFFER_BUDGET, HNNI_CHUNK);
-    if (!eval_doubles(net, *chunk, block) || !hnni_hessian_doubles(net, hessian))
-        return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
-    for (b = 0; b < 2; b++) {
-        size_t bytes;
-        if (hessian[b] > block[b])
-            block[b] = hessian[b];
-        if (!hnni_mul_size(block[b], sizeof(double), &bytes) ||
-            !hnni_add_size(bytes, HNNI_ALIGN_EXTRA, &bytes))
-            return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
-    }
-    return HNN_OK;
-}
-
-static hnn_status workspace_new(const hnn_net *net, hnn_workspace **out, hnn_error *err)
-{
-    const hnn_allocator *alloc = &net->alloc;
-    size_t chunk, block[2];
-    hnn_workspace *ws;
-    hnn_status st;
-    if ((st = workspace_size(net, &chunk, block, err)) != HNN_OK)
-        return st;
-    ws = (hnn_workspace *)hnni_alloc(alloc, sizeof *ws);
-    if (ws == NULL)
-        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a workspace");
-    ws->alloc = *alloc;
-    ws->message[0] = '\0';
-    ws->net = net;
-    ws->dim = net->dim;
-    ws->max_rows = net->max_rows;
-    ws->chunk = chunk;
-    ws->block[0] = block[0];
-    ws->block[1] = block[1];
-    ws->buf[0] = (double *)hnni_alloc_aligned(alloc, block[0] * sizeof(double));
-    ws->buf[1] = ws->buf[0] ? (double *)hnni_alloc_aligned(alloc, block[1] * sizeof(double)) : NULL;
-    if (ws->buf[1] == NULL) {
-        hnn_workspace_destroy(ws);
-        return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu bytes of workspace",
-                         (block[0] + block[1]) * sizeof(double));
-    }
-    *out = ws;
-    return hnni_ok(err);
-}
-
-hnn_status hnn_workspace_create(const hnn_net *net, hnn_workspace **out, hnn_error *err)
-{
-    if (out != NULL)
-        *out = NULL;
-    if (net == NULL || out == NULL)
-        return hnni_fail(err, HNN_ERR_NULL, "hnn_workspace_create: net and out must not be NULL");
-    return workspace_new(net, out, err);
-}
-
-void hnn_workspace_destroy(hnn_workspace *ws)
-{
-    if (ws == NULL)
-        return;
-    hnni_free_aligned(&ws->alloc, ws->buf[0], ws->block[0] * sizeof(double));
-    hnni_free_aligned(&ws->alloc, ws->buf[1], ws->block[1] * sizeof(double));
-    hnni_free(&ws->alloc, ws, sizeof *ws);
-}
-
-size_t hnni_input_doubles(const hnn_net *net, size_t ntan)
-{
-    return net->def.features == HNN_FEATURES_IDENTITY ? net->dim : net->features * (1 + ntan);
-}
-
-size_t hnni_chunk_for(size_t per_state, size_t budget, size_t most)
-{
-    size_t chunk = per_state == 0 ? most : budget / per_state;
-    if (chunk > most)
-        return most;
-    return chunk >= 16 ? chunk - chunk % 16 : chunk < 1 ? 1 : chunk; /* whole kernel tiles */
-}
 
 void hnni_net_sync(hnn_net *net)
 {
@@ -318,7 +212,7 @@ hnn_status hnn_net_def_bytes(const hnn_net_def *def, size_t *net_bytes, size_t *
         return st;
     shape.eval_path = hnni_path_choose(&shape, 0);
     shape.train_path = hnni_path_choose(&shape, 1);
-    if ((st = workspace_size(&shape, &chunk, block, err)) != HNN_OK)
+    if ((st = hnni_workspace_size(&shape, &chunk, block, err)) != HNN_OK)
         return st;
     if (!workspace_bytes(block, &ws) || !hnni_mul_size(shape.param_count, sizeof(double), &params) ||
         !hnni_add_size(params, HNNI_ALIGN_EXTRA, &params) || !hnni_mul_size(params, 2, &params) ||
@@ -368,7 +262,7 @@ hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err)
         st = hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu parameters", net->param_count);
         goto fail;
     }
-    if ((st = workspace_new(net, &net->own_ws, err)) != HNN_OK)
+    if ((st = hnni_workspace_new(net, &net->own_ws, err)) != HNN_OK)
         goto fail;
     init_params(net);
     hnni_net_sync(net);
@@ -451,9 +345,9 @@ hnn_status hnni_net_fill_params(hnn_net *net, double (*value)(const void *ctx, s
     return HNN_OK;
 }
 
-const hnn_net *hnni_workspace_net(const hnn_workspace *ws)
+const char *hnn_net_last_error(const hnn_net *net)
 {
-    return ws->net;
+    return net == NULL ? "" : net->message;
 }
 
 size_t hnn_net_dof(const hnn_net *net)
@@ -495,255 +389,8 @@ hnn_status hnn_net_params_set(hnn_net *net, const double *params, size_t count)
     return HNN_OK;
 }
 
-/* ---- evaluation ----------------------------------------------------------------------- */
 
-hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double *x,
-                           size_t count, const void *result, size_t out_per_state)
-{
-    size_t elems, out_elems, need[2], bad;
-    if (*ws == NULL) /* never the net's own: a const net is not written (hnn_net_workspace) */
-        return HNN_ERR_NULL;
-    (*ws)->message[0] = '\0';
-    if (net == NULL || x == NULL || result == NULL)
-        return hnni_refuse((*ws)->message, HNN_ERR_NULL,
-                           "the net, the states and the output must not be NULL");
-    if (count == 0)
-        return hnni_refuse((*ws)->message, HNN_ERR_INVALID_ARG, "count is 0: pass >= 1 state");
-    /* a workspace serves any net of the same n whose buffers it can hold */
-    if ((*ws)->dim != net->dim || (*ws)->max_rows < net->max_rows ||
-        !eval_doubles(net, (*ws)->chunk, need) || !fits(need, (*ws)->block))
-        return hnni_refuse((*ws)->message, HNN_ERR_SIZE_MISMATCH,
-                           "the workspace was made for states of %zu numbers and smaller "
-                           "buffers; this net takes %zu: hnn_workspace_create(net)",
-                           (*ws)->dim, net->dim);
-    if (!hnni_mul_size(count, net->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &elems) ||
-        !hnni_mul_size(count, out_per_state, &out_elems) ||
-        !hnni_mul_size(out_elems, sizeof(double), &out_elems))
-        return hnni_refuse((*ws)->message, HNN_ERR_TOO_LARGE,
-                           "count %zu: the arrays' sizes overflow size_t", count);
-    if ((bad = hnni_first_nonfinite(x, count * net->dim)) != count * net->dim)
-        return hnni_refuse((*ws)->message, HNN_ERR_NONFINITE,
-                           "state %zu holds NaN or infinity (number %zu of it)", bad / net->dim,
-                           bad % net->dim);
-    return HNN_OK;
-}
 
-const char *hnn_workspace_last_error(const hnn_workspace *ws)
-{
-    return ws == NULL ? "" : ws->message;
-}
-
-const char *hnn_net_last_error(const hnn_net *net)
-{
-    return net == NULL ? "" : net->message;
-}
-
-/* The refusal of an evaluation for a net of the wrong kind. */
-hnn_status hnni_wrong_kind(hnn_workspace *ws, const char *what)
-{
-    return hnni_refuse(ws->message, HNN_ERR_WRONG_KIND, "a direct-field net has no %s (it "
-                       "outputs the field: hnn_net_field)", what);
-}
-
-void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t t0, size_t ntan,
-                      double *xT, double *const *Z, double *const *A)
-{
-    const size_t dim = net->dim;
-    const size_t ld = (1 + ntan) * bc;
-    size_t l, r, s, t;
-
-    if (net->def.features != HNN_FEATURES_IDENTITY) {
-        /* Layer 0 from features: xT becomes the dual block of phi (values and, along e_t,
-         * d phi / dx_t), and one product gives z and all its tangents. */
-        for (s = 0; s < bc; s++)
-            hnni_features_eval(&net->def, x + s * dim, xT + s, ld, bc, t0, ntan);
-        hnni_layer_product(net, 0, xT, ld, ld, Z[0], ld);
-    } else {
-        /* Layer 0 from the states: z = W x on the value columns; its tangent along
-         * e_(t0 + t) is column t0 + t of W, the same for every state. */
-        for (r = 0; r < dim; r++)
-            for (s = 0; s < bc; s++)
-                xT[r * bc + s] = x[s * dim + r];
-        hnni_layer_product(net, 0, xT, bc, bc, Z[0], ld);
-        for (r = 0; r < net->out[0]; r++) {
-            const double *wrow = net->params + net->w_off[0] + r * dim;
-            for (t = 0; t < ntan; t++)
-                for (s = 0; s < bc; s++)
-                    Z[0][r * ld + (1 + t) * bc + s] = wrow[t0 + t];
-        }
-    }
-    hnni_dual_tanh(net->out[0], bc, ntan, net->params + net->b_off[0], Z[0], A[0], ld);
-
-    for (l = 1; l + 1 < net->layers; l++) {
-        hnni_layer_product(net, l, A[l - 1], ld, ld, Z[l], ld);
-        hnni_dual_tanh(net->out[l], bc, ntan, net->params + net->b_off[l], Z[l], A[l], ld);
-    }
-}
-
-const double *hnni_hidden_pass(const hnn_net *net, hnn_workspace *ws, const double *x,
-                               size_t bc, size_t ntan)
-{
-    double *Z[HNN_MAX_HIDDEN], *A[HNN_MAX_HIDDEN];
-    size_t l;
-    for (l = 0; l + 1 < net->layers; l++) {
-        Z[l] = ws->buf[1];
-        A[l] = ws->buf[0];
-    }
-    hnni_net_forward(net, x, bc, 0, ntan, ws->buf[0], Z, A);
-    return ws->buf[0];
-}
-
-void hnni_kinetic_add(const hnn_net *net, const double *x, double *energy, double *grad_p)
-{
-    const size_t n = net->def.dof;
-    const double m = net->def.kinetic_mass;
-    double sum = 0.0;
-    size_t i;
-    for (i = 0; i < n; i++)
-        sum += x[n + i] * x[n + i];
-    if (energy != NULL)
-        *energy += sum / (2.0 * m);
-    if (grad_p != NULL)
-        for (i = 0; i < n; i++)
-            grad_p[i] += x[n + i] / m;
-}
-
-/* The output layer of a Hamiltonian net on a dual block: H = w . a + b and
- * dH/dx_t = w . da_t, one row-vector product over all columns; plus the kinetic term, if any,
- * of the states x. */
-static void energy_head(const hnn_net *net, hnn_workspace *ws, const double *hidden,
-                        const double *x, size_t bc, size_t ntan, double *energy, double *grad)
-{
-    const size_t L = net->layers - 1;
-    const size_t ld = (1 + ntan) * bc;
-    const double *w = net->params + net->w_off[L];
-    const double bias = net->params[net->b_off[L]];
-    double *row = hidden == ws->buf[0] ? ws->buf[1] : ws->buf[0];
-    size_t s, t;
-    hnni_gemm(1, net->in[L], ld, w, net->in[L], hidden, ld, row, ld);
-    if (energy != NULL)
-        for (s = 0; s < bc; s++)
-            energy[s] = row[s] + bias;
-    for (t = 0; t < ntan; t++)
-        for (s = 0; s < bc; s++)
-            grad[s * net->dim + t] = row[(1 + t) * bc + s];
-    if (net->def.kinetic_mass > 0.0)
-        for (s = 0; s < bc; s++)
-            hnni_kinetic_add(net, x + s * net->dim, energy != NULL ? energy + s : NULL,
-                             ntan > 0 ? grad + s * net->dim + net->def.dof : NULL);
-}
-
-hnn_status hnn_net_energy(const hnn_net *net, hnn_workspace *ws, const double *x, size_t count,
-                          double *energy)
-{
-    hnn_status st = hnni_begin_eval(net, &ws, x, count, energy, 1);
-    size_t done;
-    if (st != HNN_OK)
-        return st;
-    if (net->def.kind != HNN_NET_HAMILTONIAN)
-        return hnni_wrong_kind(ws, "energy H");
-    for (done = 0; done < count; done += ws->chunk) {
-        size_t bc = count - done < ws->chunk ? count - done : ws->chunk;
-        const double *h = hnni_hidden_pass(net, ws, x + done * net->dim, bc, 0);
-        energy_head(net, ws, h, x + done * net->dim, bc, 0, energy + done, NULL);
-    }
-    return HNN_OK;
-}
-
-/* One chunk of hnn_net_gradient on the adjoint path: the sweeps, then each state's gradient
- * straight into the caller's array. */
-static void adjoint_gradient(const hnn_net *net, hnn_workspace *ws, const double *x, size_t bc,
-                             double *energy, double *grad)
-{
-    const double bias = net->params[net->b_off[net->layers - 1]];
-    hnni_adjoint b;
-    size_t s;
-    hnni_adjoint_layout(net, ws->chunk, 0, ws->buf[0], ws->buf[1], &b);
-    hnni_adjoint_forward(net, &b, x, bc, energy != NULL);
-    for (s = 0; s < bc; s++)
-        hnni_adjoint_state_gradient(net, &b, x, bc, s, grad + s * net->dim);
-    if (energy == NULL)
-        return;
-    for (s = 0; s < bc; s++) {
-        energy[s] = b.row[s] + bias;
-        if (net->def.kinetic_mass > 0.0)
-            hnni_kinetic_add(net, x + s * net->dim, energy + s, NULL);
-    }
-}
-
-hnn_status hnn_net_gradient(const hnn_net *net, hnn_workspace *ws, const double *x,
-                            size_t count, double *energy, double *grad)
-{
-    hnn_status st = hnni_begin_eval(net, &ws, x, count, grad, net != NULL ? net->dim : 0);
-    size_t done;
-    if (st != HNN_OK)
-        return st;
-    if (net->def.kind != HNN_NET_HAMILTONIAN)
-        return hnni_wrong_kind(ws, "gradient of H");
-    for (done = 0; done < count; done += ws->chunk) {
-        if (net->eval_path == HNN_PATH_ADJOINT) {
-            size_t bc = count - done < ws->chunk ? count - done : ws->chunk;
-            adjoint_gradient(net, ws, x + done * net->dim, bc, energy ? energy + done : NULL,
-                             grad + done * net->dim);
-            continue;
-        }
-        size_t bc = count - done < ws->chunk ? count - done : ws->chunk;
-        const double *h = hnni_hidden_pass(net, ws, x + done * net->dim, bc, net->dim);
-        energy_head(net, ws, h, x + done * net->dim, bc, net->dim, energy ? energy + done : NULL,
-                    grad + done * net->dim);
-    }
-    return HNN_OK;
-}
-
-/* Rotates gradients into Hamiltonian fields in place: [gq, gp] -> [gp, -gq]. */
-static void apply_symplectic_j(double *v, size_t count, size_t n)
-{
-    size_t s, i;
-    for (s = 0; s < count; s++) {
-        double *q = v + s * 2 * n, *p = q + n;
-        for (i = 0; i < n; i++) {
-            double gq = q[i];
-            q[i] = p[i];
-            p[i] = -gq;
-        }
-    }
-}
-
-/* The output layer of a direct-field net on plain values: f = W a + b. */
-static void field_head(const hnn_net *net, hnn_workspace *ws, const double *hidden, size_t bc,
-                       double *field)
-{
-    const size_t L = net->layers - 1;
-    const double *bias = net->params + net->b_off[L];
-    double *out = hidden == ws->buf[0] ? ws->buf[1] : ws->buf[0];
-    size_t r, s;
-    hnni_gemm(net->dim, net->in[L], bc, net->params + net->w_off[L], net->in[L], hidden, bc, out,
-              bc);
-    for (r = 0; r < net->dim; r++)
-        for (s = 0; s < bc; s++)
-            field[s * net->dim + r] = out[r * bc + s] + bias[r];
-}
-
-hnn_status hnn_net_field(const hnn_net *net, hnn_workspace *ws, const double *x, size_t count,
-                         double *field)
-{
-    hnn_status st;
-    size_t done;
-    if (net != NULL && net->def.kind == HNN_NET_HAMILTONIAN) {
-        st = hnn_net_gradient(net, ws, x, count, NULL, field);
-        if (st == HNN_OK)
-            apply_symplectic_j(field, count, net->def.dof);
-        return st;
-    }
-    if ((st = hnni_begin_eval(net, &ws, x, count, field, net != NULL ? net->dim : 0)) != HNN_OK)
-        return st;
-    for (done = 0; done < count; done += ws->chunk) {
-        size_t bc = count - done < ws->chunk ? count - done : ws->chunk;
-        const double *h = hnni_hidden_pass(net, ws, x + done * net->dim, bc, 0);
-        field_head(net, ws, h, bc, field + done * net->dim);
-    }
-    return HNN_OK;
-}
 
 int hnni_net_separable(const hnn_net *net)
 {

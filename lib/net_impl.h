@@ -1,5 +1,7 @@
-/* Private: the layout of a net, shared by the rooms that compute with it (net, features,
- * the dual and adjoint passes, the loss, the Jacobians); every other room uses net_access.h. */
+/* Private: the layout of a net, shared by the rooms that compute with it (net, workspace,
+ * forward (the dual engine), adjoint, eval, features, path, loss, jacobian); every other room
+ * uses net_access.h. Dependencies run one way: jacobian -> eval -> forward, adjoint ->
+ * net; workspace sizes the buffers of every use; nothing depends on jacobian. */
 #ifndef HNN_LIB_NET_IMPL_H
 #define HNN_LIB_NET_IMPL_H
 
@@ -67,12 +69,19 @@ struct hnn_workspace {
                                              per-thread channel, since the net is const */
 };
 
+/* ---- the weights and their transposed copy (net.c) */
+
 /* Z = W_l A and C = W_l^T G over n columns (row strides lda, ldz, ldg, ldc): every element
  * summed in one fixed order, whatever n is. */
 void hnni_layer_product(const hnn_net *net, size_t l, const double *A, size_t lda, size_t n,
                         double *Z, size_t ldz);
 void hnni_layer_product_t(const hnn_net *net, size_t l, const double *G, size_t ldg, size_t n,
                           double *C, size_t ldc);
+
+/* Rebuilds the derived copies (the transposed weights) after params changed. */
+void hnni_net_sync(hnn_net *net);
+
+/* ---- the cost model (path.c) */
 
 /* The path the cost model picks for evaluation (training = 0) or training (1), or def.path
  * when that is not AUTO (lib/path.c). Needs the layout (in, out, features) filled. */
@@ -81,6 +90,8 @@ hnn_gradient_path hnni_path_choose(const hnn_net *net, int training);
 /* The cost model: multiply-adds per state of grad H (training = 0) or of the training
  * gradient (1) on `path` (DUAL or ADJOINT). */
 double hnni_path_cost(const hnn_net *net, hnn_gradient_path path, int training);
+
+/* ---- the dual engine (forward.c) */
 
 /* Runs the hidden layers of `net` on bc <= chunk states x (row-major), carrying ntan
  * tangent blocks: 0 for a plain pass, else tangent t along the unit direction e_(t0 + t)
@@ -94,20 +105,36 @@ double hnni_path_cost(const hnn_net *net, hnn_gradient_path path, int training);
 void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t t0, size_t ntan,
                       double *xT, double *const *Z, double *const *A);
 
-/* need[b] = the doubles workspace buffer b needs for hnn_net_hessian and
- * hnn_net_field_jacobian on this net (one state, groups of a few tangents; jacobian.c); 0 if
- * that overflows size_t. */
+/* ---- workspaces (workspace.c) */
+
+/* The doubles of each evaluation buffer for `chunk` states on the net's engine (eval.c's
+ * layouts); 0 if that overflows size_t. */
+int hnni_eval_doubles(const hnn_net *net, size_t chunk, size_t need[2]);
+/* 1 if need[b] <= have[b] for both buffers. */
+int hnni_fits(const size_t need[2], const size_t have[2]);
+
+/* The Hessian's tangent directions per pass (jacobian.c builds its columns this many at a
+ * time, never 2n at once), and need[b] = the doubles buffer b needs for hnn_net_hessian and
+ * hnn_net_field_jacobian on this net (one state, every hidden layer's dual block of K
+ * tangents, then three reverse-sweep blocks); 0 if that overflows size_t. */
+#define HNNI_HESSIAN_GROUP 8
+size_t hnni_hessian_group(const hnn_net *net);
 int hnni_hessian_doubles(const hnn_net *net, size_t need[2]);
+
+/* A workspace's chunk and buffer sizes for this net (the most any use needs), and a new one
+ * made with the net's allocator. */
+hnn_status hnni_workspace_size(const hnn_net *net, size_t *chunk, size_t block[2],
+                               hnn_error *err);
+hnn_status hnni_workspace_new(const hnn_net *net, hnn_workspace **out, hnn_error *err);
 
 /* Doubles per state of layer 0's input block (xT above) in a pass with ntan tangents. */
 size_t hnni_input_doubles(const hnn_net *net, size_t ntan);
 
+/* ---- evaluation (eval.c) */
+
 /* Adds the known kinetic energy |p|^2 / (2 m) of state x (net->def.kinetic_mass > 0) to
  * *energy and its gradient p / m to grad_p (n numbers); either may be NULL. */
 void hnni_kinetic_add(const hnn_net *net, const double *x, double *energy, double *grad_p);
-
-/* Rebuilds the derived copies (the transposed weights) after params changed. */
-void hnni_net_sync(hnn_net *net);
 
 /* Checks the arguments every evaluation shares (pointers, count, workspace shape, NaN/Inf in
  * x) and the size rule: count states of dim doubles in, count results of out_per_state
@@ -124,6 +151,5 @@ hnn_status hnni_wrong_kind(hnn_workspace *ws, const char *what);
  * last hidden layer's dual block (in buf[0]). */
 const double *hnni_hidden_pass(const hnn_net *net, hnn_workspace *ws, const double *x,
                                size_t bc, size_t ntan);
-
 
 #endif
