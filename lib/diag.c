@@ -118,10 +118,11 @@ static hnn_status begin(hnn_diagnostics *d, size_t dim, const void *a, const voi
     return HNN_OK;
 }
 
-/* begin for a value struct the caller passed (a source or quantity, whose dim is checked, or
- * a result to fill): not NULL, with a released struct_size, and b not NULL. */
+/* begin for a value struct the caller passed (a source, a quantity, a result to fill): not
+ * NULL, with a released struct_size (checked before any other field is read), and b not
+ * NULL. */
 static hnn_status begin_value(hnn_diagnostics *d, const void *value, size_t full_size,
-                              size_t dim, const char *type, const void *b)
+                              const char *type, const void *b)
 {
     hnn_status st = begin(d, d != NULL ? d->dim : 0, value, b);
     size_t size;
@@ -133,17 +134,20 @@ static hnn_status begin_value(hnn_diagnostics *d, const void *value, size_t full
                     size, full_size, type);
         return HNN_ERR_INVALID_ARG;
     }
-    return begin(d, dim, value, b);
+    return HNN_OK;
 }
 
+/* ... and, for a source or quantity, its dim the handle's. */
 static hnn_status begin_source(hnn_diagnostics *d, const hnn_field_source *src, const void *b)
 {
-    return begin_value(d, src, sizeof *src, src != NULL ? src->dim : 0, "hnn_field_source", b);
+    hnn_status st = begin_value(d, src, sizeof *src, "hnn_field_source", b);
+    return st != HNN_OK ? st : begin(d, src->dim, src, b);
 }
 
 static hnn_status begin_quantity(hnn_diagnostics *d, const hnn_quantity *F, const void *b)
 {
-    return begin_value(d, F, sizeof *F, F != NULL ? F->dim : 0, "hnn_quantity", b);
+    hnn_status st = begin_value(d, F, sizeof *F, "hnn_quantity", b);
+    return st != HNN_OK ? st : begin(d, F->dim, F, b);
 }
 
 /* The size rule for arrays of count states: count * dim doubles must have a size in bytes that
@@ -173,8 +177,7 @@ hnn_status hnn_diagnostics_drift(hnn_diagnostics *d, const hnn_quantity *F, cons
     double f0, worst = 0.0, last = 0.0;
     size_t k;
     if (st != HNN_OK ||
-        (st = begin_value(d, out, sizeof *out, d->dim, "hnn_drift", F->fn != NULL ? out : NULL)) !=
-            HNN_OK ||
+        (st = begin_value(d, out, sizeof *out, "hnn_drift", F->fn != NULL ? out : NULL)) != HNN_OK ||
         (st = states_fit(d, count)) != HNN_OK)
         return st;
     if (count == 0 || !hnni_all_finite(traj, count * d->dim)) {
@@ -240,7 +243,7 @@ hnn_status hnn_diagnostics_divergence(hnn_diagnostics *d, const hnn_field_source
         const double *xs = x + s * d->dim;
         double div = 0.0;
         if (src->jacobian != NULL) { /* exact: the trace of the Jacobian */
-            if ((st = src->jacobian(src->ctx, xs, d->matrix)) != HNN_OK)
+            if ((st = src->jacobian(src->ctx, d->dim, xs, d->matrix)) != HNN_OK)
                 return fail(d, st, "the source's Jacobian failed");
             for (k = 0; k < d->dim; k++)
                 div += d->matrix[k * d->dim + k];

@@ -527,6 +527,7 @@ static hnn_status check_shape(const layout *L, hnn_error *err)
 static hnn_status read_header(reader *r, layout *L, hnn_error *err)
 {
     uint32_t version, l;
+    hnn_status st;
     if (r->size < sizeof magic) {
         if (memcmp(r->p, magic, r->size) == 0)
             return truncated(err, r, "the magic number");
@@ -559,16 +560,20 @@ static hnn_status read_header(reader *r, layout *L, hnn_error *err)
                          "header", L->features, L->kinetic_mass, version);
     /* the widths' array bounds, before they are read */
     if (L->depth == 0 || L->depth > HNN_MAX_HIDDEN)
-        return hnni_fail(err, L->depth == 0 ? HNN_ERR_CORRUPT : HNN_ERR_TOO_LARGE, "depth %u: a net has 1 to %d hidden layers", L->depth, HNN_MAX_HIDDEN);
+        return hnni_fail(err, L->depth == 0 ? HNN_ERR_CORRUPT : HNN_ERR_TOO_LARGE,
+                         "depth %u: a net has 1 to %d hidden layers", L->depth, HNN_MAX_HIDDEN);
     for (l = 0; l < L->depth; l++)
         if (!get_u32(r, &L->widths[l]))
             return truncated(err, r, "the layer widths");
     if (!get_u64(r, &L->seed) || !get_u64(r, &L->params))
         return truncated(err, r, "the header");
+    /* the shape first: a count that disagrees with it is a corrupt file, whatever its size */
+    if ((st = check_shape(L, err)) != HNN_OK)
+        return st;
     if (L->params > MAX_PARAMS)
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "%llu parameters, over the cap %llu",
                          (unsigned long long)L->params, (unsigned long long)MAX_PARAMS);
-    return check_shape(L, err);
+    return HNN_OK;
 }
 
 /* The optimizer section's fixed fields, from its first byte. */

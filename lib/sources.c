@@ -38,10 +38,13 @@ static hnn_status net_source_energy(void *ctx, const double *x, double *energy)
     return hnn_net_energy(hnni_workspace_net(ws), ws, x, 1, energy);
 }
 
-static hnn_status net_source_jacobian(void *ctx, const double *x, double *jac)
+static hnn_status net_source_jacobian(void *ctx, size_t dim, const double *x, double *jac)
 {
     hnn_workspace *ws = (hnn_workspace *)ctx;
-    return hnn_net_field_jacobian(hnni_workspace_net(ws), ws, x, 1, jac);
+    const hnn_net *net = hnni_workspace_net(ws);
+    if (dim != 2 * hnn_net_dof(net)) /* a source whose dim was edited: the caller's arrays */
+        return HNN_ERR_SIZE_MISMATCH;
+    return hnn_net_field_jacobian(net, ws, x, 1, jac);
 }
 
 hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws, hnn_field_source *out)

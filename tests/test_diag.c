@@ -146,18 +146,20 @@ static void test_constant_divergence_field(void **state)
 /* The spiral's Jacobian [[a, 1], [-1, a]], exactly; counts its calls. */
 static int spiral_jacobian_calls;
 
-static hnn_status spiral_jacobian(void *ctx, const double *x, double *jac)
+static hnn_status spiral_jacobian(void *ctx, size_t dim, const double *x, double *jac)
 {
     const double a = *(const double *)ctx;
     (void)x;
+    if (dim != 2)
+        return HNN_ERR_SIZE_MISMATCH;
     spiral_jacobian_calls++;
     jac[0] = a, jac[1] = 1.0, jac[2] = -1.0, jac[3] = a;
     return HNN_OK;
 }
 
-static hnn_status failing_jacobian(void *ctx, const double *x, double *jac)
+static hnn_status failing_jacobian(void *ctx, size_t dim, const double *x, double *jac)
 {
-    (void)ctx, (void)x, (void)jac;
+    (void)ctx, (void)dim, (void)x, (void)jac;
     return HNN_ERR_NONFINITE;
 }
 
@@ -189,10 +191,19 @@ static void test_a_source_jacobian_is_used(void **state)
     assert_int_equal(hnn_net_create(&def, &net, NULL), HNN_OK);
     assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &ns), HNN_OK);
     assert_non_null(ns.jacobian);
-    assert_int_equal(ns.jacobian(ns.ctx, x, via_source), HNN_OK);
+    assert_int_equal(ns.jacobian(ns.ctx, 2, x, via_source), HNN_OK);
     assert_int_equal(hnn_net_field_jacobian(net, hnn_net_workspace(net), x, 1, direct), HNN_OK);
     assert_memory_equal(via_source, direct, sizeof direct);
     assert_true(test_max_abs(direct, 4) > 0.0);
+    hnn_net_destroy(net);
+    /* a source whose dim was edited (the review's heap overflow): a net of n = 2 under a
+     * dim-2 source is refused by its Jacobian, never written past the 2 x 2 matrix */
+    def.dof = 2;
+    assert_int_equal(hnn_net_create(&def, &net, NULL), HNN_OK);
+    assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &ns), HNN_OK);
+    assert_int_equal(ns.jacobian(ns.ctx, 2, x, via_source), HNN_ERR_SIZE_MISMATCH);
+    ns.dim = 2;
+    assert_int_equal(hnn_diagnostics_divergence(d, &ns, x, 1, div), HNN_ERR_SIZE_MISMATCH);
     hnn_net_destroy(net);
     hnn_diagnostics_destroy(d);
 }

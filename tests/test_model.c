@@ -333,6 +333,18 @@ static void test_each_failure_has_its_status(void **state)
     reseal(buf, size);
     assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, &err), HNN_ERR_TOO_LARGE);
     buf[32] = 6, buf[33] = 0, buf[34] = 0;
+    { /* a parameter count over the cap that disagrees with the shape is garbage, not "too
+       * large": the shape is judged first (P is the u64 at byte 48 of this header) */
+        unsigned char saved[8];
+        memcpy(saved, buf + 48, 8);
+        memset(buf + 48, 0, 8);
+        buf[48] = 1, buf[51] = 0x08; /* 2^27 + 1 */
+        reseal(buf, size);
+        assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, &err),
+                         HNN_ERR_CORRUPT);
+        assert_non_null(strstr(err.message, "parameters, the shape"));
+        memcpy(buf + 48, saved, 8);
+    }
     memset(buf + 56, 0xFF, 8); /* the first parameter made NaN, correctly checksummed */
     reseal(buf, size);
     assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, &err), HNN_ERR_CORRUPT);

@@ -17,9 +17,11 @@ typedef hnn_status (*hnn_field_fn)(void *ctx, const double *x, double *f);
 typedef hnn_status (*hnn_energy_fn)(void *ctx, const double *x, double *energy);
 
 /* Writes the field's Jacobian at one state: jac[i * dim + j] = df_i / dx_j (dim x dim,
- * row-major). Optional: the diagnostics use it, exact, where they would otherwise take
- * central differences of the field. */
-typedef hnn_status (*hnn_jacobian_fn)(void *ctx, const double *x, double *jac);
+ * row-major). `dim` is the length of the caller's state (its arrays hold dim and dim * dim
+ * numbers): a function made for another dim returns HNN_ERR_SIZE_MISMATCH and writes
+ * nothing. Optional: the diagnostics use it, exact, where they would otherwise take central
+ * differences of the field. */
+typedef hnn_status (*hnn_jacobian_fn)(void *ctx, size_t dim, const double *x, double *jac);
 
 /* A vector field on states x = [q_1..q_n, p_1..p_n] (dim = 2n), after GSL's
  * gsl_odeiv2_system: function pointers plus a context pointer the library never touches.
