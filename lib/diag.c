@@ -184,11 +184,11 @@ hnn_status hnn_diagnostics_drift(hnn_diagnostics *d, const hnn_quantity *F, cons
         hnni_format(d->message, "need count >= 1 finite states");
         return count == 0 ? HNN_ERR_INVALID_ARG : HNN_ERR_NONFINITE;
     }
-    if ((st = F->fn(F->ctx, traj, &f0, NULL)) != HNN_OK)
+    if ((st = F->fn(F->ctx, d->dim, traj, &f0, NULL)) != HNN_OK)
         return fail(d, st, "the quantity failed");
     for (k = 1; k < count; k++) {
         double fk;
-        if ((st = F->fn(F->ctx, traj + k * d->dim, &fk, NULL)) != HNN_OK)
+        if ((st = F->fn(F->ctx, d->dim, traj + k * d->dim, &fk, NULL)) != HNN_OK)
             return fail(d, st, "the quantity failed");
         last = fabs(fk - f0);
         worst = last > worst || isnan(last) ? last : worst;
@@ -219,8 +219,8 @@ hnn_status hnn_diagnostics_poisson_bracket(hnn_diagnostics *d, const hnn_quantit
     for (s = 0; s < count; s++) {
         const double *xs = x + s * d->dim;
         double b = 0.0;
-        if ((st = F->fn(F->ctx, xs, &value, gf)) != HNN_OK ||
-            (st = G->fn(G->ctx, xs, &value, gg)) != HNN_OK)
+        if ((st = F->fn(F->ctx, d->dim, xs, &value, gf)) != HNN_OK ||
+            (st = G->fn(G->ctx, d->dim, xs, &value, gg)) != HNN_OK)
             return fail(d, st, "a quantity failed");
         for (i = 0; i < d->n; i++)
             b += gf[i] * gg[d->n + i] - gf[d->n + i] * gg[i];
@@ -253,11 +253,11 @@ hnn_status hnn_diagnostics_divergence(hnn_diagnostics *d, const hnn_field_source
                 double fp, *xp = d->v[V_XP], *f = d->v[V_FIELD];
                 memcpy(xp, xs, d->dim * sizeof *xs);
                 xp[k] = xs[k] + step;
-                if ((st = src->field(src->ctx, xp, f)) != HNN_OK)
+                if ((st = src->field(src->ctx, d->dim, xp, f)) != HNN_OK)
                     return fail(d, st, "the field source failed");
                 fp = f[k];
                 xp[k] = xs[k] - step;
-                if ((st = src->field(src->ctx, xp, f)) != HNN_OK)
+                if ((st = src->field(src->ctx, d->dim, xp, f)) != HNN_OK)
                     return fail(d, st, "the field source failed");
                 div += (fp - f[k]) / (2.0 * step);
             }
@@ -291,7 +291,7 @@ hnn_status hnn_diagnostics_loop_gap(hnn_diagnostics *d, const hnn_field_source *
         const double c = cos(theta), s = sin(theta);
         x[plane] = center[plane] + radius * c;
         x[d->n + plane] = center[d->n + plane] + radius * s;
-        if ((st = src->field(src->ctx, x, f)) != HNN_OK)
+        if ((st = src->field(src->ctx, d->dim, x, f)) != HNN_OK)
             return fail(d, st, "the field source failed");
         /* f_q dp - f_p dq with dq = -r sin, dp = r cos (per unit angle) */
         sum += f[plane] * radius * c + f[d->n + plane] * radius * s;

@@ -157,7 +157,7 @@ hnn_status hnni_eval(hnn_integrator *in, const hnn_field_source *src, const doub
 {
     hnn_status st;
     in->evals++;
-    st = src->field(src->ctx, x, f);
+    st = src->field(src->ctx, in->dim, x, f);
     if (st != HNN_OK) {
         hnni_format(in->message, "the field source failed: %s", hnn_status_string(st));
         return st;

@@ -25,26 +25,31 @@ static hnn_status publish_quantity(hnn_quantity *out, const hnn_quantity *q)
 
 /* ---- nets ------------------------------------------------------------------------------ */
 
-/* A net source's context is the workspace: it knows its net (hnni_workspace_net). */
-static hnn_status net_source_field(void *ctx, const double *x, double *f)
+/* A net source's context is the workspace: it knows its net (hnni_workspace_net). Every
+ * callback first checks that the caller's arrays (dim numbers) are the net's state: a
+ * source whose dim was edited is refused, never read or written past. */
+static const hnn_net *net_for(void *ctx, size_t dim)
 {
-    hnn_workspace *ws = (hnn_workspace *)ctx;
-    return hnn_net_field(hnni_workspace_net(ws), ws, x, 1, f);
+    const hnn_net *net = hnni_workspace_net((hnn_workspace *)ctx);
+    return dim == 2 * hnn_net_dof(net) ? net : NULL;
 }
 
-static hnn_status net_source_energy(void *ctx, const double *x, double *energy)
+static hnn_status net_source_field(void *ctx, size_t dim, const double *x, double *f)
 {
-    hnn_workspace *ws = (hnn_workspace *)ctx;
-    return hnn_net_energy(hnni_workspace_net(ws), ws, x, 1, energy);
+    const hnn_net *net = net_for(ctx, dim);
+    return net == NULL ? HNN_ERR_SIZE_MISMATCH : hnn_net_field(net, ctx, x, 1, f);
+}
+
+static hnn_status net_source_energy(void *ctx, size_t dim, const double *x, double *energy)
+{
+    const hnn_net *net = net_for(ctx, dim);
+    return net == NULL ? HNN_ERR_SIZE_MISMATCH : hnn_net_energy(net, ctx, x, 1, energy);
 }
 
 static hnn_status net_source_jacobian(void *ctx, size_t dim, const double *x, double *jac)
 {
-    hnn_workspace *ws = (hnn_workspace *)ctx;
-    const hnn_net *net = hnni_workspace_net(ws);
-    if (dim != 2 * hnn_net_dof(net)) /* a source whose dim was edited: the caller's arrays */
-        return HNN_ERR_SIZE_MISMATCH;
-    return hnn_net_field_jacobian(net, ws, x, 1, jac);
+    const hnn_net *net = net_for(ctx, dim);
+    return net == NULL ? HNN_ERR_SIZE_MISMATCH : hnn_net_field_jacobian(net, ctx, x, 1, jac);
 }
 
 hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws, hnn_field_source *out)
@@ -64,12 +69,15 @@ hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws, hnn_field
     return publish_source(out, &src);
 }
 
-static hnn_status net_energy_quantity(void *ctx, const double *x, double *value, double *grad)
+static hnn_status net_energy_quantity(void *ctx, size_t dim, const double *x, double *value,
+                                      double *grad)
 {
-    hnn_workspace *ws = (hnn_workspace *)ctx;
+    const hnn_net *net = net_for(ctx, dim);
+    if (net == NULL)
+        return HNN_ERR_SIZE_MISMATCH;
     if (grad != NULL)
-        return hnn_net_gradient(hnni_workspace_net(ws), ws, x, 1, value, grad);
-    return hnn_net_energy(hnni_workspace_net(ws), ws, x, 1, value);
+        return hnn_net_gradient(net, ctx, x, 1, value, grad);
+    return hnn_net_energy(net, ctx, x, 1, value);
 }
 
 hnn_status hnn_quantity_net_energy(const hnn_net *net, hnn_workspace *ws, hnn_quantity *out)
@@ -104,14 +112,24 @@ static hnn_status check_system(hnn_system system, const void *out)
     return hnni_system_known(system) ? HNN_OK : HNN_ERR_INVALID_ARG;
 }
 
-static hnn_status system_field(void *ctx, const double *x, double *f)
+/* 1 if the caller's arrays (dim numbers) are the system's state */
+static int system_fits(void *ctx, size_t dim)
 {
+    return dim == 2 * hnn_system_dof(*(const hnn_system *)ctx);
+}
+
+static hnn_status system_field(void *ctx, size_t dim, const double *x, double *f)
+{
+    if (!system_fits(ctx, dim))
+        return HNN_ERR_SIZE_MISMATCH;
     hnni_system_field(*(const hnn_system *)ctx, x, f);
     return HNN_OK;
 }
 
-static hnn_status system_energy(void *ctx, const double *x, double *energy)
+static hnn_status system_energy(void *ctx, size_t dim, const double *x, double *energy)
 {
+    if (!system_fits(ctx, dim))
+        return HNN_ERR_SIZE_MISMATCH;
     *energy = hnn_system_energy(*(const hnn_system *)ctx, x);
     return HNN_OK;
 }
@@ -132,9 +150,12 @@ hnn_status hnn_field_source_system(hnn_system system, hnn_field_source *out)
     return publish_source(out, &src);
 }
 
-static hnn_status system_energy_quantity(void *ctx, const double *x, double *value, double *grad)
+static hnn_status system_energy_quantity(void *ctx, size_t dim, const double *x, double *value,
+                                         double *grad)
 {
     const hnn_system sys = *(const hnn_system *)ctx;
+    if (!system_fits(ctx, dim))
+        return HNN_ERR_SIZE_MISMATCH;
     *value = hnn_system_energy(sys, x);
     if (grad != NULL) { /* f = J grad H, so grad H = (-f_p, f_q) */
         const size_t n = hnn_system_dof(sys);
@@ -164,9 +185,12 @@ hnn_status hnn_quantity_system_energy(hnn_system system, hnn_quantity *out)
 
 /* ---- dissipative models ---------------------------------------------------------------- */
 
-static hnn_status dissipative_field(void *ctx, const double *x, double *f)
+static hnn_status dissipative_field(void *ctx, size_t dim, const double *x, double *f)
 {
-    return hnn_dissipative_field((hnn_dissipative *)ctx, x, 1, f);
+    hnn_dissipative *m = (hnn_dissipative *)ctx;
+    if (dim != 2 * hnn_net_dof(hnn_dissipative_energy_net(m)))
+        return HNN_ERR_SIZE_MISMATCH;
+    return hnn_dissipative_field(m, x, 1, f);
 }
 
 hnn_status hnn_field_source_dissipative(hnn_dissipative *m, hnn_field_source *out)
@@ -186,11 +210,14 @@ hnn_status hnn_field_source_dissipative(hnn_dissipative *m, hnn_field_source *ou
 
 /* ---- momenta of bodies ----------------------------------------------------------------- */
 
-static hnn_status momentum_quantity(void *ctx, const double *x, double *value, double *grad)
+static hnn_status momentum_quantity(void *ctx, size_t dim, const double *x, double *value,
+                                   double *grad)
 {
     const hnn_bodies *b = (const hnn_bodies *)ctx;
     const size_t n = b->dof, d = n / b->bodies;
     size_t k;
+    if (dim != 2 * n)
+        return HNN_ERR_SIZE_MISMATCH;
     *value = 0.0;
     for (k = 0; k < b->bodies; k++)
         *value += x[n + k * d + b->axis];
@@ -202,12 +229,14 @@ static hnn_status momentum_quantity(void *ctx, const double *x, double *value, d
     return HNN_OK;
 }
 
-static hnn_status angular_momentum_quantity(void *ctx, const double *x, double *value,
-                                            double *grad)
+static hnn_status angular_momentum_quantity(void *ctx, size_t dim, const double *x,
+                                            double *value, double *grad)
 {
     const hnn_bodies *b = (const hnn_bodies *)ctx;
     const size_t n = b->dof;
     size_t k;
+    if (dim != 2 * n)
+        return HNN_ERR_SIZE_MISMATCH;
     *value = 0.0;
     for (k = 0; k < b->bodies; k++) {
         const double *q = x + 2 * k, *p = x + n + 2 * k;

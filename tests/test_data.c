@@ -195,7 +195,7 @@ static void test_system_fields_are_hamiltonian(void **state)
         if (n >= 4) /* keep bodies apart: spread them along x */
             for (i = 0; i < n / 2; i++)
                 x[2 * i] += 3.0 * (double)i;
-        assert_int_equal(src.field(src.ctx, x, f), HNN_OK);
+        assert_int_equal(src.field(src.ctx, src.dim, x, f), HNN_OK);
         for (i = 0; i < 2 * n; i++) {
             memcpy(xp, x, sizeof x);
             xp[i] = x[i] + h;
@@ -245,7 +245,7 @@ static void test_three_body_protocol(void **state)
         double f[12];
         hnn_field_source src = {.struct_size = sizeof src};
         assert_int_equal(hnn_field_source_system(HNN_SYSTEM_THREE_BODY, &src), HNN_OK);
-        src.field(src.ctx, x + 12 * i, f);
+        src.field(src.ctx, src.dim, x + 12 * i, f);
         assert_memory_equal(f, y + 12 * i, sizeof f);
     }
     hnn_dataset_destroy(train);
@@ -281,7 +281,7 @@ static void test_system_box_data(void **state)
             assert_true(fabs(x[8 * i + k]) <= 2.0);
             assert_true(fabs(x[8 * i + 4 + k]) <= 0.5);
         }
-        src.field(src.ctx, x + 8 * i, f);
+        src.field(src.ctx, src.dim, x + 8 * i, f);
         assert_memory_equal(f, y + 8 * i, sizeof f);
         /* no wall: the springs' forces cancel, so total momentum is constant */
         assert_true(fabs(f[4] + f[5] + f[6] + f[7]) < 1e-14);

@@ -27,9 +27,11 @@ static hnn_integrator *make_integ(hnn_method m, size_t dim)
 }
 
 /* f = J grad H + a x for the unit spring: divergence 2a everywhere, area grows as exp(2a t). */
-static hnn_status spiral_field(void *ctx, const double *x, double *f)
+static hnn_status spiral_field(void *ctx, size_t dim, const double *x, double *f)
 {
     const double a = *(const double *)ctx;
+    if (dim != 2)
+        return HNN_ERR_SIZE_MISMATCH;
     f[0] = x[1] + a * x[0];
     f[1] = -x[0] + a * x[1];
     return HNN_OK;
@@ -204,6 +206,18 @@ static void test_a_source_jacobian_is_used(void **state)
     assert_int_equal(ns.jacobian(ns.ctx, 2, x, via_source), HNN_ERR_SIZE_MISMATCH);
     ns.dim = 2;
     assert_int_equal(hnn_diagnostics_divergence(d, &ns, x, 1, div), HNN_ERR_SIZE_MISMATCH);
+    { /* every callback of an edited source refuses: its field under an integrator of dim 2,
+       * its net's energy as a quantity of dim 2 */
+        hnn_integrator *rk4 = make_integ(HNN_METHOD_RK4, 2);
+        hnn_quantity H = {.struct_size = sizeof H};
+        double state_x[2] = {0.3, -0.2}, value;
+        assert_int_equal(hnn_integrator_step(rk4, &ns, state_x, 0.1), HNN_ERR_SIZE_MISMATCH);
+        assert_true(state_x[0] == 0.3 && state_x[1] == -0.2);
+        assert_int_equal(hnn_quantity_net_energy(net, hnn_net_workspace(net), &H), HNN_OK);
+        assert_int_equal(H.fn(H.ctx, 2, x, &value, NULL), HNN_ERR_SIZE_MISMATCH);
+        assert_int_equal(H.fn(H.ctx, 4, x, &value, NULL), HNN_OK);
+        hnn_integrator_destroy(rk4);
+    }
     hnn_net_destroy(net);
     hnn_diagnostics_destroy(d);
 }
@@ -264,9 +278,12 @@ static void test_value_structs_carry_their_size(void **state)
 }
 
 /* Brackets on the spring by hand: {q, H} = p, {p, H} = -q, {H, H} = 0, {q, p} = 1. */
-static hnn_status coordinate(void *ctx, const double *x, double *value, double *grad)
+static hnn_status coordinate(void *ctx, size_t dim, const double *x, double *value,
+                             double *grad)
 {
     const size_t i = *(const size_t *)ctx;
+    if (dim != 2)
+        return HNN_ERR_SIZE_MISMATCH;
     *value = x[i];
     if (grad != NULL) {
         grad[0] = i == 0;
@@ -466,18 +483,18 @@ static void test_momentum_quantities(void **state)
     assert_int_equal(hnn_quantity_momentum(&axis_y, &py), HNN_OK);
     assert_int_equal(hnn_quantity_angular_momentum(&axis_x, &L), HNN_OK);
     assert_int_equal(hnn_quantity_system_energy(HNN_SYSTEM_TWO_BODY, &energy), HNN_OK);
-    assert_int_equal(px.fn(px.ctx, x, &v, g), HNN_OK);
+    assert_int_equal(px.fn(px.ctx, px.dim, x, &v, g), HNN_OK);
     assert_true(v == 0.3 + -0.1);
-    assert_int_equal(L.fn(L.ctx, x, &v, g), HNN_OK);
+    assert_int_equal(L.fn(L.ctx, L.dim, x, &v, g), HNN_OK);
     assert_true(fabs(v - (0.7 * 0.5 - -0.2 * 0.3 + -0.4 * 0.25 - 0.9 * -0.1)) < 1e-15);
     for (k = 0; k < 3; k++) {
-        assert_int_equal(all[k]->fn(all[k]->ctx, x, &v, g), HNN_OK);
+        assert_int_equal(all[k]->fn(all[k]->ctx, all[k]->dim, x, &v, g), HNN_OK);
         for (i = 0; i < 8; i++) {
             memcpy(xp, x, sizeof x);
             xp[i] = x[i] + 1e-6;
-            all[k]->fn(all[k]->ctx, xp, &vp, NULL);
+            all[k]->fn(all[k]->ctx, all[k]->dim, xp, &vp, NULL);
             xp[i] = x[i] - 1e-6;
-            all[k]->fn(all[k]->ctx, xp, &vm, NULL);
+            all[k]->fn(all[k]->ctx, all[k]->dim, xp, &vm, NULL);
             assert_true(fabs((vp - vm) / 2e-6 - g[i]) < 1e-9);
         }
         assert_int_equal(hnn_diagnostics_poisson_bracket(d, all[k], &energy, x, 1, b), HNN_OK);

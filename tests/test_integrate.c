@@ -371,9 +371,9 @@ static void test_non_convergence_leaves_state_untouched(void **state)
     hnn_net_destroy(net);
 }
 
-static hnn_status nan_field(void *ctx, const double *x, double *f)
+static hnn_status nan_field(void *ctx, size_t dim, const double *x, double *f)
 {
-    (void)ctx;
+    (void)ctx, (void)dim; /* a 2-number state: the tests call it with nothing else */
     f[0] = x[1];
     f[1] = x[0] > 1.05 ? NAN : -x[0];
     return HNN_OK;
@@ -381,17 +381,17 @@ static hnn_status nan_field(void *ctx, const double *x, double *f)
 
 /* The spring's field at the start (p = 0.5), and NaN in dp/dt anywhere else: symplectic
  * Euler's second evaluation, at (q, p'), is read for dq/dt only, so the NaN went unseen. */
-static hnn_status half_nan_field(void *ctx, const double *x, double *f)
+static hnn_status half_nan_field(void *ctx, size_t dim, const double *x, double *f)
 {
-    (void)ctx;
+    (void)ctx, (void)dim; /* a 2-number state: the tests call it with nothing else */
     f[0] = x[1];
     f[1] = x[1] == 0.5 ? -x[0] : NAN;
     return HNN_OK;
 }
 
-static hnn_status failing_field(void *ctx, const double *x, double *f)
+static hnn_status failing_field(void *ctx, size_t dim, const double *x, double *f)
 {
-    (void)ctx;
+    (void)ctx, (void)dim; /* a 2-number state: the tests call it with nothing else */
     (void)x;
     (void)f;
     return HNN_ERR_WRONG_KIND;
@@ -510,9 +510,9 @@ static void test_tao_copies_follow_the_caller(void **state)
 
 /* A stiffly scaled oscillator, H = p^2 / (2m) + k q^2 / 2 with m = k = 1e-3 (omega = 1): the
  * implicit iterations' corrections swap between q and p from one iteration to the next. */
-static hnn_status scaled_field(void *ctx, const double *x, double *f)
+static hnn_status scaled_field(void *ctx, size_t dim, const double *x, double *f)
 {
-    (void)ctx;
+    (void)ctx, (void)dim; /* a 2-number state: the tests call it with nothing else */
     f[0] = x[1] / 1e-3;
     f[1] = -1e-3 * x[0];
     return HNN_OK;

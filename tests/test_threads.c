@@ -37,7 +37,7 @@ static hnn_status evaluate(const hnn_net *net, int hamiltonian, hnn_workspace *w
     if ((st = hnn_net_field(net, ws, x, COUNT, r->field)) != HNN_OK ||
         (st = hnn_net_field_jacobian(net, ws, x, COUNT, r->jac)) != HNN_OK ||
         (st = hnn_field_source_net(net, ws, &src)) != HNN_OK ||
-        (st = src.field(src.ctx, x, r->source_field)) != HNN_OK)
+        (st = src.field(src.ctx, src.dim, x, r->source_field)) != HNN_OK)
         return st;
     if (!hamiltonian)
         return HNN_OK;
@@ -46,7 +46,7 @@ static hnn_status evaluate(const hnn_net *net, int hamiltonian, hnn_workspace *w
         (st = hnn_net_hessian(net, ws, x, COUNT, r->hess)) != HNN_OK ||
         (st = hnn_quantity_net_energy(net, ws, &q)) != HNN_OK)
         return st;
-    return q.fn(q.ctx, x, r->quantity, r->quantity + 1);
+    return q.fn(q.ctx, q.dim, x, r->quantity, r->quantity + 1);
 }
 
 /* Each NULL-workspace entry point refuses (a direct-field net has no energy: those answer

@@ -60,9 +60,11 @@ static hnn_dataset *make_data(uint64_t seed)
     return out;
 }
 
-static hnn_status damped_field(void *ctx, const double *x, double *f)
+static hnn_status damped_field(void *ctx, size_t dim, const double *x, double *f)
 {
     (void)ctx;
+    if (dim != 2) /* the caller's arrays must be this field's state */
+        return HNN_ERR_SIZE_MISMATCH;
     f[0] = x[1];
     f[1] = -x[0] - GAMMA * x[1];
     return HNN_OK;

@@ -72,11 +72,13 @@ static void gather(const block *b, const double *x)
         }
 }
 
-static hnn_status block_field(void *ctx, const double *x, double *f)
+static hnn_status block_field(void *ctx, size_t dim, const double *x, double *f)
 {
     const block *b = (const block *)ctx;
     size_t k, i;
     hnn_status st;
+    if (dim != 2 * b->n * b->count) /* the caller's arrays must be the whole block's state */
+        return HNN_ERR_SIZE_MISMATCH;
     gather(b, x);
     if ((st = hnn_net_field(b->net, b->ws, b->rows_x, b->count, b->rows_f)) != HNN_OK)
         return st;

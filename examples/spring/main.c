@@ -103,11 +103,13 @@ typedef struct stacked {
     double rows_x[PATCH_POINTS * 2], rows_f[PATCH_POINTS * 2];
 } stacked;
 
-static hnn_status stacked_field(void *ctx, const double *x, double *f)
+static hnn_status stacked_field(void *ctx, size_t dim, const double *x, double *f)
 {
     stacked *s = (stacked *)ctx;
     hnn_status st = HNN_OK;
     size_t k;
+    if (dim != 2 * PATCH_POINTS)
+        return HNN_ERR_SIZE_MISMATCH;
     for (k = 0; k < PATCH_POINTS; k++) {
         s->rows_x[2 * k] = x[k];
         s->rows_x[2 * k + 1] = x[PATCH_POINTS + k];
@@ -116,7 +118,7 @@ static hnn_status stacked_field(void *ctx, const double *x, double *f)
         st = hnn_net_field(s->net, hnn_net_workspace(s->net), s->rows_x, PATCH_POINTS, s->rows_f);
     else
         for (k = 0; k < PATCH_POINTS && st == HNN_OK; k++)
-            st = s->single->field(s->single->ctx, s->rows_x + 2 * k, s->rows_f + 2 * k);
+            st = s->single->field(s->single->ctx, 2, s->rows_x + 2 * k, s->rows_f + 2 * k);
     for (k = 0; k < PATCH_POINTS; k++) {
         f[k] = s->rows_f[2 * k];
         f[PATCH_POINTS + k] = s->rows_f[2 * k + 1];

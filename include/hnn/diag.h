@@ -11,8 +11,10 @@ extern "C" {
 #endif
 
 /* A scalar function F(x) of the state, with its gradient: writes F into *value and, if
- * grad is not NULL, dF/dx (dim doubles). */
-typedef hnn_status (*hnn_quantity_fn)(void *ctx, const double *x, double *value, double *grad);
+ * grad is not NULL, dF/dx (dim doubles). `dim` is the length of the caller's x and grad: a
+ * function made for another returns HNN_ERR_SIZE_MISMATCH and writes nothing. */
+typedef hnn_status (*hnn_quantity_fn)(void *ctx, size_t dim, const double *x, double *value,
+                                      double *grad);
 
 /* A value struct that can grow (docs/api.md "Value structs"): set struct_size to
  * sizeof(hnn_quantity) before a constructor fills it or you do, e.g.

@@ -9,12 +9,14 @@
 extern "C" {
 #endif
 
-/* Writes the field f = dx/dt at one state x (both dim doubles). Returns HNN_OK or a status
- * that the caller (an integrator step, say) passes on, leaving its own state unchanged. */
-typedef hnn_status (*hnn_field_fn)(void *ctx, const double *x, double *f);
+/* Writes the field f = dx/dt at one state x (both dim doubles: dim is the length of the
+ * caller's arrays; a function made for another returns HNN_ERR_SIZE_MISMATCH and writes
+ * nothing). Returns HNN_OK or a status that the caller (an integrator step, say) passes on,
+ * leaving its own state unchanged. */
+typedef hnn_status (*hnn_field_fn)(void *ctx, size_t dim, const double *x, double *f);
 
-/* Writes the energy H(x) at one state (optional: used by diagnostics and examples). */
-typedef hnn_status (*hnn_energy_fn)(void *ctx, const double *x, double *energy);
+/* Writes the energy H(x) at one state of dim numbers (optional: for your own diagnostics). */
+typedef hnn_status (*hnn_energy_fn)(void *ctx, size_t dim, const double *x, double *energy);
 
 /* Writes the field's Jacobian at one state: jac[i * dim + j] = df_i / dx_j (dim x dim,
  * row-major). `dim` is the length of the caller's state (its arrays hold dim and dim * dim
@@ -49,8 +51,8 @@ typedef struct hnn_field_source {
  * workspace (hnn_workspace_create) and its own source. The net and the
  * workspace must outlive the source. Separable only for a net that reads the positions only
  * and has a known kinetic term (HNN_FEATURES_POSITIONS, kinetic_mass > 0): H = T(p) + V(q).
- * Its jacobian is the net's exact one (hnn_net_field_jacobian). Do not edit the dim or the
- * pointers of a source a constructor made: its functions assume the net's shape. */
+ * Its jacobian is the net's exact one (hnn_net_field_jacobian). Its callbacks refuse a dim
+ * other than the net's 2n with HNN_ERR_SIZE_MISMATCH. */
 HNN_API hnn_status hnn_field_source_net(const hnn_net *net, hnn_workspace *ws,
                                         hnn_field_source *out);
 
