@@ -54,7 +54,7 @@ hnn_status hnni_read_def(const void *def, void *full, size_t full_size, const si
 /* Value structs (hnn_field_source, hnn_quantity, hnn_bodies, hnn_drift, hnn_train_result,
  * hnn_train_meta) start with struct_size too and follow the same rule of released sizes (one
  * each so far; when one grows, its readers copy the caller's part over defaults as
- * hnni_read_def does). hnni_value_ok: 1 if the struct at p has a released size. A library
+ * hnni_read_def does). hnni_value_ok: 1 if the struct at p has a released size. A function
  * that fills one writes it with hnni_copy_def_out. */
 int hnni_value_ok(const void *p, size_t full_size);
 

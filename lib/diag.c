@@ -177,7 +177,8 @@ hnn_status hnn_diagnostics_drift(hnn_diagnostics *d, const hnn_quantity *F, cons
     double f0, worst = 0.0, last = 0.0;
     size_t k;
     if (st != HNN_OK ||
-        (st = begin_value(d, out, sizeof *out, "hnn_drift", F->fn != NULL ? out : NULL)) != HNN_OK ||
+        (st = begin_value(d, out, sizeof *out, "hnn_drift", F->fn != NULL ? out : NULL)) !=
+            HNN_OK ||
         (st = states_fit(d, count)) != HNN_OK)
         return st;
     if (count == 0 || !hnni_all_finite(traj, count * d->dim)) {

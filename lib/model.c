@@ -552,7 +552,8 @@ static hnn_status read_header(reader *r, layout *L, hnn_error *err)
         return truncated(err, r, "the header");
     if (L->flags & ~(FLAG_OPTIMIZER | FLAG_TRAINING))
         return hnni_fail(err, HNN_ERR_CORRUPT, "unknown flags 0x%x", L->flags);
-    if ((L->kinetic_mass == 0.0 && signbit(L->kinetic_mass)) || !hnni_kinetic_mass_ok(L->kinetic_mass))
+    if ((L->kinetic_mass == 0.0 && signbit(L->kinetic_mass)) ||
+        !hnni_kinetic_mass_ok(L->kinetic_mass))
         return hnni_fail(err, HNN_ERR_CORRUPT, "kinetic mass %g: a net takes 0 (none, written "
                          "as +0) or a mass in [1e-100, 1e100]", L->kinetic_mass);
     if (version != format_version_for(L->features, L->kinetic_mass))
