@@ -189,6 +189,21 @@ HNNI_CLONES static int adam_range(hnn_optimizer *opt, const adam_consts *c, doub
     const double vm = ams ? (vmax[i] > v1 ? vmax[i] : v1) : 0.0;                               \
     const double p1 = p + -step * (m1 / (sqrt(ams ? vm : v1) / bias2 + eps))
     if (!commit) {
+        /* First a cheaper sufficient test, without the square root and the division: the
+         * denominator sqrt(.) / bias2 + eps is at least eps, so |p1| <= |p| + step / eps |m1|,
+         * and that below 1e300 keeps p1 finite whatever the rounding. Only if it fails for
+         * some parameter does the exact pass below decide (it is what the update computes). */
+        const double step_over_eps = step / eps;
+        for (i = begin; i < end; i++) {
+            const double p = shrinks ? params[i] * shrink : params[i];
+            const double g = decays ? grad[i] + wd * p : grad[i];
+            const double m1 = m[i] * b1 + (1.0 - b1) * g;
+            const double v1 = v[i] * b2 + (1.0 - b2) * (g * g);
+            ok &= (fabs(p) + step_over_eps * fabs(m1) <= 1e300) & finite_value(v1);
+        }
+        if (ok)
+            return 1;
+        ok = 1;
         for (i = begin; i < end; i++) {
             ADAM_STEP;
             /* vm = max(vmax, v1) is finite when v1 is: vmax holds committed, finite values */

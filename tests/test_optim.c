@@ -343,6 +343,24 @@ static void test_overflowing_updates_change_nothing(void **state)
     assert_int_equal(hnn_optimizer_state_get(opt, st2, 1 + 2 * NP), HNN_OK);
     assert_memory_equal(st, st2, sizeof st); /* the state too */
     hnn_optimizer_destroy(opt);
+
+    /* a huge but finite first step (|p1| ~ 1e295) fails the cheap sufficient test and is
+     * decided by the exact one: accepted, and equal to p - lr g / (|g| + eps) (the first Adam
+     * step, m_hat = g, v_hat = g^2) */
+    def = hnn_optimizer_def_default(HNN_OPT_ADAM);
+    def.lr = 1e295;
+    opt = make_opt(&def);
+    memcpy(p, before, sizeof p);
+    g[1] = -0.5;
+    assert_int_equal(hnn_optimizer_step(opt, p, g, NP), HNN_OK);
+    {
+        size_t i;
+        for (i = 0; i < NP; i++) {
+            const double want = before[i] - def.lr * g[i] / (fabs(g[i]) + def.eps);
+            assert_true(fabs(p[i] - want) <= 1e-13 * fabs(want));
+        }
+    }
+    hnn_optimizer_destroy(opt);
 }
 
 static void test_steps_never_allocate(void **state)
