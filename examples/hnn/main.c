@@ -6,6 +6,8 @@
  *   hnn info M.hnn
  *   hnn eval M.hnn q1..qn p1..pn
  *   hnn rollout M.hnn --x0 q1..qn p1..pn [--integrator NAME] [--h H] [--steps N] --csv OUT.csv
+ *   hnn --help | --version
+ * (`usage` below lists the defaults and limits.)
  */
 #include <errno.h>
 #include <math.h>
@@ -22,40 +24,93 @@
 
 #include <hnn/hnn.h>
 
+/* The states eval and rollout handle: n <= MAX_CLI_DOF (their arrays are on the stack). */
+#define MAX_CLI_DOF 64
+
+static void print_usage(FILE *out)
+{
+    fprintf(out,
+            "usage:\n"
+            "  hnn train --data F.csv --out M.hnn [options]    train a model on a CSV\n"
+            "      --model hnn|mlp   Hamiltonian net or direct-field baseline (default hnn)\n"
+            "      --width W         neurons per hidden layer, 1..%u (default 128)\n"
+            "      --depth D         hidden layers, 1..%d (default 2)\n"
+            "      --steps N         Adam steps, >= 1 (default 2000)\n"
+            "      --batch B         minibatch size, 0 = the whole set (default 256)\n"
+            "      --lr LR           learning rate, finite and >= 0 (default 0.001)\n"
+            "      --seed S          initialisation and shuffling seed (default 0)\n"
+            "  hnn info M.hnn                                  what a model file holds\n"
+            "  hnn eval M.hnn q1..qn p1..pn                    H, grad H and the field at a state\n"
+            "  hnn rollout M.hnn --x0 q1..qn p1..pn --csv OUT.csv [options]\n"
+            "      --integrator NAME (default rk4): euler rk4 dopri5 symplectic-euler leapfrog\n"
+            "                        implicit-midpoint gauss4 gauss6 yoshida4 tao\n"
+            "      --h H             step, finite and non-zero (default 0.1)\n"
+            "      --steps N         steps, 1..100000000 (default 1000); rows are written as\n"
+            "                        they are computed\n"
+            "  hnn --help | --version\n"
+            "eval and rollout take models of n <= %d degrees of freedom.\n",
+            HNN_MAX_WIDTH, HNN_MAX_HIDDEN, MAX_CLI_DOF);
+}
+
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage:\n"
-            "  hnn train --data F.csv [--model hnn|mlp] [--width W] [--depth D] [--steps N]\n"
-            "            [--batch B] [--lr LR] [--seed S] --out M.hnn\n"
-            "  hnn info M.hnn\n"
-            "  hnn eval M.hnn q1..qn p1..pn\n"
-            "  hnn rollout M.hnn --x0 q1..qn p1..pn [--integrator NAME] [--h H] [--steps N]\n"
-            "              --csv OUT.csv\n"
-            "integrators: euler rk4 dopri5 symplectic-euler leapfrog implicit-midpoint gauss4\n"
-            "             gauss6 yoshida4 tao\n");
+    print_usage(stderr);
     return 2;
+}
+
+/* Why s is not a finite number, or NULL if it is one (then in *out). */
+static const char *number_problem(const char *s, double *out)
+{
+    char *end;
+    if (s == NULL || *s == '\0')
+        return "is empty";
+    errno = 0;
+    *out = strtod(s, &end);
+    if (*end != '\0' || end == s)
+        return "is not a number";
+    if (isnan(*out))
+        return "is not a number (NaN)";
+    if (isinf(*out))
+        return errno == ERANGE ? "overflows a double" : "is infinite";
+    return NULL;
 }
 
 static int parse_double(const char *s, double *out)
 {
-    char *end;
-    if (s == NULL || *s == '\0')
-        return 0;
-    *out = strtod(s, &end);
-    return *end == '\0' && isfinite(*out);
+    return number_problem(s, out) == NULL;
 }
 
-static int parse_size(const char *s, size_t *out)
+/* Why s is not a whole number that fits size_t, or NULL if it is one (then in *out). */
+static const char *size_problem(const char *s, size_t *out)
 {
     char *end;
     unsigned long long v;
     if (s == NULL || *s < '0' || *s > '9')
-        return 0;
+        return "is not a whole number >= 0";
     errno = 0;
     v = strtoull(s, &end, 10);
     *out = (size_t)v;
-    return *end == '\0' && errno != ERANGE && (unsigned long long)*out == v;
+    if (*end != '\0')
+        return "is not a whole number >= 0";
+    if (errno == ERANGE || (unsigned long long)*out != v)
+        return "is too large";
+    return NULL;
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    return size_problem(s, out) == NULL;
+}
+
+/* The message for a bad option or value ("hnn train: --width 'abc' is not a whole number
+ * >= 0"), then the usage; exit status 2. */
+static int bad_option(const char *cmd, const char *option, const char *value, const char *why)
+{
+    if (value != NULL)
+        fprintf(stderr, "hnn %s: %s '%s' %s\n", cmd, option, value, why);
+    else
+        fprintf(stderr, "hnn %s: %s %s\n", cmd, option, why);
+    return usage();
 }
 
 /* ---- train ------------------------------------------------------------------------------ */
@@ -105,36 +160,34 @@ static int cmd_train(int argc, char **argv)
 
     for (i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int good;
+        const char *why = NULL; /* what is wrong with v, if anything */
         if (v == NULL)
-            return usage();
+            return bad_option("train", a, NULL, "needs a value");
         if (strcmp(a, "--data") == 0)
-            data_path = v, good = 1;
+            data_path = v;
         else if (strcmp(a, "--out") == 0)
-            out = v, good = 1;
+            out = v;
         else if (strcmp(a, "--model") == 0) {
-            good = strcmp(v, "hnn") == 0 || strcmp(v, "mlp") == 0;
+            why = strcmp(v, "hnn") == 0 || strcmp(v, "mlp") == 0 ? NULL : "is not hnn or mlp";
             nd.kind = strcmp(v, "mlp") == 0 ? HNN_NET_FIELD : HNN_NET_HAMILTONIAN;
         } else if (strcmp(a, "--width") == 0)
-            good = parse_size(v, &width);
+            why = size_problem(v, &width);
         else if (strcmp(a, "--depth") == 0)
-            good = parse_size(v, &depth);
+            why = size_problem(v, &depth);
         else if (strcmp(a, "--steps") == 0)
-            good = parse_size(v, &steps);
+            why = size_problem(v, &steps);
         else if (strcmp(a, "--batch") == 0)
-            good = parse_size(v, &batch);
+            why = size_problem(v, &batch);
         else if (strcmp(a, "--lr") == 0)
-            good = parse_double(v, &od.lr);
+            why = number_problem(v, &od.lr);
         else if (strcmp(a, "--seed") == 0) {
-            size_t s;
-            good = parse_size(v, &s);
+            size_t s = 0;
+            why = size_problem(v, &s);
             nd.seed = td.seed = s;
         } else
-            good = 0;
-        if (!good) {
-            fprintf(stderr, "hnn train: bad option %s %s\n", a, v);
-            return usage();
-        }
+            return bad_option("train", a, NULL, "is not an option of hnn train");
+        if (why != NULL)
+            return bad_option("train", a, v, why);
         i++;
     }
     if (data_path == NULL || out == NULL) {
@@ -246,13 +299,30 @@ static int cmd_info(int argc, char **argv)
     return 0;
 }
 
-/* Parses exactly `count` numbers from argv[first..]; returns 0 on any mismatch. */
-static int parse_state(int argc, char **argv, int first, size_t count, double *x)
+/* Reads the 2n numbers of a state from argv[first..]; on any problem prints which number is
+ * wrong and why ("hnn eval: p1 'abc' is not a number") and returns 0. */
+static int parse_state(const char *cmd, int argc, char **argv, int first, size_t dof, double *x)
 {
+    const size_t dim = 2 * dof;
     size_t k;
-    for (k = 0; k < count; k++)
-        if (first + (int)k >= argc || !parse_double(argv[first + (int)k], &x[k]))
+    if (dof > MAX_CLI_DOF) {
+        fprintf(stderr, "hnn %s: the model has n = %zu; %s handles n <= %d\n", cmd, dof, cmd,
+                MAX_CLI_DOF);
+        return 0;
+    }
+    for (k = 0; k < dim; k++) {
+        const char *why;
+        if (first + (int)k >= argc || strncmp(argv[first + (int)k], "--", 2) == 0) {
+            fprintf(stderr, "hnn %s: this model takes %zu numbers (q1..q%zu p1..p%zu); got %zu\n",
+                    cmd, dim, dof, dof, k);
             return 0;
+        }
+        if ((why = number_problem(argv[first + (int)k], &x[k])) != NULL) {
+            fprintf(stderr, "hnn %s: %c%zu '%s' %s\n", cmd, k < dof ? 'q' : 'p', k % dof + 1,
+                    argv[first + (int)k], why);
+            return 0;
+        }
+    }
     return 1;
 }
 
@@ -260,7 +330,7 @@ static int cmd_eval(int argc, char **argv)
 {
     hnn_net *net;
     hnn_net_def def = hnn_net_def_default();
-    double x[2 * 64], f[2 * 64], g[2 * 64], h;
+    double x[2 * MAX_CLI_DOF], f[2 * MAX_CLI_DOF], g[2 * MAX_CLI_DOF], h;
     size_t dim, i;
     if (argc < 3)
         return usage();
@@ -268,11 +338,15 @@ static int cmd_eval(int argc, char **argv)
         return 1;
     hnn_net_get_def(net, &def);
     dim = 2 * def.dof;
-    if (dim > 2 * 64 || argc != 3 + (int)dim || !parse_state(argc, argv, 3, dim, x)) {
-        fprintf(stderr, "hnn eval: this model takes %zu numbers (q1..q%zu p1..p%zu)%s\n", dim,
-                def.dof, def.dof, dim > 128 ? "; eval handles n <= 64" : "");
+    if (!parse_state("eval", argc, argv, 3, def.dof, x)) {
         hnn_net_destroy(net);
-        return usage();
+        return 2;
+    }
+    if (argc != 3 + (int)dim) {
+        fprintf(stderr, "hnn eval: this model takes %zu numbers (q1..q%zu p1..p%zu); got %d\n",
+                dim, def.dof, def.dof, argc - 3);
+        hnn_net_destroy(net);
+        return 2;
     }
     if (def.kind == HNN_NET_HAMILTONIAN) {
         hnn_net_gradient(net, hnn_net_workspace(net), x, 1, &h, g);
@@ -290,6 +364,22 @@ static int cmd_eval(int argc, char **argv)
     return 0;
 }
 
+/* One CSV row of a rollout: t, the state, and the net's own H for a Hamiltonian net. */
+static void write_row(FILE *f, const hnn_net *net, hnn_workspace *ws, int hamiltonian,
+                      double t, const double *x, size_t dim)
+{
+    size_t i;
+    fprintf(f, "%.17g", t);
+    for (i = 0; i < dim; i++)
+        fprintf(f, ",%.17g", x[i]);
+    if (hamiltonian) {
+        double e;
+        hnn_net_energy(net, ws, x, 1, &e);
+        fprintf(f, ",%.17g", e);
+    }
+    fprintf(f, "\n");
+}
+
 static int cmd_rollout(int argc, char **argv)
 {
     hnn_integrator_def idef = hnn_integrator_def_default();
@@ -298,9 +388,9 @@ static int cmd_rollout(int argc, char **argv)
     hnn_field_source src = {.struct_size = sizeof src};
     hnn_net *net;
     const char *csv = NULL;
-    double x[2 * 64], h = 0.1, *traj = NULL;
+    double x[2 * MAX_CLI_DOF], h = 0.1;
     size_t steps = 1000, dim, k, i;
-    int a, have_x0 = 0, ok = 0, bad_args = 0;
+    int a, have_x0 = 0, ok = 0, terminal = STDERR_IS_TERMINAL(), hamiltonian;
     hnn_status st;
     FILE *f = NULL;
     if (argc < 3)
@@ -309,86 +399,91 @@ static int cmd_rollout(int argc, char **argv)
         return 1;
     hnn_net_get_def(net, &def);
     dim = 2 * def.dof;
+    hamiltonian = def.kind == HNN_NET_HAMILTONIAN;
     for (a = 3; a < argc; a++) {
         const char *v = a + 1 < argc ? argv[a + 1] : NULL;
-        const char *option = argv[a];
-        int good = v != NULL;
-        if (good && strcmp(option, "--x0") == 0) {
-            good = dim <= 128 && parse_state(argc, argv, a + 1, dim, x);
-            have_x0 = good;
-            if (good) /* skip only what was read: never past the end of argv */
-                a += (int)dim - 1;
-        } else if (good && strcmp(option, "--integrator") == 0)
-            good = hnn_method_from_name(v, &idef.method) == HNN_OK;
-        else if (good && strcmp(option, "--h") == 0)
-            good = parse_double(v, &h) && h != 0.0;
-        else if (good && strcmp(option, "--steps") == 0)
-            good = parse_size(v, &steps) && steps > 0 && steps <= 100000000;
-        else if (good && strcmp(option, "--csv") == 0)
+        const char *option = argv[a], *why = NULL;
+        if (v == NULL) {
+            hnn_net_destroy(net);
+            return bad_option("rollout", option, NULL, "needs a value");
+        }
+        if (strcmp(option, "--x0") == 0) {
+            if (!parse_state("rollout", argc, argv, a + 1, def.dof, x)) {
+                hnn_net_destroy(net);
+                return 2;
+            }
+            have_x0 = 1;
+            a += (int)dim - 1; /* skip only what was read: never past the end of argv */
+        } else if (strcmp(option, "--integrator") == 0) {
+            if (hnn_method_from_name(v, &idef.method) != HNN_OK)
+                why = "is not an integrator (see the list below)";
+        } else if (strcmp(option, "--h") == 0) {
+            if ((why = number_problem(v, &h)) == NULL && h == 0.0)
+                why = "is zero";
+        } else if (strcmp(option, "--steps") == 0) {
+            if ((why = size_problem(v, &steps)) == NULL && (steps == 0 || steps > 100000000))
+                why = "is not in 1..100000000";
+        } else if (strcmp(option, "--csv") == 0)
             csv = v;
-        else
-            good = 0;
-        if (!good) {
-            fprintf(stderr, "hnn rollout: bad option %s (the model's state has %zu numbers; "
-                            "steps 1..1e8)\n", option, dim);
-            bad_args = 1;
-            goto done;
+        else {
+            hnn_net_destroy(net);
+            return bad_option("rollout", option, NULL, "is not an option of hnn rollout");
+        }
+        if (why != NULL) {
+            hnn_net_destroy(net);
+            return bad_option("rollout", option, v, why);
         }
         a++;
     }
     if (!have_x0 || csv == NULL || !isfinite(h * (double)steps)) {
         fprintf(stderr, "hnn rollout: --x0 (%zu numbers) and --csv are required, and h * steps "
                         "must be finite\n", dim);
-        bad_args = 1;
-        goto done;
+        hnn_net_destroy(net);
+        return usage();
     }
     idef.dim = dim;
-    traj = malloc((steps + 1) * dim * sizeof *traj);
-    if (traj == NULL || hnn_integrator_create(&idef, &in, NULL) != HNN_OK ||
+    if (hnn_integrator_create(&idef, &in, NULL) != HNN_OK ||
         hnn_field_source_net(net, hnn_net_workspace(net), &src) != HNN_OK) {
         fprintf(stderr, "hnn rollout: out of memory\n");
         goto done;
     }
-    if ((st = hnn_integrator_rollout(in, &src, x, h, steps, traj, NULL, NULL, NULL)) != HNN_OK) {
-        const char *why = hnn_integrator_last_error(in);
-        fprintf(stderr, "hnn rollout: %s\n", *why ? why : hnn_status_string(st));
-        goto done;
-    }
     if ((f = fopen(csv, "w")) == NULL) {
-        fprintf(stderr, "hnn rollout: cannot write %s\n", csv);
+        fprintf(stderr, "hnn rollout: cannot write %s: %s\n", csv, strerror(errno));
         goto done;
     }
+    /* rows as they are computed: memory does not grow with the steps, and a failed step keeps
+     * every row before it */
     fprintf(f, "t");
     for (i = 0; i < dim; i++)
         fprintf(f, ",%c%zu", i < def.dof ? 'q' : 'p', i % def.dof + 1);
-    fprintf(f, def.kind == HNN_NET_HAMILTONIAN ? ",H\n" : "\n");
-    for (k = 0; k <= steps; k++) {
-        fprintf(f, "%.17g", h * (double)k);
-        for (i = 0; i < dim; i++)
-            fprintf(f, ",%.17g", traj[k * dim + i]);
-        if (def.kind == HNN_NET_HAMILTONIAN) {
-            double e;
-            hnn_net_energy(net, hnn_net_workspace(net), traj + k * dim, 1, &e);
-            fprintf(f, ",%.17g", e);
+    fprintf(f, hamiltonian ? ",H\n" : "\n");
+    write_row(f, net, hnn_net_workspace(net), hamiltonian, 0.0, x, dim);
+    for (k = 1; k <= steps; k++) {
+        if ((st = hnn_integrator_step(in, &src, x, h)) != HNN_OK) {
+            const char *why = hnn_integrator_last_error(in);
+            fprintf(stderr, "%shnn rollout: step %zu of %zu failed: %s; %s keeps steps 0..%zu\n",
+                    terminal ? "\n" : "", k, steps, *why ? why : hnn_status_string(st), csv,
+                    k - 1);
+            goto done;
         }
-        fprintf(f, "\n");
+        write_row(f, net, hnn_net_workspace(net), hamiltonian, h * (double)k, x, dim);
+        if (terminal && (k % (steps / 100 + 1) == 0 || k == steps)) {
+            fprintf(stderr, "\r%3d%%  step %zu/%zu", (int)(100.0 * (double)k / (double)steps), k,
+                    steps);
+            if (k == steps)
+                fputc('\n', stderr);
+        }
     }
-    if (fclose(f) != 0) {
-        f = NULL;
-        fprintf(stderr, "hnn rollout: writing %s failed\n", csv);
-        goto done;
-    }
-    f = NULL;
-    printf("%zu steps of %s, h = %g: %s\n", steps, hnn_method_name(idef.method), h, csv);
     ok = 1;
 done:
-    if (f != NULL)
-        fclose(f);
-    free(traj);
+    if (f != NULL && fclose(f) != 0) {
+        fprintf(stderr, "hnn rollout: writing %s failed\n", csv);
+        ok = 0;
+    }
+    if (ok)
+        printf("%zu steps of %s, h = %g: %s\n", steps, hnn_method_name(idef.method), h, csv);
     hnn_integrator_destroy(in);
     hnn_net_destroy(net);
-    if (bad_args)
-        return usage();
     return ok ? 0 : 1;
 }
 
@@ -396,6 +491,11 @@ int main(int argc, char **argv)
 {
     if (argc < 2)
         return usage();
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
     if (strcmp(argv[1], "train") == 0)
         return cmd_train(argc, argv);
     if (strcmp(argv[1], "info") == 0)
@@ -408,5 +508,6 @@ int main(int argc, char **argv)
         printf("hnn %s\n", hnn_version_string());
         return 0;
     }
+    fprintf(stderr, "hnn: '%s' is not a command\n", argv[1]);
     return usage();
 }

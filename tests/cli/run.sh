@@ -55,4 +55,29 @@ grep -q "not a libhnn model" "$dir/err" || fail "info on a CSV: wrong message"
 head -c 100 "$dir/m.hnn" > "$dir/short.hnn"
 expect_fail "$hnn" info "$dir/short.hnn"
 grep -q "ends at byte 100" "$dir/err" || fail "truncated model: wrong message"
+# each bad value is named, with why
+expect_msg() { local want=$1; shift; expect_fail "$@"; grep -qF -- "$want" "$dir/err" \
+                 || fail "wrong message for: $* (got: $(head -1 "$dir/err"))"; }
+expect_msg "p1 'abc' is not a number" "$hnn" eval "$dir/m.hnn" 1 abc
+expect_msg "q1 'nan' is not a number (NaN)" "$hnn" eval "$dir/m.hnn" nan 0
+expect_msg "q1 '1e400' overflows a double" "$hnn" eval "$dir/m.hnn" 1e400 0
+expect_msg "takes 2 numbers (q1..q1 p1..p1); got 3" "$hnn" eval "$dir/m.hnn" 1 2 3
+expect_msg "--width 'abc' is not a whole number" "$hnn" train --data "$dir/spring.csv" --width abc --out "$dir/x.hnn"
+expect_msg "--steps '0' is not in 1..100000000" "$hnn" rollout "$dir/m.hnn" --x0 1 0 --steps 0 --csv "$dir/r2.csv"
+expect_msg "--h '0' is zero" "$hnn" rollout "$dir/m.hnn" --x0 1 0 --h 0 --csv "$dir/r2.csv"
+expect_msg "'frobnicate' is not a command" "$hnn" frobnicate
+expect_msg "depth 17: a net has 1 to 16 hidden layers" "$hnn" train --data "$dir/spring.csv" --depth 17 --out "$dir/x.hnn"
+[ ! -e "$dir/x.hnn" ] || fail "a refused train wrote a model"
+
+# --help: the usage with defaults and limits on stdout, exit 0
+"$hnn" --help > "$dir/help.out" 2> "$dir/help.err" || fail "--help exited non-zero"
+[ ! -s "$dir/help.err" ] || fail "--help wrote to stderr"
+grep -q "(default 128)" "$dir/help.out" && grep -q "n <= 64" "$dir/help.out" \
+  || fail "--help lists no defaults or limits"
+
+# a rollout whose step fails keeps the rows before it and says which step failed
+expect_msg "step 1 of 5 failed" "$hnn" rollout "$dir/m.hnn" --x0 1 0 --integrator implicit-midpoint \
+  --h 1e6 --steps 5 --csv "$dir/fail.csv"
+grep -q "keeps steps 0..0" "$dir/err" || fail "rollout failure: which rows were kept"
+[ "$(wc -l < "$dir/fail.csv")" -eq 2 ] || fail "rollout failure: the good rows were not kept"
 echo "OK: hnn train, info, eval, rollout and their errors"
