@@ -51,6 +51,18 @@ run() {
   grep -qx "hnn $version" <<<"$out" || fail "$1 did not print 'hnn $version'"
 }
 
+step "the installed hnn tool runs from the moved prefix, finding its library by itself"
+[ -x "$prefix/bin/hnn" ] || fail "bin/hnn was not installed"
+out=$(env -u LD_LIBRARY_PATH "$prefix/bin/hnn" --version) || fail "the installed hnn did not run"
+grep -qx "hnn $version" <<<"$out" || fail "the installed hnn printed '$out'"
+
+step "pkg-config, shared, with the README's rpath (no LD_LIBRARY_PATH)"
+# shellcheck disable=SC2046
+"$cc" -std=c99 "${strict[@]}" "$here/consumer.c" -o "$tmp/pc_rpath" $(pkg-config --cflags --libs hnn) \
+  -Wl,-rpath,"$(pkg-config --variable=libdir hnn)"
+out=$(env -u LD_LIBRARY_PATH "$tmp/pc_rpath") || fail "pc_rpath did not start without LD_LIBRARY_PATH"
+grep -qx "hnn $version" <<<"$out" || fail "pc_rpath printed '$out'"
+
 step "pkg-config, shared"
 # shellcheck disable=SC2046 # pkg-config output is meant to be word-split
 "$cc" -std=c99 "${strict[@]}" "$here/consumer.c" -o "$tmp/pc_shared" $(pkg-config --cflags --libs hnn)
