@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs docs/embedding.md's examples exactly as printed: its shell block (make a spring CSV,
+# train, inspect, evaluate, roll out) in a scratch directory where build/examples/hnn is the
+# tool under test, then its C block, compiled inside a main() against the static library, on
+# the model the shell block trained.
+# Usage: embedding.sh <docs/embedding.md> <hnn tool> <C compiler> <include dir> <libhnn.a>
+set -euo pipefail
+doc=$1 tool=$2 cc=$3 include=$4 lib=$5
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# the n-th fenced block of a language: the lines between its ``` fences
+block() { awk -v lang="$1" -v want="$2" '
+  /^```/ { if (inside) { inside = 0; next } if ($0 == "```" lang) { n++; if (n == want) { inside = 1; next } } }
+  inside { print }' "$doc"; }
+
+block sh 1 > "$dir/commands.sh"
+[ -s "$dir/commands.sh" ] || fail "no shell block in $doc"
+mkdir -p "$dir/build/examples"
+ln -s "$(readlink -f "$tool")" "$dir/build/examples/hnn"
+(cd "$dir" && bash -euo pipefail commands.sh > commands.out 2>&1) \
+  || { cat "$dir/commands.out" >&2; fail "the shell block failed"; }
+[ -s "$dir/spring.hnn" ] && [ -s "$dir/orbit.csv" ] || fail "the shell block made no model or orbit"
+[ "$(wc -l < "$dir/orbit.csv")" -eq 502 ] || fail "orbit.csv: expected a header and 501 rows"
+
+block c 1 > "$dir/snippet.c"
+{ echo '#include <stdio.h>'; grep '^#include' "$dir/snippet.c"
+  echo 'int main(void) {'; grep -v '^#include' "$dir/snippet.c"; echo 'return 0; }'; } > "$dir/main.c"
+"$cc" -std=c99 -Wall -Wextra -Werror -I"$include" "$dir/main.c" "$lib" -lm -o "$dir/snippet" \
+  || fail "the C block does not compile"
+(cd "$dir" && ./snippet) || fail "the C block failed on the trained model"
+echo "OK: docs/embedding.md's shell and C blocks ran as printed"
