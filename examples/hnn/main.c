@@ -1,8 +1,10 @@
 /* hnn: the command-line tool. Train a model from a CSV file, inspect it, evaluate it, roll it
  * out. Every model it writes is a libhnn model file (docs/format.md) that hnn_model_load reads.
  *
- *   hnn train --data F.csv [--model hnn|mlp] [--width W] [--depth D] [--steps N]
- *             [--batch B] [--lr LR] [--seed S] --out M.hnn
+ *   hnn train --data F.csv --out M.hnn [--model hnn|mlp] [--width W] [--depth D] [--steps N]
+ *             [--batch B] [--lr LR] [--seed S] [--features MAP] [--bodies B]
+ *             [--kinetic-mass M] [--optimizer NAME] [--weight-decay W] [--val-split F]
+ *             [--resume M.hnn] [--force]
  *   hnn info M.hnn
  *   hnn eval M.hnn q1..qn p1..pn
  *   hnn rollout M.hnn --x0 q1..qn p1..pn [--integrator NAME] [--h H] [--steps N] --csv OUT.csv
@@ -39,6 +41,16 @@ static void print_usage(FILE *out)
             "      --batch B         minibatch size, 0 = the whole set (default 256)\n"
             "      --lr LR           learning rate, finite and >= 0 (default 0.001)\n"
             "      --seed S          initialisation and shuffling seed (default 0)\n"
+            "      --features MAP    identity translation rotation positions (default identity)\n"
+            "      --bodies B        bodies for translation and rotation maps\n"
+            "      --kinetic-mass M  add |p|^2 / (2M) to H, M in [1e-100, 1e100] (default none)\n"
+            "      --optimizer NAME  sgd adam adamw (default adam)\n"
+            "      --weight-decay W  the optimizer's weight decay (default 0)\n"
+            "      --val-split F     hold out the last fraction F of the rows, in [0, 1), and\n"
+            "                        report their loss (default 0: none)\n"
+            "      --resume M.hnn    continue that model's training for --steps more steps, bit\n"
+            "                        for bit (its shape, optimizer and seed; same --data, --batch)\n"
+            "      --force           replace an existing --out that is not the one resumed\n"
             "  hnn info M.hnn                                  what a model file holds\n"
             "  hnn eval M.hnn q1..qn p1..pn                    H, grad H and the field at a state\n"
             "  hnn rollout M.hnn --x0 q1..qn p1..pn --csv OUT.csv [options]\n"
@@ -75,11 +87,6 @@ static const char *number_problem(const char *s, double *out)
     return NULL;
 }
 
-static int parse_double(const char *s, double *out)
-{
-    return number_problem(s, out) == NULL;
-}
-
 /* Why s is not a whole number that fits size_t, or NULL if it is one (then in *out). */
 static const char *size_problem(const char *s, size_t *out)
 {
@@ -95,11 +102,6 @@ static const char *size_problem(const char *s, size_t *out)
     if (errno == ERANGE || (unsigned long long)*out != v)
         return "is too large";
     return NULL;
-}
-
-static int parse_size(const char *s, size_t *out)
-{
-    return size_problem(s, out) == NULL;
 }
 
 /* The message for a bad option or value ("hnn train: --width 'abc' is not a whole number
@@ -142,99 +144,6 @@ static int show_progress(void *user, uint64_t step, double loss, double val)
     return 0;
 }
 
-static int cmd_train(int argc, char **argv)
-{
-    hnn_net_def nd = hnn_net_def_default();
-    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
-    hnn_train_def td = hnn_train_def_default();
-    const char *data_path = NULL, *out = NULL;
-    size_t width = 128, depth = 2, steps = 2000, batch = 256, l;
-    hnn_dataset *data = NULL;
-    hnn_net *net = NULL;
-    hnn_optimizer *opt = NULL;
-    hnn_train_result res = {.struct_size = sizeof res};
-    hnn_train_meta meta = {.struct_size = sizeof meta};
-    progress prog;
-    hnn_error err;
-    int i, ok = 0;
-
-    for (i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const char *why = NULL; /* what is wrong with v, if anything */
-        if (v == NULL)
-            return bad_option("train", a, NULL, "needs a value");
-        if (strcmp(a, "--data") == 0)
-            data_path = v;
-        else if (strcmp(a, "--out") == 0)
-            out = v;
-        else if (strcmp(a, "--model") == 0) {
-            why = strcmp(v, "hnn") == 0 || strcmp(v, "mlp") == 0 ? NULL : "is not hnn or mlp";
-            nd.kind = strcmp(v, "mlp") == 0 ? HNN_NET_FIELD : HNN_NET_HAMILTONIAN;
-        } else if (strcmp(a, "--width") == 0)
-            why = size_problem(v, &width);
-        else if (strcmp(a, "--depth") == 0)
-            why = size_problem(v, &depth);
-        else if (strcmp(a, "--steps") == 0)
-            why = size_problem(v, &steps);
-        else if (strcmp(a, "--batch") == 0)
-            why = size_problem(v, &batch);
-        else if (strcmp(a, "--lr") == 0)
-            why = number_problem(v, &od.lr);
-        else if (strcmp(a, "--seed") == 0) {
-            size_t s = 0;
-            why = size_problem(v, &s);
-            nd.seed = td.seed = s;
-        } else
-            return bad_option("train", a, NULL, "is not an option of hnn train");
-        if (why != NULL)
-            return bad_option("train", a, v, why);
-        i++;
-    }
-    if (data_path == NULL || out == NULL) {
-        fprintf(stderr, "hnn train: --data and --out are required\n");
-        return usage();
-    }
-    /* the library judges depth, width and steps (and says what is wrong); the widths array
-     * only bounds the loop */
-    nd.depth = depth;
-    for (l = 0; l < depth && l < HNN_MAX_HIDDEN; l++)
-        nd.widths[l] = width;
-    td.steps = steps;
-    td.batch_size = batch;
-    prog.total = steps;
-    prog.terminal = STDERR_IS_TERMINAL();
-    td.report_every = prog.terminal ? (steps >= 100 ? steps / 100 : 1) : (steps >= 10 ? steps / 10 : 1);
-    td.progress = show_progress;
-    td.user = &prog;
-    if (hnn_dataset_load_csv(data_path, NULL, &data, &err) != HNN_OK)
-        goto done;
-    nd.dof = hnn_dataset_dof(data);
-    if (hnn_net_create(&nd, &net, &err) != HNN_OK ||
-        hnn_optimizer_create(&od, hnn_net_param_count(net), &opt, &err) != HNN_OK ||
-        hnn_train(net, opt, data, NULL, &td, &res, &err) != HNN_OK)
-        goto done;
-    meta.present = 1;
-    meta.steps_done = hnn_optimizer_steps(opt);
-    meta.train_loss = res.train_loss;
-    meta.val_loss = NAN;
-    if (hnn_model_save(out, net, opt, &meta, &err) != HNN_OK)
-        goto done;
-    printf("trained a %s (n = %zu, %zu x %zu tanh, %zu parameters) on %zu states: loss %.4e\n"
-           "saved %s\n", nd.kind == HNN_NET_HAMILTONIAN ? "Hamiltonian net" : "direct-field net",
-           nd.dof, depth, width, hnn_net_param_count(net), hnn_dataset_count(data),
-           res.train_loss, out);
-    ok = 1;
-done:
-    if (!ok)
-        fprintf(stderr, "hnn train: %s\n", err.message);
-    hnn_optimizer_destroy(opt);
-    hnn_net_destroy(net);
-    hnn_dataset_destroy(data);
-    return ok ? 0 : 1;
-}
-
-/* ---- info, eval, rollout ------------------------------------------------------------------- */
-
 static hnn_net *load(const char *cmd, const char *path, hnn_optimizer **opt, hnn_train_meta *meta)
 {
     hnn_net *net = NULL;
@@ -243,6 +152,230 @@ static hnn_net *load(const char *cmd, const char *path, hnn_optimizer **opt, hnn
         fprintf(stderr, "hnn %s: %s\n", cmd, err.message);
     return net;
 }
+
+/* The index of name in names[0..count), or -1. */
+static int name_index(const char *name, const char *const *names, int count)
+{
+    int i;
+    for (i = 0; i < count; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f != NULL)
+        fclose(f);
+    return f != NULL;
+}
+
+/* The training run a command line asks for. */
+typedef struct train_args {
+    const char *data, *out, *resume;
+    size_t width, depth, steps, batch;
+    double val_split;
+    int force;
+} train_args;
+
+static const char *const feature_names[4] = {"identity", "translation", "rotation", "positions"};
+static const char *const optimizer_names[3] = {"sgd", "adam", "adamw"};
+
+/* Reads hnn train's options into *t, *nd and *od; prints and returns 2 on a bad one, else 0. */
+static int train_options(int argc, char **argv, train_args *t, hnn_net_def *nd,
+                         hnn_optimizer_def *od)
+{
+    double lr = od->lr, wd = od->weight_decay;
+    int kind = HNN_OPT_ADAM, i;
+    for (i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *why = NULL; /* what is wrong with v, if anything */
+        int k;
+        if (strcmp(a, "--force") == 0) { /* the one flag without a value */
+            t->force = 1;
+            continue;
+        }
+        if (v == NULL)
+            return bad_option("train", a, NULL, "needs a value");
+        if (strcmp(a, "--data") == 0)
+            t->data = v;
+        else if (strcmp(a, "--out") == 0)
+            t->out = v;
+        else if (strcmp(a, "--resume") == 0)
+            t->resume = v;
+        else if (strcmp(a, "--model") == 0) {
+            why = strcmp(v, "hnn") == 0 || strcmp(v, "mlp") == 0 ? NULL : "is not hnn or mlp";
+            nd->kind = strcmp(v, "mlp") == 0 ? HNN_NET_FIELD : HNN_NET_HAMILTONIAN;
+        } else if (strcmp(a, "--features") == 0) {
+            if ((k = name_index(v, feature_names, 4)) < 0)
+                why = "is not identity, translation, rotation or positions";
+            else
+                nd->features = (hnn_feature_map)k;
+        } else if (strcmp(a, "--bodies") == 0)
+            why = size_problem(v, &nd->bodies);
+        else if (strcmp(a, "--kinetic-mass") == 0)
+            why = number_problem(v, &nd->kinetic_mass);
+        else if (strcmp(a, "--width") == 0)
+            why = size_problem(v, &t->width);
+        else if (strcmp(a, "--depth") == 0)
+            why = size_problem(v, &t->depth);
+        else if (strcmp(a, "--steps") == 0)
+            why = size_problem(v, &t->steps);
+        else if (strcmp(a, "--batch") == 0)
+            why = size_problem(v, &t->batch);
+        else if (strcmp(a, "--lr") == 0)
+            why = number_problem(v, &lr);
+        else if (strcmp(a, "--weight-decay") == 0)
+            why = number_problem(v, &wd);
+        else if (strcmp(a, "--optimizer") == 0) {
+            if ((kind = name_index(v, optimizer_names, 3)) < 0)
+                why = "is not sgd, adam or adamw";
+        } else if (strcmp(a, "--val-split") == 0) {
+            if ((why = number_problem(v, &t->val_split)) == NULL &&
+                !(t->val_split >= 0.0 && t->val_split < 1.0))
+                why = "is not in [0, 1)";
+        } else if (strcmp(a, "--seed") == 0) {
+            size_t s = 0;
+            why = size_problem(v, &s);
+            nd->seed = s;
+        } else
+            return bad_option("train", a, NULL, "is not an option of hnn train");
+        if (why != NULL)
+            return bad_option("train", a, v, why);
+        i++;
+    }
+    if (t->data == NULL || t->out == NULL) {
+        fprintf(stderr, "hnn train: --data and --out are required\n");
+        return usage();
+    }
+    *od = hnn_optimizer_def_default((hnn_optimizer_kind)kind);
+    od->lr = lr;
+    od->weight_decay = wd;
+    /* the library judges depth, width, steps, features and masses (and says what is wrong);
+     * the widths array only bounds the loop */
+    nd->depth = t->depth;
+    for (i = 0; i < (int)t->depth && i < HNN_MAX_HIDDEN; i++)
+        nd->widths[i] = t->width;
+    return 0;
+}
+
+/* The net and optimizer to train: new ones from the options, or, with --resume, the ones
+ * saved in that file (its shape, optimizer and seed; --steps more steps). */
+static int train_start(const train_args *t, hnn_net_def *nd, const hnn_optimizer_def *od,
+                       size_t dof, hnn_net **net, hnn_optimizer **opt, uint64_t *steps_before,
+                       hnn_error *err)
+{
+    hnn_train_meta meta = {.struct_size = sizeof meta};
+    if (t->resume != NULL) {
+        if (hnn_model_load(t->resume, NULL, net, opt, &meta, err) != HNN_OK)
+            return 0;
+        if (*opt == NULL) {
+            snprintf(err->message, sizeof err->message, "%s holds no optimizer state to resume "
+                     "from", t->resume);
+            return 0;
+        }
+        hnn_net_get_def(*net, nd);
+        if (nd->dof != dof) {
+            snprintf(err->message, sizeof err->message, "%s is a model of n = %zu, the data has "
+                     "n = %zu", t->resume, nd->dof, dof);
+            return 0;
+        }
+        *steps_before = meta.present ? meta.steps_done : hnn_optimizer_steps(*opt);
+        return 1;
+    }
+    nd->dof = dof;
+    *steps_before = 0;
+    return hnn_net_create(nd, net, err) == HNN_OK &&
+           hnn_optimizer_create(od, hnn_net_param_count(*net), opt, err) == HNN_OK;
+}
+
+/* The last `fraction` of the rows, for validation, and the rest (new datasets). */
+static int split_data(const hnn_dataset *all, double fraction, hnn_dataset **train,
+                      hnn_dataset **val, hnn_error *err)
+{
+    const size_t count = hnn_dataset_count(all), dim = 2 * hnn_dataset_dof(all);
+    const size_t nval = (size_t)(fraction * (double)count);
+    const double *x = hnn_dataset_states(all), *y = hnn_dataset_derivatives(all);
+    if (nval == 0 || nval == count) {
+        snprintf(err->message, sizeof err->message, "--val-split %g of %zu rows leaves a side "
+                 "empty", fraction, count);
+        return 0;
+    }
+    return hnn_dataset_create(hnn_dataset_dof(all), count - nval, x, y, NULL, train, err) ==
+               HNN_OK &&
+           hnn_dataset_create(hnn_dataset_dof(all), nval, x + (count - nval) * dim,
+                              y + (count - nval) * dim, NULL, val, err) == HNN_OK;
+}
+
+static int cmd_train(int argc, char **argv)
+{
+    hnn_net_def nd = hnn_net_def_default();
+    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
+    hnn_train_def td = hnn_train_def_default();
+    train_args t = {NULL, NULL, NULL, 128, 2, 2000, 256, 0.0, 0};
+    hnn_dataset *all = NULL, *train = NULL, *val = NULL;
+    hnn_net *net = NULL;
+    hnn_optimizer *opt = NULL;
+    hnn_train_result res = {.struct_size = sizeof res};
+    hnn_train_meta meta = {.struct_size = sizeof meta};
+    uint64_t before = 0;
+    progress prog;
+    hnn_error err;
+    int st, ok = 0;
+
+    if ((st = train_options(argc, argv, &t, &nd, &od)) != 0)
+        return st;
+    /* an existing file is replaced only when it is the one resumed from, or when asked */
+    if (file_exists(t.out) && !t.force && (t.resume == NULL || strcmp(t.resume, t.out) != 0)) {
+        fprintf(stderr, "hnn train: %s exists: pass --force to replace it, or --resume %s to "
+                "continue its training\n", t.out, t.out);
+        return 1;
+    }
+    err.message[0] = '\0';
+    if (hnn_dataset_load_csv(t.data, NULL, &all, &err) != HNN_OK ||
+        (t.val_split > 0.0 && !split_data(all, t.val_split, &train, &val, &err)) ||
+        !train_start(&t, &nd, &od, hnn_dataset_dof(all), &net, &opt, &before, &err))
+        goto done;
+    td.seed = nd.seed; /* one seed: initialisation and shuffling, so a resumed run continues */
+    td.steps = t.steps;
+    td.batch_size = t.batch;
+    prog.total = t.steps;
+    prog.terminal = STDERR_IS_TERMINAL();
+    td.report_every = prog.terminal ? (t.steps >= 100 ? t.steps / 100 : 1)
+                                    : (t.steps >= 10 ? t.steps / 10 : 1);
+    td.progress = show_progress;
+    td.user = &prog;
+    if (hnn_train(net, opt, train != NULL ? train : all, val, &td, &res, &err) != HNN_OK)
+        goto done;
+    meta.present = 1;
+    meta.steps_done = before + res.steps_done;
+    meta.train_loss = res.train_loss;
+    meta.val_loss = res.val_loss;
+    if (hnn_model_save(t.out, net, opt, &meta, &err) != HNN_OK)
+        goto done;
+    printf("trained a %s (n = %zu, %zu hidden layers, %zu parameters) on %zu states for %llu "
+           "steps (%llu in all): loss %.4e", nd.kind == HNN_NET_HAMILTONIAN ? "Hamiltonian net"
+                                                                   : "direct-field net",
+           nd.dof, nd.depth, hnn_net_param_count(net),
+           hnn_dataset_count(train != NULL ? train : all), (unsigned long long)res.steps_done,
+           (unsigned long long)meta.steps_done, res.train_loss);
+    if (val != NULL)
+        printf(", validation loss %.4e on %zu states", res.val_loss, hnn_dataset_count(val));
+    printf("\nsaved %s\n", t.out);
+    ok = 1;
+done:
+    if (!ok)
+        fprintf(stderr, "hnn train: %s\n", err.message);
+    hnn_optimizer_destroy(opt);
+    hnn_net_destroy(net);
+    hnn_dataset_destroy(train);
+    hnn_dataset_destroy(val);
+    hnn_dataset_destroy(all);
+    return ok ? 0 : 1;
+}
+
+/* ---- info, eval, rollout ------------------------------------------------------------------- */
 
 static double mib(double bytes)
 {

@@ -80,4 +80,40 @@ expect_msg "step 1 of 5 failed" "$hnn" rollout "$dir/m.hnn" --x0 1 0 --integrato
   --h 1e6 --steps 5 --csv "$dir/fail.csv"
 grep -q "keeps steps 0..0" "$dir/err" || fail "rollout failure: which rows were kept"
 [ "$(wc -l < "$dir/fail.csv")" -eq 2 ] || fail "rollout failure: the good rows were not kept"
+# --resume continues bit for bit: 60 steps, then 40 more, equal 100 in one go (same data,
+# seed and batch; eval prints every number with 17 digits)
+common=(--data "$dir/spring.csv" --width 8 --depth 2 --batch 32 --seed 5)
+"$hnn" train "${common[@]}" --steps 100 --out "$dir/r100.hnn" > /dev/null 2>&1 || fail "train 100"
+"$hnn" train "${common[@]}" --steps 60 --out "$dir/r60.hnn" > /dev/null 2>&1 || fail "train 60"
+"$hnn" train --data "$dir/spring.csv" --batch 32 --resume "$dir/r60.hnn" --steps 40 \
+  --out "$dir/r60.hnn" > "$dir/resume.out" 2>&1 || fail "resume"
+grep -q "for 40 steps (100 in all)" "$dir/resume.out" || fail "resume: step count"
+"$hnn" eval "$dir/r100.hnn" 0.3 -0.7 > "$dir/e100"
+"$hnn" eval "$dir/r60.hnn" 0.3 -0.7 > "$dir/e60"
+cmp -s "$dir/e100" "$dir/e60" || fail "60 + 40 resumed steps differ from 100"
+"$hnn" info "$dir/r60.hnn" | grep -q "training:    100 steps" || fail "resume: stored progress"
+# and a 60-step model alone differs, so the comparison can fail
+"$hnn" train "${common[@]}" --steps 60 --out "$dir/r60b.hnn" > /dev/null 2>&1
+"$hnn" eval "$dir/r60b.hnn" 0.3 -0.7 > "$dir/e60b"
+if cmp -s "$dir/e100" "$dir/e60b"; then fail "60 and 100 steps gave the same net"; fi
+
+# a different model is never overwritten unless asked
+cp "$dir/r100.hnn" "$dir/keep.hnn"
+expect_msg "keep.hnn exists: pass --force" "$hnn" train "${common[@]}" --steps 5 --out "$dir/keep.hnn"
+cmp -s "$dir/r100.hnn" "$dir/keep.hnn" || fail "a refused train changed the existing model"
+"$hnn" train "${common[@]}" --steps 5 --force --out "$dir/keep.hnn" > /dev/null 2>&1 || fail "--force"
+if cmp -s "$dir/r100.hnn" "$dir/keep.hnn"; then fail "--force did not replace the model"; fi
+
+# validation split, weight decay, optimizer, a separable model of positions with a kinetic term
+"$hnn" train "${common[@]}" --steps 50 --val-split 0.2 --optimizer adamw --weight-decay 0.01 \
+  --features positions --kinetic-mass 1 --out "$dir/sep.hnn" > "$dir/sep.out" 2>&1 \
+  || { cat "$dir/sep.out"; fail "train with features, kinetic mass, validation"; }
+grep -q "validation loss .* on 45 states" "$dir/sep.out" || fail "validation loss not reported"
+"$hnn" info "$dir/sep.hnn" > "$dir/sep.info"
+grep -q "positions only" "$dir/sep.info" && grep -q "kinetic:" "$dir/sep.info" \
+  && grep -q "AdamW" "$dir/sep.info" || fail "info: features, kinetic term or optimizer"
+expect_msg "--val-split '1' is not in [0, 1)" "$hnn" train "${common[@]}" --val-split 1 --out "$dir/v.hnn"
+expect_msg "--features 'polar' is not identity" "$hnn" train "${common[@]}" --features polar --out "$dir/v.hnn"
+expect_msg "--optimizer 'lbfgs' is not sgd" "$hnn" train "${common[@]}" --optimizer lbfgs --out "$dir/v.hnn"
+expect_msg "kinetic" "$hnn" train "${common[@]}" --model mlp --kinetic-mass 1 --out "$dir/v.hnn"
 echo "OK: hnn train, info, eval, rollout and their errors"
