@@ -49,7 +49,7 @@ static void print_usage(FILE *out)
             "      --val-split F     hold out the last fraction F of the rows, in [0, 1), and\n"
             "                        report their loss (default 0: none)\n"
             "      --resume M.hnn    continue that model's training for --steps more steps, bit\n"
-            "                        for bit (its shape, optimizer and seed; same --data, --batch)\n"
+            "                        for bit (its shape, optimizer, seed; same --data, --batch, --val-split)\n"
             "      --force           replace an existing --out that is not the one resumed\n"
             "  hnn info M.hnn                                  what a model file holds\n"
             "  hnn eval M.hnn q1..qn p1..pn                    H, grad H and the field at a state\n"
