@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs docs/embedding.md's examples exactly as printed: its shell block (make a spring CSV,
 # train, inspect, evaluate, roll out) in a scratch directory where build/examples/hnn is the
-# tool under test, then its C block, compiled inside a main() against the static library, on
-# the model the shell block trained.
-# Usage: embedding.sh <docs/embedding.md> <hnn tool> <C compiler> <include dir> <libhnn.a>
+# tool under test, then its C block, compiled inside a main() against the shared library (which
+# carries its own dependencies, OpenMP's in an OpenMP build), on the model the shell block
+# trained.
+# Usage: embedding.sh <docs/embedding.md> <hnn tool> <C compiler> <include dir> <libhnn.so>
+#                     [C flags of the build, e.g. its sanitizers]
 set -euo pipefail
-doc=$1 tool=$2 cc=$3 include=$4 lib=$5
+doc=$1 tool=$2 cc=$3 include=$4 lib=$5 flags=${6:-}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -27,7 +29,9 @@ ln -s "$(readlink -f "$tool")" "$dir/build/examples/hnn"
 block c 1 > "$dir/snippet.c"
 { echo '#include <stdio.h>'; grep '^#include' "$dir/snippet.c"
   echo 'int main(void) {'; grep -v '^#include' "$dir/snippet.c"; echo 'return 0; }'; } > "$dir/main.c"
-"$cc" -std=c99 -Wall -Wextra -Werror -I"$include" "$dir/main.c" "$lib" -lm -o "$dir/snippet" \
+# shellcheck disable=SC2086 # the build's flags are meant to be word-split
+"$cc" $flags -std=c99 -Wall -Wextra -Werror -I"$include" "$dir/main.c" "$lib" \
+  -Wl,-rpath,"$(dirname "$(readlink -f "$lib")")" -lm -o "$dir/snippet" \
   || fail "the C block does not compile"
 (cd "$dir" && ./snippet) || fail "the C block failed on the trained model"
 echo "OK: docs/embedding.md's shell and C blocks ran as printed"
