@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
 """Export a PyTorch HNN to a libhnn model file (docs/format.md, version 1).
 
-The model must be a torch.nn.Sequential of Linear and Tanh layers, alternating, ending in a
+The model is a chain of Linear and Tanh layers, alternating, ending in a
 Linear with one output (a Hamiltonian net, H(q, p)) or 2n outputs (a direct-field net).
 libhnn stores parameters in nn.Linear order (weight [out][in] row-major, then bias), so the
 export is a flat copy of state_dict() in float64.
 
-    python3 export_hnn.py --fixture OUT_DIR     # write the test fixture (needs torch)
+    python3 export_hnn.py MODEL.pt OUT.hnn          # a module saved with torch.save(model, ...)
+    python3 export_hnn.py --import IN.hnn OUT.pt    # back into an nn.Sequential (float64)
+    python3 export_hnn.py --fixture OUT_DIR         # write the test fixture
 
-As a library:  from export_hnn import export;  export(model, "model.hnn")
+Any module whose forward is that chain is accepted (its leaf modules are walked in order and
+the result checked against its forward); Linear(bias=False) is exported with zero biases; a
+float32 model is widened to float64 with a warning.
+
+As a library:  from export_hnn import export, import_hnn;  export(model, "model.hnn")
 """
 import argparse
 import math
@@ -21,29 +27,60 @@ MAGIC = b"\x89HNN\r\n\x1a\n"
 FORMAT_VERSION = 1
 
 
-def layer_shapes(model):
+def chain_layers(model):
+    """The model's Linear and Tanh layers in order: a Sequential's items, or any module's leaf
+    modules in registration order (export() then checks that forward() is that chain). The
+    error names the first piece libhnn cannot hold."""
+    import torch.nn as nn
+    leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
+    if not leaves and isinstance(model, (nn.Linear, nn.Tanh)):
+        leaves = [("", model)]
+    for name, m in leaves:
+        if not isinstance(m, (nn.Linear, nn.Tanh, nn.Identity, nn.Flatten)):
+            raise ValueError(f"{name or 'the model'} ({type(m).__name__}) is not supported: "
+                             "libhnn nets are Linear layers with Tanh between them")
+    return [m for _, m in leaves if isinstance(m, (nn.Linear, nn.Tanh))]
+
+
+def layer_shapes(layers):
     """The (in, out) of each Linear, checking the Linear/Tanh alternation."""
     import torch.nn as nn
-    mods = list(model)
-    if not mods or not isinstance(mods[-1], nn.Linear):
+    if not layers or not isinstance(layers[-1], nn.Linear):
         raise ValueError("the model must end with an nn.Linear")
     shapes = []
-    for i, m in enumerate(mods):
+    for i, m in enumerate(layers):
         want_linear = i % 2 == 0
         if want_linear and not isinstance(m, nn.Linear):
             raise ValueError(f"layer {i} should be nn.Linear, found {type(m).__name__}")
         if not want_linear and not isinstance(m, nn.Tanh):
             raise ValueError(f"layer {i} should be nn.Tanh, found {type(m).__name__}")
         if want_linear:
-            if m.bias is None:
-                raise ValueError(f"layer {i}: libhnn layers have biases")
             shapes.append((m.in_features, m.out_features))
     return shapes
 
 
+def check_forward_is_chain(model, layers, dim):
+    """Raise unless model(x) equals the chain of `layers` on a few random states: a module
+    whose forward() does something else (a skip connection, a reordering) is refused."""
+    import torch
+    dtype = next(model.parameters()).dtype
+    x = torch.randn(7, dim, dtype=dtype, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        want = model(x)
+        got = x
+        for m in layers:
+            got = m(got)
+    if want.shape != got.shape or not torch.allclose(want, got, rtol=1e-5, atol=1e-7):
+        raise ValueError("the module's forward() is not the chain of its Linear and Tanh "
+                         "layers in the order they were registered: libhnn cannot hold it")
+
+
 def export(model, path, seed=0):
-    """Write `model` (a Sequential of Linear/Tanh) as a libhnn model file."""
-    shapes = layer_shapes(model)
+    """Write `model` (a Sequential of Linear/Tanh, or any module whose forward is such a
+    chain) as a libhnn model file, in float64 (a float32 model is widened, with a warning)."""
+    import torch
+    layers = chain_layers(model)
+    shapes = layer_shapes(layers)
     dim = shapes[0][0]
     if dim % 2 != 0 or dim < 2:
         raise ValueError("the input must be a state [q1..qn, p1..pn] of even length")
@@ -63,11 +100,20 @@ def export(model, path, seed=0):
     for (i, o), prev in zip(shapes[1:], widths):
         if i != prev:
             raise ValueError("consecutive layers do not connect")
+    if not isinstance(model, torch.nn.Sequential):
+        check_forward_is_chain(model, layers, dim)
+    if any(p.dtype != torch.float64 for p in model.parameters()):
+        print("export_hnn: warning: the model is not float64; its parameters are widened "
+              "exactly, but a net trained in float32 is only as accurate as float32",
+              file=sys.stderr)
     params = []
-    for m in model:
-        if hasattr(m, "weight"):
+    for m in layers:
+        if isinstance(m, torch.nn.Linear):
             params.extend(m.weight.detach().double().reshape(-1).tolist())
-            params.extend(m.bias.detach().double().reshape(-1).tolist())
+            if m.bias is None:  # bias=False: libhnn layers have biases, here zero
+                params.extend([0.0] * m.out_features)
+            else:
+                params.extend(m.bias.detach().double().reshape(-1).tolist())
     if not all(math.isfinite(v) for v in params):
         raise ValueError("a parameter is not finite")
     if len(params) > 1 << 27:
@@ -89,6 +135,44 @@ def export(model, path, seed=0):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def import_hnn(path):
+    """The nn.Sequential (float64) a plain libhnn model file holds: Linear and Tanh layers with
+    its parameters. Files with a feature map or a kinetic term (format version 2) have no
+    Sequential form and are refused."""
+    import torch
+    import torch.nn as nn
+    data = open(path, "rb").read()
+    if len(data) < 8 + 24 or data[:8] != MAGIC:
+        raise ValueError(f"{path}: not a libhnn model")
+    if zlib.crc32(data[:-4]) & 0xFFFFFFFF != struct.unpack("<I", data[-4:])[0]:
+        raise ValueError(f"{path}: checksum mismatch")
+    version, flags, kind, features, n, depth = struct.unpack_from("<6I", data, 8)
+    if version != 1:
+        raise ValueError(f"{path}: format version {version} (a feature map or a kinetic term): "
+                         "no nn.Sequential holds it")
+    at = 32
+    widths = list(struct.unpack_from(f"<{depth}I", data, at))
+    at += 4 * depth
+    _seed, count = struct.unpack_from("<QQ", data, at)
+    at += 16
+    params = struct.unpack_from(f"<{count}d", data, at)
+    sizes = [2 * n] + widths + [1 if kind == 0 else 2 * n]
+    layers, k = [], 0
+    for i in range(len(sizes) - 1):
+        lin = nn.Linear(sizes[i], sizes[i + 1]).double()
+        w, b = sizes[i] * sizes[i + 1], sizes[i + 1]
+        with torch.no_grad():
+            lin.weight.copy_(torch.tensor(params[k:k + w], dtype=torch.float64).reshape(sizes[i + 1], sizes[i]))
+            lin.bias.copy_(torch.tensor(params[k + w:k + w + b], dtype=torch.float64))
+        k += w + b
+        layers.append(lin)
+        if i + 2 < len(sizes):
+            layers.append(nn.Tanh())
+    if k != count:
+        raise ValueError(f"{path}: {count} parameters, the shape takes {k}")
+    return nn.Sequential(*layers)
 
 
 def write_fixture(out_dir):
@@ -117,12 +201,44 @@ def write_fixture(out_dir):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model", nargs="?", help="a saved PyTorch module (torch.save(model, ...))")
+    ap.add_argument("out", nargs="?", help="the libhnn model file to write")
+    ap.add_argument("--import", dest="import_from", metavar="IN_HNN",
+                    help="read a libhnn file back into an nn.Sequential saved at OUT (a .pt)")
+    ap.add_argument("--seed", type=int, default=0, help="the seed recorded in the file")
     ap.add_argument("--fixture", metavar="OUT_DIR", help="write the test fixture into OUT_DIR")
     args = ap.parse_args()
-    if args.fixture is None:
-        ap.print_help()
-        return 2
-    write_fixture(args.fixture)
+    import torch
+    if args.fixture is not None:
+        write_fixture(args.fixture)
+        return 0
+    try:
+        if args.import_from is not None:
+            if args.model is None or args.out is not None:
+                ap.error("--import IN.hnn takes one more argument: OUT.pt")
+            torch.save(import_hnn(args.import_from), args.model)
+            return 0
+        if args.model is None or args.out is None:
+            ap.error("give MODEL.pt and OUT.hnn")
+        # a whole module is a pickle that names its classes: they must be importable, from
+        # the current directory, the model file's, or PYTHONPATH
+        sys.path[:0] = [os.getcwd(), os.path.dirname(os.path.abspath(args.model))]
+        try:
+            try:  # newer torch loads only weights by default
+                model = torch.load(args.model, weights_only=False)
+            except TypeError:  # torch before 1.13 has no weights_only
+                model = torch.load(args.model)
+        except (AttributeError, ImportError) as e:
+            raise ValueError(f"{args.model}: its classes cannot be imported ({e}); run from "
+                             "the directory of the module that defines them, or set "
+                             "PYTHONPATH") from None
+        if not isinstance(model, torch.nn.Module):
+            raise ValueError(f"{args.model} holds a {type(model).__name__}, not a module (save "
+                             "the model itself, torch.save(model, path), not its state_dict)")
+        export(model, args.out, seed=args.seed)
+    except (ValueError, OSError) as e:
+        print(f"export_hnn: {e}", file=sys.stderr)
+        return 1
     return 0
 
 
