@@ -130,6 +130,27 @@ int hnni_value_ok(const void *p, size_t full_size)
     return hnni_released_size(size, full_size, NULL);
 }
 
+hnn_status hnni_value_check(const void *p, size_t full_size, const char *type, char *message)
+{
+    size_t size;
+    if (hnni_value_ok(p, full_size))
+        return HNN_OK;
+    memcpy(&size, p, sizeof size);
+    if (message != NULL)
+        hnni_format(message, "%s.struct_size is %zu, expected %zu: set it to sizeof(%s)", type,
+                    size, full_size, type);
+    return HNN_ERR_INVALID_ARG;
+}
+
+hnn_status hnni_value_check_err(const void *p, size_t full_size, const char *type,
+                                hnn_error *err)
+{
+    hnn_status st = hnni_value_check(p, full_size, type, err != NULL ? err->message : NULL);
+    if (st != HNN_OK && err != NULL)
+        err->status = st;
+    return st;
+}
+
 hnn_status hnni_copy_def_out(void *def, const void *src, size_t full_size, const size_t *older)
 {
     size_t size;

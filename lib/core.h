@@ -54,9 +54,15 @@ hnn_status hnni_read_def(const void *def, void *full, size_t full_size, const si
 /* Value structs (hnn_field_source, hnn_quantity, hnn_bodies, hnn_drift, hnn_train_result,
  * hnn_train_meta) start with struct_size too and follow the same rule of released sizes (one
  * each so far; when one grows, its readers copy the caller's part over defaults as
- * hnni_read_def does). hnni_value_ok: 1 if the struct at p has a released size. A function
- * that fills one writes it with hnni_copy_def_out. */
+ * hnni_read_def does). hnni_value_ok: 1 if the struct at p has a released size.
+ * hnni_value_check says the same as a status, and on refusal writes the one message for it
+ * ("hnn_drift.struct_size is 0, expected 48: set it to sizeof(hnn_drift)") into a handle's
+ * message buffer (may be NULL); hnni_value_check_err into an hnn_error (may be NULL). A
+ * function that fills one writes it with hnni_copy_def_out. */
 int hnni_value_ok(const void *p, size_t full_size);
+hnn_status hnni_value_check(const void *p, size_t full_size, const char *type, char *message);
+hnn_status hnni_value_check_err(const void *p, size_t full_size, const char *type,
+                                hnn_error *err);
 
 /* For the *_get_def functions: copies a handle's def (full_size bytes) into the caller's
  * struct, as much of it as the caller's struct_size says it holds; HNN_ERR_INVALID_ARG for a

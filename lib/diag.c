@@ -125,16 +125,7 @@ static hnn_status begin_value(hnn_diagnostics *d, const void *value, size_t full
                               const char *type, const void *b)
 {
     hnn_status st = begin(d, d != NULL ? d->dim : 0, value, b);
-    size_t size;
-    if (st != HNN_OK)
-        return st;
-    memcpy(&size, value, sizeof size);
-    if (!hnni_value_ok(value, full_size)) {
-        hnni_format(d->message, "%s.struct_size is %zu, expected %zu: set it to sizeof(%s)", type,
-                    size, full_size, type);
-        return HNN_ERR_INVALID_ARG;
-    }
-    return HNN_OK;
+    return st != HNN_OK ? st : hnni_value_check(value, full_size, type, d->message);
 }
 
 /* ... and, for a source or quantity, its dim the handle's. */

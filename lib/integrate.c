@@ -234,11 +234,8 @@ hnn_status hnni_fixed_point(hnn_integrator *in, const hnn_field_source *src, hnn
 static hnn_status check_step_args(hnn_integrator *in, const hnn_field_source *src,
                                   const double *x, double h)
 {
-    if (src != NULL && !hnni_value_ok(src, sizeof *src)) {
-        hnni_format(in->message, "hnn_field_source.struct_size is %zu, expected %zu: set it to "
-                    "sizeof(hnn_field_source)", src->struct_size, sizeof *src);
+    if (src != NULL && hnni_value_check(src, sizeof *src, "hnn_field_source", in->message))
         return HNN_ERR_INVALID_ARG;
-    }
     if (src == NULL || x == NULL || src->field == NULL) {
         hnni_format(in->message, "the source, its field function and the state must not be NULL");
         return HNN_ERR_NULL;

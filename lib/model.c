@@ -132,10 +132,7 @@ static uint32_t format_version_for(uint32_t features, double kinetic_mass)
 /* A train_meta the caller passed (to be read or filled) must have a released struct_size. */
 static hnn_status check_meta(const hnn_train_meta *meta, hnn_error *err)
 {
-    if (meta == NULL || hnni_value_ok(meta, sizeof *meta))
-        return HNN_OK;
-    return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_train_meta.struct_size is %zu, expected %zu: "
-                     "set it to sizeof(hnn_train_meta)", meta->struct_size, sizeof *meta);
+    return meta == NULL ? HNN_OK : hnni_value_check_err(meta, sizeof *meta, "hnn_train_meta", err);
 }
 
 /* ---- saving ------------------------------------------------------------------------------- */

@@ -127,11 +127,8 @@ static hnn_status check_args(const hnni_trainable *t, hnn_optimizer *opt,
 /* A result the caller wants filled must have a released struct_size (a value struct). */
 static hnn_status check_result(const hnn_train_result *result, hnn_error *err)
 {
-    if (result == NULL || hnni_value_ok(result, sizeof *result))
-        return HNN_OK;
-    return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_train_result.struct_size is %zu, expected "
-                     "%zu: set it to sizeof(hnn_train_result)", result->struct_size,
-                     sizeof *result);
+    return result == NULL ? HNN_OK
+                          : hnni_value_check_err(result, sizeof *result, "hnn_train_result", err);
 }
 
 hnn_status hnni_train_check(const hnni_trainable *t, hnn_optimizer *opt,
