@@ -32,13 +32,16 @@ void hnn_net_def_init(hnn_net_def *def, size_t struct_size)
     d.bodies = 0;
     d.kinetic_mass = 0.0;
     d.path = HNN_PATH_AUTO;
+    d.activation = HNN_ACTIVATION_TANH;
     hnni_publish_def(def, &d, sizeof d, struct_size);
 }
 
 /* The sizes hnn_net_def had in released headers: 0.1 ended at the allocator, 0.2 at
- * kinetic_mass; 0.3 added path (this header's sizeof). */
+ * kinetic_mass, 0.3 to 0.5 at path plus its padding (216 bytes on LP64); 0.6 added
+ * activation (this header's sizeof). */
 static const size_t net_def_older[] = {offsetof(hnn_net_def, features),
-                                       offsetof(hnn_net_def, path), 0};
+                                       offsetof(hnn_net_def, path),
+                                       offsetof(hnn_net_def, activation), 0};
 
 /* Reads a caller's def into a full-size one: fields an older caller did not know keep
  * their defaults; a def from a newer header (larger) is refused, since it may hold
@@ -91,6 +94,14 @@ static hnn_status check_def(const hnn_net_def *d, hnn_error *err)
                          "is AUTO or DUAL (plain passes)");
     if (d->kinetic_mass > 0.0 && d->kind != HNN_NET_HAMILTONIAN)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "a kinetic term needs a Hamiltonian net");
+    if ((unsigned)d->activation > (unsigned)HNN_ACTIVATION_RELU)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "unknown activation %d (tanh, softplus, "
+                         "sine, SiLU, or ReLU for direct-field nets)", (int)d->activation);
+    if (d->activation == HNN_ACTIVATION_RELU && d->kind == HNN_NET_HAMILTONIAN)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "activation ReLU is refused for a "
+                         "Hamiltonian net: its second derivative is 0, so the field J grad H is "
+                         "piecewise constant in the state and training cannot move the biases; "
+                         "use softplus, SiLU, sine or tanh");
     return hnni_features_check(d, err);
 }
 

@@ -101,14 +101,15 @@ static void test_def_init_respects_struct_size(void **state)
 }
 
 /* A def from an older, smaller released header (hnn_net_def ended at the allocator in 0.1, at
- * kinetic_mass in 0.2) is read up to its struct_size; the rest keeps the library's defaults
+ * kinetic_mass in 0.2, at path in 0.3 to 0.5) is read up to its struct_size; the rest keeps the library's defaults
  * (the bytes beyond are never touched: here they are poison). A def from a newer, larger
  * header, or with a struct_size no header ever had, is refused by create and by get_def. */
 static void test_older_smaller_defs_are_accepted(void **state)
 {
-    const size_t released[2] = {offsetof(hnn_net_def, features), offsetof(hnn_net_def, path)};
-    const size_t never[] = {0, 2, 9, 12, 13, 17, 31, 100, 161, 183, 185, 207, 209, 215,
-                            sizeof(hnn_net_def) + 8};
+    const size_t released[3] = {offsetof(hnn_net_def, features), offsetof(hnn_net_def, path),
+                                offsetof(hnn_net_def, activation)};
+    const size_t never[] = {0, 2, 9, 12, 13, 17, 31, 100, 161, 183, 185, 207, 209, 215, 217,
+                            223, sizeof(hnn_net_def) + 8};
     union {
         hnn_net_def def;
         unsigned char bytes[sizeof(hnn_net_def)];
@@ -117,7 +118,7 @@ static void test_older_smaller_defs_are_accepted(void **state)
     hnn_error err;
     size_t i, b;
     (void)state;
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 3; i++) {
         memset(u.bytes, 0xFF, sizeof u.bytes);
         hnn_net_def_init(&u.def, released[i]);
         assert_int_equal(u.def.struct_size, released[i]);
@@ -205,7 +206,7 @@ static void test_other_defs_take_only_their_size(void **state)
         assert_int_equal(sizeof train, 56);
         assert_int_equal(sizeof load, 32);
         assert_int_equal(sizeof(hnn_model_info), 296);
-        assert_int_equal(sizeof nd, 216);
+        assert_int_equal(sizeof nd, 224);
     }
     EXPECT_ONE_SIZE(opt, hnn_optimizer_create(&opt, 10, &o, &e));
     EXPECT_ONE_SIZE(integ, hnn_integrator_create(&integ, &in, &e));

@@ -1,4 +1,4 @@
-/* libhnn networks: a tanh MLP read either as an energy H(q, p) or as a vector field,
+/* libhnn networks: an MLP (tanh by default) read either as an energy H(q, p) or as a vector field,
  * with exact derivatives by forward-mode dual numbers. */
 #ifndef HNN_NET_H
 #define HNN_NET_H
@@ -63,6 +63,21 @@ typedef enum hnn_gradient_path {
     HNN_PATH_ADJOINT = 2
 } hnn_gradient_path;
 
+/* The hidden layers' activation sigma (docs/api.md "Activations"). A Hamiltonian net's
+ * field is J grad H and its training loss depends on that gradient, so the engines use
+ * sigma, sigma' and sigma'' (the Hessian and the training gradient: sigma'' too), each
+ * exact to rounding. */
+typedef enum hnn_activation {
+    HNN_ACTIVATION_TANH = 0,     /* tanh(z), the default */
+    HNN_ACTIVATION_SOFTPLUS = 1, /* log(1 + e^z), PyTorch's nn.Softplus() (beta 1) */
+    HNN_ACTIVATION_SINE = 2,     /* sin(z), as in SIREN-style and latent HNNs */
+    HNN_ACTIVATION_SILU = 3,     /* z / (1 + e^-z), PyTorch's nn.SiLU() */
+    /* max(0, z): direct-field nets only. A Hamiltonian net refuses it: sigma'' = 0, so its
+     * field J grad H is piecewise constant in the state and the loss gives the biases no
+     * gradient. */
+    HNN_ACTIVATION_RELU = 4
+} hnn_activation;
+
 /* What a net is made of. Get one from hnn_net_def_default(), then change fields.
  * struct_size lets the struct grow in later versions without breaking old programs:
  * leave it as hnn_net_def_default() set it. */
@@ -79,6 +94,9 @@ typedef struct hnn_net_def {
     double kinetic_mass;          /* m in [1e-100, 1e100] adds a known kinetic energy
                                      |p|^2 / (2 m) to a Hamiltonian net's H; 0: none (default) */
     hnn_gradient_path path;       /* how grad H is computed; default HNN_PATH_AUTO */
+    unsigned reserved;            /* ignored: 0.3-0.5 ended after path with these 4 bytes as
+                                     padding; naming them gives 0.6's def its own size (224) */
+    hnn_activation activation;    /* the hidden layers'; default HNN_ACTIVATION_TANH (0.6) */
 } hnn_net_def;
 
 /* Fills the first struct_size bytes of *def with the defaults and sets def->struct_size.
