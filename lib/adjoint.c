@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "activation.h"
 #include "alloc.h"
 #include "dual.h"
 #include "features.h"
@@ -25,13 +26,15 @@ int hnni_adjoint_doubles(const hnn_net *net, size_t chunk, int training, size_t 
 {
     /* per state: part0 = in0 (x0; training: and u) + sum h (P: a; training: and Mbar);
      * part1 = sum h (Q: G; training: and Zbar) + sum h (M) + max_rows (tmp) + 1 (row), and
-     * for training 2 max_rows (scratch) + 2n (row) + 1 + 2n (rowbar) */
+     * for training 2 max_rows (scratch) + 2n (row) + 1 + 2n (rowbar); an activation other
+     * than tanh adds sum h (S; training: and C) */
     const size_t pair = training ? 2 : 1;
+    const size_t kept = net->def.activation == HNN_ACTIVATION_TANH ? 0 : pair;
     size_t h, a, b;
     if (!hidden_rows(net, &h) || !hnni_mul_size(h, pair, &a) ||
         !hnni_add_size(a, pair * net->in[0], &a) || !hnni_mul_size(a, chunk, part0))
         return 0;
-    if (!hnni_mul_size(h, pair + 1, &b) || !hnni_mul_size(net->max_rows, training ? 3 : 1, &a) ||
+    if (!hnni_mul_size(h, pair + 1 + kept, &b) || !hnni_mul_size(net->max_rows, training ? 3 : 1, &a) ||
         !hnni_add_size(a, b, &b) || !hnni_add_size(b, training ? 2 * (1 + net->dim) : 1, &b) ||
         !hnni_mul_size(b, chunk, part1))
         return 0;
@@ -55,6 +58,7 @@ void hnni_adjoint_layout(const hnn_net *net, size_t chunk, int training, double 
                          double *part1, hnni_adjoint *b)
 {
     const size_t pair = training ? 2 : 1;
+    const int other = net->def.activation != HNN_ACTIVATION_TANH;
     size_t l;
     b->training = training;
     b->in = part0;
@@ -66,6 +70,15 @@ void hnni_adjoint_layout(const hnn_net *net, size_t chunk, int training, double 
         part1 += pair * net->out[l] * chunk;
         b->M[l] = part1;
         part1 += net->out[l] * chunk;
+        b->S[l] = b->C[l] = NULL;
+        if (other) {
+            b->S[l] = part1;
+            part1 += net->out[l] * chunk;
+        }
+        if (other && training) {
+            b->C[l] = part1;
+            part1 += net->out[l] * chunk;
+        }
     }
     b->tmp = part1;
     part1 += net->max_rows * chunk;
@@ -97,14 +110,52 @@ static void load_inputs(const hnn_net *net, const hnni_adjoint *b, const double 
             x0[r * ld + s] = x[s * dim + r];
 }
 
-/* G[r * ld + s] = U[r * ldu + s * cs] (1 - a^2), a = A[r * ld + s]: the adjoint through
- * tanh, U the output weights (one per row: ldu = 1, cs = 0) or a product's rows (ldu = bc,
- * cs = 1). In the evaluation layout (ld = bc) both are contiguous runs: one flat loop, which
- * vectorises even for a single state. */
+/* The activation of layer l from its pre-activations without bias (a's place in P): a in
+ * place, and for activations other than tanh their s and c (training) into S and C. */
+static void activate(const hnn_net *net, const hnni_adjoint *b, size_t l, double *a, size_t ld,
+                     size_t bc)
+{
+    const double *bias = net->params + net->b_off[l];
+    size_t r, s;
+    if (b->S[l] == NULL) {
+        hnni_dual_activation(HNN_ACTIVATION_TANH, net->out[l], bc, 0, bias, a, a, ld);
+        return;
+    }
+    for (r = 0; r < net->out[l]; r++) {
+        double *arow = a + r * ld;
+        for (s = 0; s < bc; s++)
+            arow[s] += bias[r];
+        hnni_activation_eval(net->def.activation, arow, bc, arow, b->S[l] + r * bc,
+                             b->C[l] != NULL ? b->C[l] + r * bc : NULL);
+    }
+}
+
+/* s_l of row r's bc states: S's row, or for tanh 1 - a^2 from a (A's row) into tmp. */
+static const double *slopes(const double *S, const double *arow, size_t r, size_t bc,
+                            double *tmp)
+{
+    size_t s;
+    if (S != NULL)
+        return S + r * bc;
+    for (s = 0; s < bc; s++)
+        tmp[s] = 1.0 - arow[s] * arow[s];
+    return tmp;
+}
+
+/* G[r * ld + s] = U[r * ldu + s * cs] s_l, s_l = 1 - a^2 for tanh (a = A[r * ld + s]) or
+ * S[r * bc + s]: the adjoint through the activation, U the output weights (one per row:
+ * ldu = 1, cs = 0) or a product's rows (ldu = bc, cs = 1). In the evaluation layout
+ * (ld = bc) both are contiguous runs: one flat loop, which vectorises even for one state. */
 static void times_slope(size_t rows, size_t bc, const double *U, size_t ldu, size_t cs,
-                        const double *A, size_t ld, double *G)
+                        const double *A, const double *S, size_t ld, double *G)
 {
     size_t r, s;
+    if (S != NULL) {
+        for (r = 0; r < rows; r++)
+            for (s = 0; s < bc; s++)
+                G[r * ld + s] = U[r * ldu + s * cs] * S[r * bc + s];
+        return;
+    }
     if (ld == bc && (bc == 1 || (cs == 1 && ldu == bc))) {
         for (r = 0; r < rows * bc; r++)
             G[r] = U[r] * (1.0 - A[r] * A[r]);
@@ -128,16 +179,16 @@ void hnni_adjoint_forward(const hnn_net *net, const hnni_adjoint *b, const doubl
     for (l = 0; l <= K; l++) {
         double *a = b->P[l] + ra;
         hnni_layer_product(net, l, l == 0 ? b->in + ra : b->P[l - 1] + ra, ld, bc, a, ld);
-        hnni_dual_tanh(net->out[l], bc, 0, net->params + net->b_off[l], a, a, ld);
+        activate(net, b, l, a, ld, bc);
     }
     if (energy) /* a dot product of the width per state, latency-bound for one state */
         hnni_gemm(1, net->in[K + 1], bc, w, net->in[K + 1], b->P[K] + ra, ld, b->row, bc);
 
     /* the backward sweep, keeping G_l (Q's left half) and M_l for the training gradient */
-    times_slope(net->out[K], bc, w, 1, 0, b->P[K] + ra, ld, b->Q[K]);
+    times_slope(net->out[K], bc, w, 1, 0, b->P[K] + ra, b->S[K], ld, b->Q[K]);
     for (l = K; l > 0; l--) {
         hnni_layer_product_t(net, l, b->Q[l], ld, bc, b->M[l - 1], bc);
-        times_slope(net->out[l - 1], bc, b->M[l - 1], bc, 1, b->P[l - 1] + ra, ld,
+        times_slope(net->out[l - 1], bc, b->M[l - 1], bc, 1, b->P[l - 1] + ra, b->S[l - 1], ld,
                     b->Q[l - 1]);
     }
     hnni_layer_product_t(net, 0, b->Q[0], ld, bc, b->tmp, bc);
@@ -185,27 +236,55 @@ static void up_sweep(const hnn_net *net, const hnni_adjoint *b, size_t bc, doubl
 {
     const size_t K = net->layers - 2, ld = 2 * bc;
     const double *w = net->params + net->w_off[K + 1];
-    double *gbar = b->tmp;
+    double *gbar = b->tmp, tmp[HNNI_TRAIN_CHUNK];
     size_t l, r, s;
     hnni_layer_product(net, 0, b->in, ld, bc, gbar, bc);
     for (l = 0; l < K; l++) {
-        for (r = 0; r < net->out[l]; r++)
+        for (r = 0; r < net->out[l]; r++) {
+            const double *sl = slopes(b->S[l], b->P[l] + r * ld + bc, r, bc, tmp);
             for (s = 0; s < bc; s++) {
-                const double a = b->P[l][r * ld + bc + s], g = gbar[r * bc + s];
-                b->P[l][r * ld + s] = g * (1.0 - a * a);
+                const double g = gbar[r * bc + s];
+                b->P[l][r * ld + s] = g * sl[s];
                 b->M[l][r * bc + s] *= g;
             }
+        }
         hnni_layer_product(net, l + 1, b->P[l], ld, bc, gbar, bc);
     }
     for (r = 0; r < net->out[K]; r++) {
+        const double *sl = slopes(b->S[K], b->P[K] + r * ld + bc, r, bc, tmp);
         double sum = 0.0;
         for (s = 0; s < bc; s++) {
-            const double a = b->P[K][r * ld + bc + s], g = gbar[r * bc + s];
-            sum += g * (1.0 - a * a);
+            const double g = gbar[r * bc + s];
+            sum += g * sl[s];
             b->M[K][r * bc + s] = g * w[r];
         }
         gw[r] += sum;
     }
+}
+
+/* Zbar_l of row r (Q's right half) from abar and Sbar_l (M): abar s + c Sbar, for tanh
+ * (abar - 2 a Sbar) s. Returns the row's sum over the states, its bias gradient. */
+static double down_rule(const hnni_adjoint *b, size_t l, size_t r, size_t bc,
+                        const double *abar)
+{
+    const size_t ld = 2 * bc;
+    const double *sbar = b->M[l] + r * bc, *arow = b->P[l] + r * ld + bc;
+    double *zbar = b->Q[l] + r * ld + bc, sum = 0.0;
+    size_t s;
+    if (b->S[l] != NULL) {
+        const double *sl = b->S[l] + r * bc, *cl = b->C[l] + r * bc;
+        for (s = 0; s < bc; s++) {
+            zbar[s] = abar[s] * sl[s] + cl[s] * sbar[s];
+            sum += zbar[s];
+        }
+        return sum;
+    }
+    for (s = 0; s < bc; s++) {
+        const double a = arow[s];
+        zbar[s] = (abar[s] - 2.0 * a * sbar[s]) * (1.0 - a * a);
+        sum += zbar[s];
+    }
+    return sum;
 }
 
 void hnni_adjoint_backward(const hnn_net *net, const hnni_adjoint *b, const double *x, size_t bc,
@@ -230,17 +309,8 @@ void hnni_adjoint_backward(const hnn_net *net, const hnni_adjoint *b, const doub
     memset(abar, 0, net->out[K] * bc * sizeof *abar);
     for (l = K + 1; l-- > 0;) {
         double *gb = grad + net->b_off[l];
-        for (r = 0; r < net->out[l]; r++) {
-            double sum = 0.0;
-            for (s = 0; s < bc; s++) {
-                const double a = b->P[l][r * ld + bc + s];
-                const double ab = abar[r * bc + s] - 2.0 * a * b->M[l][r * bc + s];
-                const double zb = ab * (1.0 - a * a);
-                b->Q[l][r * ld + bc + s] = zb;
-                sum += zb;
-            }
-            gb[r] += sum;
-        }
+        for (r = 0; r < net->out[l]; r++)
+            gb[r] += down_rule(b, l, r, bc, abar + r * bc);
         hnni_gemm_nt_acc(net->out[l], ld, net->in[l], b->Q[l], ld, l == 0 ? b->in : b->P[l - 1],
                          ld, grad + net->w_off[l], net->in[l], b->scratch); /* in = [u | x0] */
         if (l > 0)

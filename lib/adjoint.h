@@ -2,11 +2,12 @@
  *
  * grad H by one backward sweep over the layers, and the training gradient by reverse over
  * that sweep, with blocks of one row per neuron and one column per state: no tangents, so
- * the cost and memory per state do not grow with the state's length 2n. With s_l = 1 - a_l^2
- * and the hidden layers 0..K (K = depth - 1), W_0 reading layer 0's input x0 (the state,
- * or its features):
+ * the cost and memory per state do not grow with the state's length 2n. With z_l = W_l a_(l-1)
+ * + b_l, s_l = sigma'(z_l), c_l = sigma''(z_l) (tanh: 1 - a_l^2 and -2 a_l s_l) and the
+ * hidden layers 0..K (K = depth - 1), W_0 reading layer 0's input x0 (the state, or its
+ * features):
  *
- *   forward    a_l = tanh(W_l a_(l-1) + b_l),  H = w . a_K + b_out
+ *   forward    a_l = sigma(z_l),  H = w . a_K + b_out
  *   backward   G_K = w * s_K;  M_(l-1) = W_l^T G_l;  G_(l-1) = M_(l-1) * s_(l-1);
  *              grad_x0 H = W_0^T G_0   (then J_phi^T of it for a feature map)
  *
@@ -14,7 +15,8 @@
  *
  *   up         Gbar_0 = W_0 u;  for l < K: Mbar_l = Gbar_l * s_l, Sbar_l = Gbar_l * M_l,
  *              Gbar_(l+1) = W_(l+1) Mbar_l;  wbar += sum_s Gbar_K * s_K, Sbar_K = Gbar_K * w
- *   down       abar = 0;  for l = K..0: abar -= 2 a_l Sbar_l, Zbar_l = abar * s_l,
+ *   down       abar = 0;  for l = K..0: Zbar_l = abar * s_l + c_l * Sbar_l (tanh:
+ *              (abar - 2 a_l Sbar_l) * s_l),
  *              bbar_l += sum_s Zbar_l, abar = W_l^T Zbar_l
  *   weights    Wbar_l += [G_l | Zbar_l] [Mbar_(l-1) | a_(l-1)]^T   (one product of inner
  *              size 2 x states; Mbar_(-1) = u, a_(-1) = x0)
@@ -36,6 +38,9 @@ typedef struct hnni_adjoint {
     double *P[HNN_MAX_HIDDEN]; /* [Mbar_l | a_l] */
     double *Q[HNN_MAX_HIDDEN]; /* [G_l | Zbar_l] */
     double *M[HNN_MAX_HIDDEN]; /* M_l, then Sbar_l (rows of bc) */
+    double *S[HNN_MAX_HIDDEN]; /* s_l (rows of bc), for activations other than tanh (whose
+                                  s_l comes from a_l); else NULL */
+    double *C[HNN_MAX_HIDDEN]; /* c_l likewise, for training only */
     double *tmp;               /* max_rows x bc: grad_x0 H = W_0^T G_0, then Gbar and abar */
     double *scratch;           /* 2 bc x max_rows: the weight product's transposed operand */
     double *row;               /* H - b_out (row[s]), and for training dH/dx_t at
@@ -45,7 +50,7 @@ typedef struct hnni_adjoint {
 
 /* The doubles the blocks need in two parts (they may live in two buffers): the forward state
  * (in, P) and the rest; without `training`, what only the training gradient uses (u, Mbar,
- * Zbar, scratch, rowbar, grad H's rows) is left out. 0 if a size overflows size_t. */
+ * Zbar, C, scratch, rowbar, grad H's rows) is left out. 0 if a size overflows size_t. */
 int hnni_adjoint_doubles(const hnn_net *net, size_t chunk, int training, size_t *part0,
                          size_t *part1);
 

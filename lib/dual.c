@@ -1,10 +1,15 @@
-/* The dual-number rules for tanh: forward, d tanh(z) = (1 - tanh(z)^2) dz on every tangent;
- * and their reverse, which training needs because its loss depends on the tangents. */
+/* The dual-number rules of an activation: forward, d sigma(z) = sigma'(z) dz on every
+ * tangent; and their reverse, which training needs because its loss depends on the tangents.
+ * tanh has its own vectorised loops, taking its derivatives from its values; every other
+ * activation shares one pair of loops over activation.c's values and derivatives. */
 #include "dual.h"
 
+#include "activation.h"
 #include "dispatch.h"
 #include "parallel.h"
 #include "vmath.h"
+
+enum { SPAN = 64 }; /* states per pass of the loops for the other activations */
 
 HNNI_CLONES static void dual_tanh(size_t rows, size_t bc, size_t ntan, const double *bias,
                                 const double *Z, double *A, size_t ld)
@@ -105,45 +110,114 @@ HNNI_CLONES static void tanh_adjoint(size_t rows, size_t bc, size_t ntan, const 
     }
 }
 
+/* sigma and sigma' (and sigma'' with c) of z + bias for nb states of a row's value columns. */
+static void row_derivatives(hnn_activation act, const double *zrow, double bias, size_t nb,
+                            double *a, double *s, double *c)
+{
+    size_t i;
+    for (i = 0; i < nb; i++)
+        a[i] = zrow[i] + bias;
+    hnni_activation_eval(act, a, nb, a, s, c);
+}
+
+static void dual_other(hnn_activation act, size_t rows, size_t bc, size_t ntan,
+                       const double *bias, const double *Z, double *A, size_t ld)
+{
+    double a[SPAN], slope[SPAN];
+    size_t r, s0, s, t;
+    for (r = 0; r < rows; r++) {
+        const double *zrow = Z + r * ld;
+        double *arow = A + r * ld;
+        for (s0 = 0; s0 < bc; s0 += SPAN) {
+            const size_t nb = bc - s0 < SPAN ? bc - s0 : SPAN;
+            row_derivatives(act, zrow + s0, bias[r], nb, a, slope, NULL);
+            for (t = 1; t <= ntan; t++)
+                for (s = 0; s < nb; s++)
+                    arow[t * bc + s0 + s] = slope[s] * zrow[t * bc + s0 + s];
+            for (s = 0; s < nb; s++)
+                arow[s0 + s] = a[s];
+        }
+    }
+}
+
+static void other_adjoint(hnn_activation act, size_t rows, size_t bc, size_t ntan,
+                          const double *bias, const double *Z, double *BAR, size_t ld)
+{
+    double a[SPAN], slope[SPAN], curve[SPAN], slope_bar[SPAN];
+    size_t r, s0, s, t;
+    for (r = 0; r < rows; r++) {
+        const double *zrow = Z + r * ld;
+        double *bar = BAR + r * ld;
+        for (s0 = 0; s0 < bc; s0 += SPAN) {
+            const size_t nb = bc - s0 < SPAN ? bc - s0 : SPAN;
+            row_derivatives(act, zrow + s0, bias[r], nb, a, slope, curve);
+            for (s = 0; s < nb; s++)
+                slope_bar[s] = 0.0;
+            for (t = 1; t <= ntan; t++) {
+                double *bt = bar + t * bc + s0;
+                const double *zt = zrow + t * bc + s0;
+                for (s = 0; s < nb; s++) {
+                    slope_bar[s] += bt[s] * zt[s];
+                    bt[s] *= slope[s];
+                }
+            }
+            for (s = 0; s < nb; s++)
+                bar[s0 + s] = slope[s] * bar[s0 + s] + curve[s] * slope_bar[s];
+        }
+    }
+}
+
 /* Both rules act on each row by itself: split the rows across threads (parallel.h). A row
- * is worth about 20 multiply-adds per value (tanh) plus a few per tangent. */
+ * is worth the activation's cost per value plus a few multiply-adds per tangent. */
 typedef struct rows_job {
+    hnn_activation act;
     size_t bc, ntan, ld;
     const double *bias, *A, *Z;
     double *out;
 } rows_job;
 
-static void dual_tanh_rows(void *ctx, size_t r0, size_t r1)
+static void dual_rows(void *ctx, size_t r0, size_t r1)
 {
     const rows_job *j = (const rows_job *)ctx;
-    dual_tanh(r1 - r0, j->bc, j->ntan, j->bias + r0, j->Z + r0 * j->ld, j->out + r0 * j->ld,
-              j->ld);
+    if (j->act == HNN_ACTIVATION_TANH)
+        dual_tanh(r1 - r0, j->bc, j->ntan, j->bias + r0, j->Z + r0 * j->ld,
+                  j->out + r0 * j->ld, j->ld);
+    else
+        dual_other(j->act, r1 - r0, j->bc, j->ntan, j->bias + r0, j->Z + r0 * j->ld,
+                   j->out + r0 * j->ld, j->ld);
 }
 
-static void tanh_adjoint_rows(void *ctx, size_t r0, size_t r1)
+static void adjoint_rows(void *ctx, size_t r0, size_t r1)
 {
     const rows_job *j = (const rows_job *)ctx;
-    tanh_adjoint(r1 - r0, j->bc, j->ntan, j->A + r0 * j->ld, j->Z + r0 * j->ld,
-                 j->out + r0 * j->ld, j->ld);
+    if (j->act == HNN_ACTIVATION_TANH)
+        tanh_adjoint(r1 - r0, j->bc, j->ntan, j->A + r0 * j->ld, j->Z + r0 * j->ld,
+                     j->out + r0 * j->ld, j->ld);
+    else
+        other_adjoint(j->act, r1 - r0, j->bc, j->ntan, j->bias + r0, j->Z + r0 * j->ld,
+                      j->out + r0 * j->ld, j->ld);
 }
 
-static double rows_work(size_t rows, size_t bc, size_t ntan)
+static double rows_work(hnn_activation act, size_t rows, size_t bc, size_t ntan)
 {
-    return (double)rows * (double)bc * (20.0 + 4.0 * (double)ntan);
+    return (double)rows * (double)bc * (hnni_activation_cost(act) + 4.0 * (double)ntan);
 }
 
-void hnni_dual_tanh(size_t rows, size_t bc, size_t ntan, const double *bias, const double *Z,
-                    double *A, size_t ld)
-{
-    rows_job j;
-    j.bc = bc, j.ntan = ntan, j.ld = ld, j.bias = bias, j.A = NULL, j.Z = Z, j.out = A;
-    hnni_for_rows(rows, 1, rows_work(rows, bc, ntan), dual_tanh_rows, &j);
-}
-
-void hnni_dual_tanh_adjoint(size_t rows, size_t bc, size_t ntan, const double *A,
-                            const double *Z, double *BAR, size_t ld)
+void hnni_dual_activation(hnn_activation act, size_t rows, size_t bc, size_t ntan,
+                          const double *bias, const double *Z, double *A, size_t ld)
 {
     rows_job j;
-    j.bc = bc, j.ntan = ntan, j.ld = ld, j.bias = NULL, j.A = A, j.Z = Z, j.out = BAR;
-    hnni_for_rows(rows, 1, rows_work(rows, bc, ntan), tanh_adjoint_rows, &j);
+    j.act = act, j.bc = bc, j.ntan = ntan, j.ld = ld, j.bias = bias, j.A = NULL, j.Z = Z;
+    j.out = A;
+    hnni_for_rows(rows, 1, rows_work(act, rows, bc, ntan), dual_rows, &j);
+}
+
+void hnni_dual_activation_adjoint(hnn_activation act, size_t rows, size_t bc, size_t ntan,
+                                  const double *bias, const double *A, const double *Z,
+                                  double *BAR, size_t ld)
+{
+    rows_job j;
+    j.act = act, j.bc = bc, j.ntan = ntan, j.ld = ld, j.bias = bias, j.A = A, j.Z = Z;
+    j.out = BAR;
+    hnni_for_rows(rows, 1, rows_work(act, rows, bc, ntan), adjoint_rows, &j);
 }

@@ -35,10 +35,12 @@ void hnni_net_forward(const hnn_net *net, const double *x, size_t bc, size_t t0,
                     Z[0][r * ld + (1 + t) * bc + s] = wrow[t0 + t];
         }
     }
-    hnni_dual_tanh(net->out[0], bc, ntan, net->params + net->b_off[0], Z[0], A[0], ld);
+    hnni_dual_activation(net->def.activation, net->out[0], bc, ntan, net->params + net->b_off[0],
+                         Z[0], A[0], ld);
 
     for (l = 1; l + 1 < net->layers; l++) {
         hnni_layer_product(net, l, A[l - 1], ld, ld, Z[l], ld);
-        hnni_dual_tanh(net->out[l], bc, ntan, net->params + net->b_off[l], Z[l], A[l], ld);
+        hnni_dual_activation(net->def.activation, net->out[l], bc, ntan,
+                             net->params + net->b_off[l], Z[l], A[l], ld);
     }
 }

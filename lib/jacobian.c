@@ -2,9 +2,10 @@
  * and the Jacobian of any net's field, exact to rounding, one state at a time.
  *
  * Hessian: forward mode over the reverse pass. The gradient of H runs backwards,
- *     g_L = w_out,  delta_l = s_l * g_l,  g_(l-1) = W_l^T delta_l   (s = 1 - a^2),
+ *     g_L = w_out,  delta_l = s_l * g_l,  g_(l-1) = W_l^T delta_l   (s = sigma'(z)),
  * and grad H = g_0. Carrying, beside each g, its derivative along every input direction e_t
- * (the dual pass gives da_l^(t), hence ds_l^(t) = -2 a_l da_l^(t)):
+ * (the dual pass gives dz_l^(t), hence ds_l^(t) = sigma''(z_l) dz_l^(t); for tanh, from
+ * da_l^(t) alone: -2 a_l da_l^(t)):
  *     dg_L = 0,  d delta_l = ds_l * g_l + s_l * dg_l,  dg_(l-1) = W_l^T d delta_l,
  * gives column t of the Hessian as dg_0^(t). Each layer is one product over 1 + K columns,
  * for groups of K directions at a time (workspace.c sizes the buffers for this layout:
@@ -12,6 +13,7 @@
  * (eval.c), never the other way. */
 #include <string.h>
 
+#include "activation.h"
 #include "alloc.h"
 #include "core.h"
 #include "features.h"
@@ -28,10 +30,36 @@ static void add_kinetic_curvature(const hnn_net *net, double *hess)
             hess[(n + i) * dim + n + i] += 1.0 / net->def.kinetic_mass;
 }
 
-/* The reverse sweep of grad H with nt tangents (ld = 1 + nt per row) over the dual blocks A;
- * returns the block of the gradient with respect to layer 0's inputs, with its tangents. */
-static double *reverse_with_tangents(const hnn_net *net, double *const *A, size_t ld,
-                                     double *g, double *next)
+/* delta_l and its tangents in place on row g of layer l: for tanh from the dual row of A;
+ * for the others from the pre-activations' row of Z (value without bias, tangents). */
+static void tangent_rule(const hnn_net *net, size_t l, size_t r, const double *arow,
+                         const double *zrow, size_t ld, double *grow)
+{
+    const double gv = grow[0];
+    double s, c;
+    size_t t;
+    if (net->def.activation == HNN_ACTIVATION_TANH) {
+        const double a = arow[0];
+        s = 1.0 - a * a;
+        for (t = 1; t < ld; t++)
+            grow[t] = -2.0 * a * arow[t] * gv + s * grow[t];
+        grow[0] = s * gv;
+        return;
+    }
+    {
+        const double z = zrow[0] + net->params[net->b_off[l] + r];
+        hnni_activation_eval(net->def.activation, &z, 1, NULL, &s, &c);
+    }
+    for (t = 1; t < ld; t++)
+        grow[t] = c * zrow[t] * gv + s * grow[t];
+    grow[0] = s * gv;
+}
+
+/* The reverse sweep of grad H with nt tangents (ld = 1 + nt per row) over the dual blocks A
+ * (and Z, kept per layer for activations other than tanh); returns the block of the gradient
+ * with respect to layer 0's inputs, with its tangents. */
+static double *reverse_with_tangents(const hnn_net *net, double *const *A, double *const *Z,
+                                     size_t ld, double *g, double *next)
 {
     const size_t L = net->layers - 1;
     const double *w = net->params + net->w_off[L];
@@ -43,14 +71,8 @@ static double *reverse_with_tangents(const hnn_net *net, double *const *A, size_
     }
     for (l = L; l-- > 0;) {
         double *swap;
-        for (r = 0; r < net->out[l]; r++) {
-            const double *arow = A[l] + r * ld;
-            double *grow = g + r * ld;
-            const double a = arow[0], s = 1.0 - a * a, gv = grow[0];
-            for (t = 1; t < ld; t++)
-                grow[t] = -2.0 * a * arow[t] * gv + s * grow[t];
-            grow[0] = s * gv;
-        }
+        for (r = 0; r < net->out[l]; r++)
+            tangent_rule(net, l, r, A[l] + r * ld, Z[l] + r * ld, ld, g + r * ld);
         hnni_gemm_tn(net->in[l], net->out[l], ld, net->params + net->w_off[l], net->in[l], g, ld,
                      next, ld);
         swap = g;
@@ -69,20 +91,26 @@ static void hessian_one(const hnn_net *net, hnn_workspace *ws, const double *x, 
     double *xT = ws->buf[0], *g = NULL;
     size_t l, r, t, t0, ld = 1, offset = hnni_input_doubles(net, K);
 
-    /* buf[0]: the input block, then every hidden layer's dual block (values and K tangents);
-     * buf[1]: one shared pre-activation block, then two blocks for the reverse sweep. The
-     * workspace sizes its buffers for this (hnni_hessian_doubles). */
+    /* buf[0]: the input block, then every hidden layer's dual block (values and K tangents)
+     * and, for activations other than tanh, its pre-activation block; buf[1]: one shared
+     * pre-activation block (tanh), then two blocks for the reverse sweep. The workspace sizes
+     * its buffers for this (hnni_hessian_doubles). */
     for (l = 0; l < L; l++) {
         A[l] = ws->buf[0] + offset;
         Z[l] = ws->buf[1];
         offset += net->out[l] * (1 + K);
     }
+    if (net->def.activation != HNN_ACTIVATION_TANH)
+        for (l = 0; l < L; l++) {
+            Z[l] = ws->buf[0] + offset;
+            offset += net->out[l] * (1 + K);
+        }
     for (t0 = 0; t0 < dim; t0 += K) {
         const size_t nt = dim - t0 < K ? dim - t0 : K;
         double *g0 = ws->buf[1] + net->max_rows * (1 + K);
         ld = 1 + nt;
         hnni_net_forward(net, x, 1, t0, nt, xT, Z, A);
-        g = reverse_with_tangents(net, A, ld, g0, g0 + net->max_rows * (1 + K));
+        g = reverse_with_tangents(net, A, Z, ld, g0, g0 + net->max_rows * (1 + K));
         if (net->def.features == HNN_FEATURES_IDENTITY) {
             for (r = 0; r < dim; r++)
                 for (t = 0; t < nt; t++)

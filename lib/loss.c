@@ -3,8 +3,8 @@
  * For a Hamiltonian net the loss depends on the parameters only through grad H, which the
  * dual pass computes; so the gradient is the dual pass run in reverse (reverse-over-forward):
  * every layer's values, tangents and pre-activation tangents are kept, the adjoint of the
- * field is sent back through the output layer into the tangents, through the tanh rule
- * (hnni_dual_tanh_adjoint) and through each linear layer with two matrix products
+ * field is sent back through the output layer into the tangents, through the activation's
+ * rule (hnni_dual_activation_adjoint) and through each linear layer with two matrix products
  * (weights: adjoint times activations^T; inputs: W^T times adjoint) over all columns at once.
  * A direct-field net is the same walk with no tangent columns: plain backpropagation. */
 #include "hnn/loss.h"
@@ -25,6 +25,8 @@ struct hnn_loss_workspace {
     size_t dim, depth, widths[HNN_MAX_HIDDEN]; /* the shape it was made for, */
     size_t inputs, input_doubles;              /* layer 0's inputs and its input block */
     hnn_gradient_path path;                    /* and the net's training path */
+    int keeps_slopes;                          /* adjoint layout with S and C blocks (an
+                                                  activation other than tanh: adjoint.h) */
     size_t ntan;                               /* tangent columns of the dual layout */
     size_t doubles;                            /* size of the one block below */
     size_t chunk;                              /* states per chunk */
@@ -44,6 +46,12 @@ struct hnn_loss_workspace {
 static size_t dual_tangents(const hnn_net *net)
 {
     return net->def.kind == HNN_NET_HAMILTONIAN && net->train_path == HNN_PATH_DUAL ? net->dim : 0;
+}
+
+/* Whether the layout holds the adjoint path's blocks of sigma' and sigma''. */
+static int keeps_slopes(const hnn_net *net)
+{
+    return net->train_path == HNN_PATH_ADJOINT && net->def.activation != HNN_ACTIVATION_TANH;
 }
 
 /* Doubles per state of the dual layout with ntan tangents: xT, two blocks per hidden layer,
@@ -101,6 +109,7 @@ hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **ou
         return hnni_fail(err, HNN_ERR_NULL, "hnn_loss_workspace_create: net and out must not be NULL");
     memset(&shape, 0, sizeof shape);
     shape.path = net->train_path;
+    shape.keeps_slopes = keeps_slopes(net);
     shape.ntan = dual_tangents(net);
     if (!layout_doubles(net, &shape, 1, &per_state))
         goto too_large;
@@ -167,7 +176,7 @@ int hnni_loss_fits(const hnn_loss_workspace *lw, const hnn_net *net)
     /* a feature map changes layer 0's inputs and the input block (and with them max_rows);
      * the two paths lay the block out differently */
     if (lw->dim != net->dim || lw->depth != net->layers - 1 || lw->inputs != net->in[0] ||
-        lw->path != net->train_path ||
+        lw->path != net->train_path || lw->keeps_slopes != keeps_slopes(net) ||
         lw->ntan != dual_tangents(net) ||
         lw->input_doubles != hnni_input_doubles(net, lw->ntan))
         return 0;
@@ -292,7 +301,8 @@ static void backward_hidden(const hnn_net *net, hnn_loss_workspace *lw, double *
     while (l-- > 0) {
         double *gw = grad + net->w_off[l], *gb = grad + net->b_off[l];
         double *next = bar == lw->bar[0] ? lw->bar[1] : lw->bar[0]; /* free until written */
-        hnni_dual_tanh_adjoint(net->out[l], bc, ntan, lw->A[l], lw->Z[l], bar, ld);
+        hnni_dual_activation_adjoint(net->def.activation, net->out[l], bc, ntan,
+                                     net->params + net->b_off[l], lw->A[l], lw->Z[l], bar, ld);
         for (r = 0; r < net->out[l]; r++)
             for (s = 0; s < bc; s++)
                 gb[r] += bar[r * ld + s];

@@ -3,7 +3,7 @@
  *
  * Both paths' costs are counted in multiply-adds per state of a full chunk (the throughput
  * of batches and training): matrix products (the bulk), plus the per-neuron element-wise
- * rules (tanh about 20, each tangent or adjoint rule a few) and the feature map's work. The
+ * rules (the activation: tanh about 20, activation.c; each tangent or adjoint rule a few) and the feature map's work. The
  * model is evaluated once, when the net is created, from its shape alone, so the choice never
  * depends on a batch's size and a batch keeps giving the bits of its states one by one.
  *
@@ -14,11 +14,11 @@
  * latency-bound program should set HNN_PATH_DUAL. */
 #include "net_impl.h"
 
-/* The element-wise work per neuron and state, in multiply-add equivalents: tanh's value,
- * and then each tangent column (dual) or each sweep's rule (adjoint). */
-#define TANH_COST 20.0
-#define RULE_COST 2.0
+#include "activation.h"
 
+/* The element-wise work per neuron and state, in multiply-add equivalents, besides the
+ * activation's value: each tangent column (dual) or each sweep's rule (adjoint). */
+#define RULE_COST 2.0
 
 /* sum over hidden-to-hidden layers and the head of out x in, and layer 0's out x in. */
 static void product_sizes(const hnn_net *net, double *hidden, double *first, double *neurons)
@@ -38,13 +38,14 @@ double hnni_path_cost(const hnn_net *net, hnn_gradient_path path, int training)
     const double cols = 1.0 + (double)net->dim; /* a dual block's columns per state */
     const double m = (double)net->features;
     const int mapped = net->def.features != HNN_FEATURES_IDENTITY;
+    const double act = hnni_activation_cost(net->def.activation);
     double hidden, first, neurons, cost;
     product_sizes(net, &hidden, &first, &neurons);
     if (path == HNN_PATH_DUAL) {
         /* layer 0: values only from the states (its tangents are copies of W's columns),
          * all columns from a feature map's dual block; the rest carry every column */
         const double first_fwd = mapped ? first * cols : first;
-        cost = first_fwd + hidden * cols + neurons * (TANH_COST + RULE_COST * cols);
+        cost = first_fwd + hidden * cols + neurons * (act + RULE_COST * cols);
         if (mapped)
             cost += m * cols;
         if (training) /* weight gradients and input adjoints over the same columns */
@@ -54,7 +55,7 @@ double hnni_path_cost(const hnn_net *net, hnn_gradient_path path, int training)
     }
     /* adjoint: forward and backward sweeps; training adds the up sweep, the down sweep and
      * a weight product of twice the states */
-    cost = 2.0 * first + 2.0 * hidden + neurons * (TANH_COST + 2.0 * RULE_COST);
+    cost = 2.0 * first + 2.0 * hidden + neurons * (act + 2.0 * RULE_COST);
     if (mapped)
         cost += 8.0 * m;
     if (training)

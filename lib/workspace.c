@@ -29,13 +29,15 @@ size_t hnni_hessian_group(const hnn_net *net)
 
 int hnni_hessian_doubles(const hnn_net *net, size_t need[2])
 {
-    /* buf[0]: the input block and every hidden layer's dual block of one state; buf[1]: a
-     * shared pre-activation block and the two reverse-sweep blocks, max_rows x (1 + K) each,
+    /* buf[0]: the input block and every hidden layer's dual block of one state (for
+     * activations other than tanh its pre-activation block too); buf[1]: a shared
+     * pre-activation block and the two reverse-sweep blocks, max_rows x (1 + K) each,
      * K = hnni_hessian_group (at most HNNI_HESSIAN_GROUP) */
     const size_t K = hnni_hessian_group(net), ld = 1 + K;
+    const size_t per_layer = net->def.activation == HNN_ACTIVATION_TANH ? 1 : 2;
     size_t need0 = hnni_input_doubles(net, K), need1, l, b;
     for (l = 0; l + 1 < net->layers; l++)
-        if (!hnni_mul_size(net->out[l], ld, &b) || !hnni_add_size(need0, b, &need0))
+        if (!hnni_mul_size(net->out[l], ld * per_layer, &b) || !hnni_add_size(need0, b, &need0))
             return 0;
     if (!hnni_mul_size(net->max_rows, ld, &b) || !hnni_mul_size(b, 3, &need1))
         return 0;
