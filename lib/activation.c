@@ -15,19 +15,20 @@
 
 #include "vmath.h"
 
-/* p = 1 / (1 + e^-z) and m = 1 / (1 + e^z) from one exponential. */
-static void logistic_pair(double z, double *p, double *m)
+/* p = 1 / (1 + e^-z) and m = 1 / (1 + e^z) from e = e^-|z|. */
+static void logistic_pair(double z, double e, double *p, double *m)
 {
-    const double e = exp(-fabs(z)), big = 1.0 / (1.0 + e), small = e / (1.0 + e);
+    const double big = 1.0 / (1.0 + e), small = e / (1.0 + e);
     *p = z >= 0.0 ? big : small;
     *m = z >= 0.0 ? small : big;
 }
 
 static void softplus_one(double z, double *a, double *s, double *c)
 {
+    const double e = exp(-fabs(z));
     double p, m;
-    logistic_pair(z, &p, &m);
-    *a = (z > 0.0 ? z : 0.0) + log1p(exp(-fabs(z)));
+    logistic_pair(z, e, &p, &m);
+    *a = (z > 0.0 ? z : 0.0) + log1p(e);
     *s = p;
     *c = p * m;
 }
@@ -35,7 +36,7 @@ static void softplus_one(double z, double *a, double *s, double *c)
 static void silu_one(double z, double *a, double *s, double *c)
 {
     double p, m;
-    logistic_pair(z, &p, &m);
+    logistic_pair(z, exp(-fabs(z)), &p, &m);
     *a = z * p;
     *s = p * (1.0 + z * m);
     *c = p * m * (2.0 + z * (m - p));

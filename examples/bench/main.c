@@ -196,11 +196,16 @@ static void train_rate(ctx *c, size_t w, int hamiltonian, double *steps_per_s, d
     *gflops = 256.0 * (hamiltonian ? flops_train_min(w) : flops_train(w, 0)) / t * 1e-9;
 }
 
+/* The hidden layers' activation (--activation), here and in torch_ref.py. */
+static const char *const activation_names[] = {"tanh", "softplus", "sine", "silu"};
+static hnn_activation activation = HNN_ACTIVATION_TANH;
+
 static hnn_net *make_net(size_t w, hnn_net_kind kind)
 {
     hnn_net_def d = hnn_net_def_default();
     hnn_net *net = NULL;
     d.kind = kind;
+    d.activation = activation;
     d.widths[0] = d.widths[1] = w;
     hnn_net_create(&d, &net, NULL);
     return net;
@@ -307,6 +312,7 @@ static void sweep_shape(hnn_net_def *d, size_t n)
     d->depth = sweep_depth;
     for (l = 0; l < sweep_depth; l++)
         d->widths[l] = sweep_width;
+    d->activation = activation;
 }
 
 typedef struct sweep_row {
@@ -404,8 +410,10 @@ static int run_torch_sweep(const char *python, const char *script, int quick, in
     int got = 0;
     if (strchr(python, '\'') != NULL || strchr(script, '\'') != NULL)
         return 0;
-    snprintf(cmd, sizeof cmd, "'%s' '%s' --sweep --width %zu --depth %zu --threads %d%s 2>/dev/null",
-             python, script, sweep_width, sweep_depth, threads, quick ? " --quick" : "");
+    snprintf(cmd, sizeof cmd, "'%s' '%s' --sweep --width %zu --depth %zu --threads %d --activation %s%s "
+             "2>/dev/null",
+             python, script, sweep_width, sweep_depth, threads, activation_names[activation],
+             quick ? " --quick" : "");
     if ((p = popen(cmd, "r")) == NULL)
         return 0;
     while (fgets(line, sizeof line, p) != NULL) {
@@ -470,10 +478,11 @@ static int run_sweep(const char *python, const char *script, int quick, int thre
         printf("\n]}\n");
         return 0;
     }
-    printf("libhnn %s, %d thread(s); %zu hidden tanh layer(s) of %zu, training batch %d (Adam), "
+    printf("libhnn %s, %d thread(s); %zu hidden %s layer(s) of %zu, training batch %d (Adam), "
            "batched field %d states\n(d: HNN_PATH_DUAL, a: HNN_PATH_ADJOINT forced; "
            "* marks the path HNN_PATH_AUTO picks; OpenBLAS kernels: %s)\n\n",
-           hnn_version_string(), threads, sweep_depth, sweep_width, SWEEP_BATCH, SWEEP_STATES,
+           hnn_version_string(), threads, sweep_depth, activation_names[activation], sweep_width,
+           SWEEP_BATCH, SWEEP_STATES,
            blas_kernels());
     printf("%4s %10s %10s %9s %9s %11s %11s %9s %9s\n", "n", "train d", "train a", "lat d",
            "lat a", "batch d", "batch a", "MiB d", "MiB a");
@@ -524,8 +533,8 @@ static int run_torch(const char *python, const char *script, int quick, int thre
     int n = 0;
     if (strchr(python, '\'') != NULL || strchr(script, '\'') != NULL)
         return 0;
-    snprintf(cmd, sizeof cmd, "'%s' '%s' --lines --threads %d%s 2>/dev/null", python, script,
-             threads, quick ? " --quick" : "");
+    snprintf(cmd, sizeof cmd, "'%s' '%s' --lines --threads %d --activation %s%s 2>/dev/null",
+             python, script, threads, activation_names[activation], quick ? " --quick" : "");
     if ((p = popen(cmd, "r")) == NULL)
         return 0;
     while (n < max && fgets(line, sizeof line, p) != NULL) {
@@ -537,6 +546,17 @@ static int run_torch(const char *python, const char *script, int quick, int thre
     }
     pclose(p);
     return n;
+}
+
+static int parse_activation(const char *name)
+{
+    size_t i;
+    for (i = 0; i < sizeof activation_names / sizeof *activation_names; i++)
+        if (strcmp(name, activation_names[i]) == 0) {
+            activation = (hnn_activation)i;
+            return 1;
+        }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -566,9 +586,13 @@ int main(int argc, char **argv)
             script = argv[++i];
         else if (strcmp(argv[i], "--python") == 0 && i + 1 < argc)
             python = argv[++i];
+        else if (strcmp(argv[i], "--activation") == 0 && i + 1 < argc &&
+                 parse_activation(argv[i + 1]))
+            i++;
         else {
             fprintf(stderr, "usage: %s [--json] [--quick] [--sweep [--width 1..4096] [--depth 1..16]] [--threads 1..256] "
-                            "[--torch examples/bench/torch_ref.py] [--python PYTHON3]\n", argv[0]);
+                            "[--torch examples/bench/torch_ref.py] [--python PYTHON3] "
+                            "[--activation tanh|softplus|sine|silu]\n", argv[0]);
             return 2;
         }
     }
@@ -622,8 +646,9 @@ int main(int argc, char **argv)
         printf("\n]}\n");
         return 0;
     }
-    printf("libhnn %s, %d thread(s); n = 1 (a state of 2), two hidden tanh layers of width w\n"
-           "(OpenBLAS kernels: %s)\n\n", hnn_version_string(), threads, blas_kernels());
+    printf("libhnn %s, %d thread(s); n = 1 (a state of 2), two hidden %s layers of width w\n"
+           "(OpenBLAS kernels: %s)\n\n", hnn_version_string(), threads,
+           activation_names[activation], blas_kernels());
     printf("%5s %10s %12s %8s %10s %8s %10s %8s %10s %10s %8s\n", "w", "latency", "batch",
            "GFLOP/s", "HNN train", "GFLOP/s", "MLP train", "GFLOP/s", "RK4", "midpoint", "dgemm");
     printf("%5s %10s %12s %8s %10s %8s %10s %8s %10s %10s %8s\n", "", "us/state", "states/s", "",

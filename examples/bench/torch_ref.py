@@ -60,10 +60,19 @@ def per_call(fn):
     return best
 
 
+class Sine(nn.Module):
+    def forward(self, x):
+        return torch.sin(x)
+
+
+ACTIVATIONS = {"tanh": nn.Tanh, "softplus": nn.Softplus, "sine": Sine, "silu": nn.SiLU}
+ACTIVATION = nn.Tanh  # the hidden layers' (--activation)
+
+
 def mlp(w, out, dim=2, depth=2):
-    layers = [nn.Linear(dim, w), nn.Tanh()]
+    layers = [nn.Linear(dim, w), ACTIVATION()]
     for _ in range(depth - 1):
-        layers += [nn.Linear(w, w), nn.Tanh()]
+        layers += [nn.Linear(w, w), ACTIVATION()]
     return nn.Sequential(*layers, nn.Linear(w, out)).double()
 
 
@@ -144,7 +153,7 @@ def bench_width(w):
 
 
 def main():
-    global MIN_TIME, REPS
+    global MIN_TIME, REPS, ACTIVATION
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", action="store_true")
     ap.add_argument("--json", action="store_true")
@@ -153,7 +162,9 @@ def main():
     ap.add_argument("--sweep", action="store_true")
     ap.add_argument("--width", type=int, default=200)
     ap.add_argument("--depth", type=int, default=2)
+    ap.add_argument("--activation", choices=sorted(ACTIVATIONS), default="tanh")
     args = ap.parse_args()
+    ACTIVATION = ACTIVATIONS[args.activation]
     torch.set_num_threads(args.threads)
     if args.quick:
         MIN_TIME, REPS = 0.02, 1
