@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Export a PyTorch HNN to a libhnn model file (docs/format.md, version 1).
+"""Export a PyTorch HNN to a libhnn model file (docs/format.md: version 1 for tanh, 3 else).
 
-The model is a chain of Linear and Tanh layers, alternating, ending in a
+The model is a chain of Linear layers with one activation between them (Tanh, Softplus,
+SiLU, a sine module, or for a direct-field net ReLU), ending in a
 Linear with one output (a Hamiltonian net, H(q, p)) or 2n outputs (a direct-field net).
 libhnn stores parameters in nn.Linear order (weight [out][in] row-major, then bias), so the
 export is a flat copy of state_dict() in float64.
@@ -11,7 +12,9 @@ export is a flat copy of state_dict() in float64.
     python3 export_hnn.py --fixture OUT_DIR         # write the test fixture
 
 Any module whose forward is that chain is accepted (its leaf modules are walked in order and
-the result checked against its forward); Linear(bias=False) is exported with zero biases; a
+the result checked against its forward); an activation is recognised by what it computes
+(so a custom `class Sine(nn.Module)` whose forward is torch.sin is one), and a ReLU in a
+Hamiltonian net is refused, saying why; Linear(bias=False) is exported with zero biases; a
 float32 model is widened to float64 with a warning.
 
 As a library:  from export_hnn import export, import_hnn;  export(model, "model.hnn")
@@ -24,39 +27,99 @@ import sys
 import zlib
 
 MAGIC = b"\x89HNN\r\n\x1a\n"
-FORMAT_VERSION = 1
+
+# libhnn's activations (hnn_activation), by the number the file stores
+ACTIVATIONS = ("tanh", "softplus", "sine", "silu", "relu")
+
+
+def _reference(name, x):
+    import torch
+    import torch.nn.functional as F
+    return {"tanh": torch.tanh, "softplus": F.softplus, "sine": torch.sin, "silu": F.silu,
+            "relu": F.relu}[name](x)
+
+
+def activation_of(module):
+    """The name of the activation `module` computes (one of ACTIVATIONS), judged by its
+    outputs on probe values in float64, or None: nn.Softplus(beta=2) is not softplus."""
+    import torch
+    if list(module.parameters()):
+        return None
+    x = torch.cat([torch.linspace(-8.0, 8.0, 161, dtype=torch.float64),
+                   torch.tensor([-30.0, -0.3, 0.0, 1e-3, 0.7, 30.0], dtype=torch.float64)])
+    try:
+        with torch.no_grad():
+            y = module(x)
+    except Exception:  # not an element-wise function of a tensor
+        return None
+    if not isinstance(y, torch.Tensor) or y.shape != x.shape:
+        return None
+    for name in ACTIVATIONS:
+        if torch.allclose(y, _reference(name, x), rtol=1e-12, atol=1e-15):
+            return name
+    return None
+
+
+def __getattr__(name):
+    """export_hnn.Sine, an nn.Module computing sin(x) (PyTorch has none; --import needs one),
+    made when first asked for, so that this module loads without torch."""
+    if name != "Sine":
+        raise AttributeError(name)
+    import torch
+    import torch.nn as nn
+
+    class Sine(nn.Module):
+        def forward(self, x):
+            return torch.sin(x)
+    Sine.__module__, Sine.__qualname__ = __name__, "Sine"
+    globals()["Sine"] = Sine
+    return Sine
 
 
 def chain_layers(model):
-    """The model's Linear and Tanh layers in order: a Sequential's items, or any module's leaf
-    modules in registration order (export() then checks that forward() is that chain). The
-    error names the first piece libhnn cannot hold."""
+    """The model's Linear layers and activations in order, with the activations' names: a
+    Sequential's items, or any module's leaf modules in registration order (export() then
+    checks that forward() is that chain). The error names the first piece libhnn cannot
+    hold."""
     import torch.nn as nn
     leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
-    if not leaves and isinstance(model, (nn.Linear, nn.Tanh)):
+    if not leaves:
         leaves = [("", model)]
+    layers, names = [], []
     for name, m in leaves:
-        if not isinstance(m, (nn.Linear, nn.Tanh, nn.Identity, nn.Flatten)):
+        if isinstance(m, (nn.Identity, nn.Flatten)):
+            continue
+        act = None if isinstance(m, nn.Linear) else activation_of(m)
+        if not isinstance(m, nn.Linear) and act is None:
             raise ValueError(f"{name or 'the model'} ({type(m).__name__}) is not supported: "
-                             "libhnn nets are Linear layers with Tanh between them")
-    return [m for _, m in leaves if isinstance(m, (nn.Linear, nn.Tanh))]
+                             "libhnn nets are Linear layers with one activation between them "
+                             "(" + ", ".join(ACTIVATIONS) + ")")
+        layers.append(m)
+        names.append(act)
+    return layers, names
 
 
-def layer_shapes(layers):
-    """The (in, out) of each Linear, checking the Linear/Tanh alternation."""
+def layer_shapes(layers, names):
+    """The (in, out) of each Linear and the one activation, checking the alternation."""
     import torch.nn as nn
     if not layers or not isinstance(layers[-1], nn.Linear):
         raise ValueError("the model must end with an nn.Linear")
-    shapes = []
-    for i, m in enumerate(layers):
+    shapes, acts = [], []
+    for i, (m, act) in enumerate(zip(layers, names)):
         want_linear = i % 2 == 0
         if want_linear and not isinstance(m, nn.Linear):
             raise ValueError(f"layer {i} should be nn.Linear, found {type(m).__name__}")
-        if not want_linear and not isinstance(m, nn.Tanh):
-            raise ValueError(f"layer {i} should be nn.Tanh, found {type(m).__name__}")
+        if not want_linear and act is None:
+            raise ValueError(f"layer {i} should be an activation, found {type(m).__name__}")
         if want_linear:
             shapes.append((m.in_features, m.out_features))
-    return shapes
+        else:
+            acts.append((i, type(m).__name__, act))
+    if len({a for _, _, a in acts}) > 1:
+        (i, ti, ai), (j, tj, aj) = acts[0], next(a for a in acts if a[2] != acts[0][2])
+        raise ValueError(f"layer {i} is {ti} ({ai}) but layer {j} is {tj} ({aj}): a libhnn net "
+                         "has one activation for all its hidden layers")
+    return shapes, acts[0][2] if acts else "tanh"
 
 
 def check_forward_is_chain(model, layers, dim):
@@ -71,16 +134,18 @@ def check_forward_is_chain(model, layers, dim):
         for m in layers:
             got = m(got)
     if want.shape != got.shape or not torch.allclose(want, got, rtol=1e-5, atol=1e-7):
-        raise ValueError("the module's forward() is not the chain of its Linear and Tanh "
-                         "layers in the order they were registered: libhnn cannot hold it")
+        raise ValueError("the module's forward() is not the chain of its Linear layers and "
+                         "activations in the order they were registered: libhnn cannot hold "
+                         "it")
 
 
 def export(model, path, seed=0):
-    """Write `model` (a Sequential of Linear/Tanh, or any module whose forward is such a
-    chain) as a libhnn model file, in float64 (a float32 model is widened, with a warning)."""
+    """Write `model` (a Sequential of Linear layers and one activation, or any module whose
+    forward is such a chain) as a libhnn model file, in float64 (a float32 model is widened,
+    with a warning)."""
     import torch
-    layers = chain_layers(model)
-    shapes = layer_shapes(layers)
+    layers, names = chain_layers(model)
+    shapes, activation = layer_shapes(layers, names)
     dim = shapes[0][0]
     if dim % 2 != 0 or dim < 2:
         raise ValueError("the input must be a state [q1..qn, p1..pn] of even length")
@@ -91,6 +156,11 @@ def export(model, path, seed=0):
         kind = 1  # direct field
     else:
         raise ValueError(f"the last layer has {out} outputs: 1 (H) or {dim} (a field) expected")
+    if activation == "relu" and kind == 0:
+        raise ValueError("ReLU in a Hamiltonian net: libhnn refuses it, since its second "
+                         "derivative is 0, so the field J grad H is piecewise constant in the "
+                         "state and training cannot move the biases (use Softplus, SiLU, a "
+                         "sine or Tanh)")
     widths = [o for (_, o) in shapes[:-1]]
     # the format's caps (docs/format.md): a file over them would not load
     if not 1 <= len(widths) <= 16:
@@ -118,12 +188,7 @@ def export(model, path, seed=0):
         raise ValueError("a parameter is not finite")
     if len(params) > 1 << 27:
         raise ValueError(f"{len(params)} parameters: the format holds at most 2^27")
-    body = bytearray(MAGIC)
-    body += struct.pack("<6I", FORMAT_VERSION, 0, kind, 0, n, len(widths))
-    body += struct.pack(f"<{len(widths)}I", *widths)
-    body += struct.pack("<QQ", seed, len(params))
-    body += struct.pack(f"<{len(params)}d", *params)
-    body += struct.pack("<I", zlib.crc32(bytes(body)) & 0xFFFFFFFF)
+    body = encode(kind, n, widths, ACTIVATIONS.index(activation), seed, params)
     tmp = path + ".tmp"
     try:
         with open(tmp, "wb") as f:
@@ -137,27 +202,74 @@ def export(model, path, seed=0):
         raise
 
 
-def import_hnn(path):
-    """The nn.Sequential (float64) a plain libhnn model file holds: Linear and Tanh layers with
-    its parameters. Files with a feature map or a kinetic term (format version 2) have no
-    Sequential form and are refused."""
-    import torch
-    import torch.nn as nn
-    data = open(path, "rb").read()
+def encode(kind, n, widths, activation, seed, params):
+    """The bytes of a model file for one net without a feature map or kinetic term and no
+    optional sections (docs/format.md): version 1 for tanh, else version 3, whose header
+    adds the model kind (0, one net), bodies, kinetic mass and the activation's number."""
+    body = bytearray(MAGIC)
+    if activation == 0:
+        body += struct.pack("<6I", 1, 0, kind, 0, n, len(widths))
+    else:
+        body += struct.pack("<6IdI", 3, 0, 0, kind, 0, 0, 0.0, activation)
+        body += struct.pack("<2I", n, len(widths))
+    body += struct.pack(f"<{len(widths)}I", *widths)
+    body += struct.pack("<QQ", seed, len(params))
+    if activation != 0:
+        body += struct.pack("<Q", len(params))  # the model's flat count: this net's
+    body += struct.pack(f"<{len(params)}d", *params)
+    body += struct.pack("<I", zlib.crc32(bytes(body)) & 0xFFFFFFFF)
+    return body
+
+
+def decode(path, data):
+    """(kind, n, widths, activation, params) of a one-net file without a feature map or
+    kinetic term (version 1, or 3); any other is refused: no nn.Sequential holds it."""
     if len(data) < 8 + 24 or data[:8] != MAGIC:
         raise ValueError(f"{path}: not a libhnn model")
     if zlib.crc32(data[:-4]) & 0xFFFFFFFF != struct.unpack("<I", data[-4:])[0]:
         raise ValueError(f"{path}: checksum mismatch")
-    version, flags, kind, features, n, depth = struct.unpack_from("<6I", data, 8)
-    if version != 1:
-        raise ValueError(f"{path}: format version {version} (a feature map or a kinetic term): "
-                         "no nn.Sequential holds it")
-    at = 32
+    version, = struct.unpack_from("<I", data, 8)
+    if version == 1:
+        _flags, kind, features, n, depth = struct.unpack_from("<5I", data, 12)
+        activation, at = 0, 32
+    elif version == 3:
+        _flags, model, kind, features, bodies, mass, activation = \
+            struct.unpack_from("<5IdI", data, 12)
+        n, depth = struct.unpack_from("<2I", data, 44)
+        at = 52
+        if model != 0:
+            raise ValueError(f"{path}: a dissipative model (several nets): no nn.Sequential "
+                             "holds it")
+        if features != 0 or mass != 0.0:
+            raise ValueError(f"{path}: a feature map or a kinetic term: no nn.Sequential "
+                             "holds it")
+        if activation >= len(ACTIVATIONS):
+            raise ValueError(f"{path}: unknown activation {activation}")
+    else:
+        raise ValueError(f"{path}: format version {version} (a feature map or a kinetic term, "
+                         "or newer than this script): no nn.Sequential holds it")
     widths = list(struct.unpack_from(f"<{depth}I", data, at))
     at += 4 * depth
     _seed, count = struct.unpack_from("<QQ", data, at)
-    at += 16
-    params = struct.unpack_from(f"<{count}d", data, at)
+    at += 16 + (8 if version == 3 else 0)
+    return kind, n, widths, activation, struct.unpack_from(f"<{count}d", data, at)
+
+
+def activation_module(name):
+    import torch.nn as nn
+    if name == "sine":
+        return __getattr__("Sine")()
+    return {"tanh": nn.Tanh, "softplus": nn.Softplus, "silu": nn.SiLU, "relu": nn.ReLU}[name]()
+
+
+def import_hnn(path):
+    """The nn.Sequential (float64) a libhnn model file of one plain net holds: its Linear
+    layers and activation (a sine as export_hnn.Sine) with its parameters. Files with a
+    feature map, a kinetic term or several nets have no Sequential form and are refused."""
+    import torch
+    import torch.nn as nn
+    kind, n, widths, activation, params = decode(path, open(path, "rb").read())
+    count = len(params)
     sizes = [2 * n] + widths + [1 if kind == 0 else 2 * n]
     layers, k = [], 0
     for i in range(len(sizes) - 1):
@@ -169,7 +281,7 @@ def import_hnn(path):
         k += w + b
         layers.append(lin)
         if i + 2 < len(sizes):
-            layers.append(nn.Tanh())
+            layers.append(activation_module(ACTIVATIONS[activation]))
     if k != count:
         raise ValueError(f"{path}: {count} parameters, the shape takes {k}")
     return nn.Sequential(*layers)
@@ -243,4 +355,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run as the module export_hnn, so that what --import pickles (export_hnn.Sine) is found
+    # again by whoever loads it with export_hnn on their path
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import export_hnn
+    sys.exit(export_hnn.main())
