@@ -11,6 +11,7 @@
 #include "loss_impl.h"
 #include "net_access.h"
 #include "train_impl.h"
+#include "dissipative_access.h"
 
 enum { FIELD_CHUNK = 64 }; /* states per chunk of hnn_dissipative_field */
 
@@ -29,7 +30,8 @@ struct hnn_dissipative {
 
 static size_t extra_count(const hnn_dissipative *m)
 {
-    return m->kind == HNN_DISSIPATION_PORT ? m->dim * (m->dim + 1) / 2 : hnn_net_param_count(m->d);
+    return m->kind == HNN_DISSIPATION_PORT ? hnni_dissipative_l_count(m->n)
+                                           : hnn_net_param_count(m->d);
 }
 
 /* L's entry (a, b), b <= a, in the packed lower triangle after H's parameters. */
@@ -91,6 +93,75 @@ static hnn_net_def default_d_def(const hnn_net_def *h)
     return d;
 }
 
+hnn_status hnni_dissipative_check(hnn_dissipation kind, const hnn_net_def *h,
+                                  const hnn_net_def *d, hnn_error *err)
+{
+    if (h->kind != HNN_NET_HAMILTONIAN)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "a dissipative model's H must be a "
+                         "Hamiltonian net (got kind %d)", (int)h->kind);
+    if (kind != HNN_DISSIPATION_HELMHOLTZ)
+        return d == NULL ? HNN_OK
+                         : hnni_fail(err, HNN_ERR_INVALID_ARG, "a port-Hamiltonian model has "
+                                     "no D net: d_def must be NULL");
+    if (d == NULL || d->kind != HNN_NET_HAMILTONIAN || d->dof != h->dof)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "D must be a scalar (Hamiltonian-kind) net "
+                         "of H's n = %zu (got kind %d, n = %zu)", h->dof,
+                         d != NULL ? (int)d->kind : -1, d != NULL ? d->dof : 0);
+    if (d->kinetic_mass != 0.0)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "D takes no kinetic term (kinetic_mass %g)",
+                         d->kinetic_mass);
+    return HNN_OK;
+}
+
+size_t hnni_dissipative_l_count(size_t dof)
+{
+    return 2 * dof * (2 * dof + 1) / 2;
+}
+
+hnn_status hnni_dissipative_bytes(hnn_dissipation kind, const hnn_net_def *h,
+                                  const hnn_net_def *d, size_t *bytes, size_t *workspace,
+                                  hnn_error *err)
+{
+    size_t h_bytes, d_bytes = 0, h_params, d_params = 0, count, total;
+    const size_t dim = 2 * h->dof; /* dof <= HNN_MAX_DOF: the arrays below cannot overflow */
+    hnn_status st;
+    if ((st = hnni_net_def_check(h, &h_params, err)) != HNN_OK ||
+        (st = hnn_net_def_bytes(h, &h_bytes, workspace, err)) != HNN_OK)
+        return st;
+    if (kind == HNN_DISSIPATION_HELMHOLTZ &&
+        ((st = hnni_net_def_check(d, &d_params, err)) != HNN_OK ||
+         (st = hnn_net_def_bytes(d, &d_bytes, NULL, err)) != HNN_OK))
+        return st;
+    count = h_params + (kind == HNN_DISSIPATION_HELMHOLTZ ? d_params
+                                                          : hnni_dissipative_l_count(h->dof));
+    total = sizeof(hnn_dissipative) + HNNI_ALIGN_EXTRA +
+            (count + dim * dim + 2 * FIELD_CHUNK * dim + 5 * dim) * sizeof(double);
+    if (!hnni_add_size(h_bytes, d_bytes, bytes) || !hnni_add_size(*bytes, total, bytes))
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "the model's size overflows size_t");
+    return HNN_OK;
+}
+
+const double *hnni_dissipative_params(const hnn_dissipative *m)
+{
+    return m->params;
+}
+
+hnn_status hnni_dissipative_fill_params(hnn_dissipative *m,
+                                        double (*value)(const void *ctx, size_t i),
+                                        const void *ctx, size_t *bad)
+{
+    size_t i;
+    for (i = 0; i < m->param_count; i++) {
+        m->params[i] = value(ctx, i);
+        if (!isfinite(m->params[i])) {
+            *bad = i;
+            return HNN_ERR_NONFINITE;
+        }
+    }
+    sync(m);
+    return HNN_OK;
+}
+
 hnn_status hnn_dissipative_create(hnn_dissipation kind, const hnn_net_def *net_def,
                                   hnn_dissipative **out, hnn_error *err)
 {
@@ -122,14 +193,10 @@ hnn_status hnn_dissipative_create_with(hnn_dissipation kind, const hnn_net_def *
         d_full = default_d_def(&h_full);
     else if ((st = hnni_net_read_def(d_def, &d_full, err)) != HNN_OK)
         return st;
-    if (kind == HNN_DISSIPATION_HELMHOLTZ &&
-        (d_full.kind != HNN_NET_HAMILTONIAN || d_full.dof != h_full.dof))
-        return hnni_fail(err, HNN_ERR_INVALID_ARG, "D must be a scalar (Hamiltonian-kind) net "
-                         "of H's n = %zu (got kind %d, n = %zu)", h_full.dof, (int)d_full.kind,
-                         d_full.dof);
-    if (kind == HNN_DISSIPATION_HELMHOLTZ && d_full.kinetic_mass != 0.0)
-        return hnni_fail(err, HNN_ERR_INVALID_ARG, "D takes no kinetic term (kinetic_mass %g)",
-                         d_full.kinetic_mass);
+    if ((st = hnni_dissipative_check(kind, &h_full, kind == HNN_DISSIPATION_HELMHOLTZ ? &d_full
+                                                                                : NULL,
+                                     err)) != HNN_OK)
+        return st;
     d_full.allocator = h_full.allocator; /* one model, one allocator */
     alloc = hnni_allocator_resolve(h_full.allocator);
     if ((m = (hnn_dissipative *)hnni_alloc(&alloc, sizeof *m)) == NULL)
@@ -138,10 +205,6 @@ hnn_status hnn_dissipative_create_with(hnn_dissipation kind, const hnn_net_def *
     m->kind = kind;
     if ((st = hnn_net_create(&h_full, &m->h, err)) != HNN_OK)
         goto fail;
-    if (hnni_net_kind(m->h) != HNN_NET_HAMILTONIAN) {
-        st = hnni_fail(err, HNN_ERR_INVALID_ARG, "a dissipative model's H must be a Hamiltonian net");
-        goto fail;
-    }
     m->n = hnn_net_dof(m->h);
     m->dim = 2 * m->n;
     m->count_h = hnn_net_param_count(m->h);

@@ -318,10 +318,13 @@ static void test_each_failure_has_its_status(void **state)
     hnn_error err;
     (void)state;
     buf = serialize(net, NULL, NULL, &size);
-    buf[8] = 3; /* format version 3: newer than this library */
+    buf[8] = 4; /* format version 4: newer than this library */
     reseal(buf, size);
     assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, &err), HNN_ERR_VERSION);
-    assert_non_null(strstr(err.message, "version 3"));
+    assert_non_null(strstr(err.message, "version 4"));
+    buf[8] = 3; /* version 3 is for other activations and dissipative models only */
+    reseal(buf, size);
+    assert_int_not_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, &err), HNN_OK);
     buf[8] = 2; /* version 2 is for feature maps only: one encoding per model */
     reseal(buf, size);
     assert_int_equal(hnn_model_load_buffer(buf, size, NULL, &back, NULL, NULL, &err), HNN_ERR_CORRUPT);

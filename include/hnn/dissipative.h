@@ -11,6 +11,7 @@
 #define HNN_DISSIPATIVE_H
 
 #include "hnn/field.h"
+#include "hnn/model.h"
 #include "hnn/net.h"
 #include "hnn/optim.h"
 #include "hnn/train.h"
@@ -80,6 +81,33 @@ HNN_API hnn_status hnn_dissipative_train(hnn_dissipative *m, hnn_optimizer *opt,
                                          const hnn_dataset *train, const hnn_dataset *val,
                                          const hnn_train_def *def, hnn_train_result *result,
                                          hnn_error *err);
+
+/* ---- model files (format version 3, docs/format.md; docs/dissipation.md) ---------------- */
+
+/* As hnn_model_save_buffer and hnn_model_save, for a dissipative model: its kind, its nets'
+ * shapes and activations, its flat parameters (hnn_dissipative_params_get's order) and,
+ * each optional, the optimizer (made for hnn_dissipative_param_count parameters) and the
+ * training progress, so training resumes bit for bit. The file is written as safely as a
+ * net's (a flushed temporary renamed over path). */
+HNN_API hnn_status hnn_dissipative_save_buffer(const hnn_dissipative *m, const hnn_optimizer *opt,
+                                               const hnn_train_meta *meta, void *buffer,
+                                               size_t capacity, size_t *size, hnn_error *err);
+HNN_API hnn_status hnn_dissipative_save(const char *path, const hnn_dissipative *m,
+                                        const hnn_optimizer *opt, const hnn_train_meta *meta,
+                                        hnn_error *err);
+
+/* As hnn_model_load_buffer_with and hnn_model_load_with (def NULL: the defaults; the budget
+ * covers the model's nets with their workspaces, its arrays and the optimizer, not the two
+ * loss workspaces hnn_dissipative_create_with makes), for a file of a Helmholtz or
+ * port-Hamiltonian model: a net's file is refused with HNN_ERR_WRONG_KIND, naming
+ * hnn_model_load. Every status of the net loaders; on failure nothing is created. */
+HNN_API hnn_status hnn_dissipative_load_buffer(const void *buffer, size_t size,
+                                               const hnn_load_def *def, hnn_dissipative **m,
+                                               hnn_optimizer **opt, hnn_train_meta *meta,
+                                               hnn_error *err);
+HNN_API hnn_status hnn_dissipative_load(const char *path, const hnn_load_def *def,
+                                        hnn_dissipative **m, hnn_optimizer **opt,
+                                        hnn_train_meta *meta, hnn_error *err);
 
 /* A field source for integrators and diagnostics (not separable; no energy: the model's
  * energy is its H net's, but the field does not keep it). The model must outlive it. */

@@ -10,9 +10,21 @@
 extern "C" {
 #endif
 
-/* The newest format version this library reads and writes. A net without a feature map or
- * kinetic term is still written as version 1 (which libhnn 0.1.0 reads); any other as 2. */
-#define HNN_MODEL_FORMAT_VERSION 2
+/* The newest format version this library reads and writes. Each model has one encoding, the
+ * oldest that can hold it: a tanh net without a feature map or kinetic term is version 1
+ * (which libhnn 0.1.0 reads), any other tanh net version 2 (0.2.0 on), and a net with another
+ * activation or a dissipative model version 3 (0.6.0 on; older libraries refuse it with
+ * HNN_ERR_VERSION). */
+#define HNN_MODEL_FORMAT_VERSION 3
+
+/* What a model file holds (hnn_model_info.model_kind). hnn_model_load* reads the first,
+ * hnn_dissipative_load* (hnn/dissipative.h) the other two; each refuses the others with
+ * HNN_ERR_WRONG_KIND. */
+typedef enum hnn_model_kind {
+    HNN_MODEL_NET = 0,       /* one hnn_net */
+    HNN_MODEL_HELMHOLTZ = 1, /* a dissipative model: H and D nets */
+    HNN_MODEL_PORT = 2       /* a port-Hamiltonian model: H net and L's lower triangle */
+} hnn_model_kind;
 
 /* Training progress stored beside a model, so training can resume. A value struct (docs/api.md
  * "Value structs"): set struct_size, `hnn_train_meta meta = {sizeof meta};`, before a save
@@ -43,8 +55,9 @@ HNN_API hnn_status hnn_model_save_buffer(const hnn_net *net, const hnn_optimizer
 HNN_API hnn_status hnn_model_save(const char *path, const hnn_net *net, const hnn_optimizer *opt,
                                   const hnn_train_meta *meta, hnn_error *err);
 
-/* Reads a model from `size` bytes of memory. Every field is checked before use, sizes are
- * capped, and nothing is read out of bounds whatever the bytes: a short buffer is
+/* Reads a net's model from `size` bytes of memory (a dissipative model's file is refused with
+ * HNN_ERR_WRONG_KIND, naming hnn_dissipative_load). Every field is checked before use, sizes
+ * are capped, and nothing is read out of bounds whatever the bytes: a short buffer is
  * HNN_ERR_TRUNCATED, a foreign one HNN_ERR_BAD_MAGIC, a newer format HNN_ERR_VERSION, damaged
  * contents HNN_ERR_CHECKSUM, inconsistent fields HNN_ERR_CORRUPT, sizes over the caps
  * HNN_ERR_TOO_LARGE. On success *net is a new net; if opt is not NULL, *opt is a new
@@ -101,7 +114,10 @@ HNN_API hnn_status hnn_model_load_with(const char *path, const hnn_load_def *def
 /* ---- what a file holds, without loading it --------------------------------------------- */
 
 /* A model file's header, sections and memory needs. Set struct_size (sizeof) before the
- * call; the library writes only that many bytes. */
+ * call; the library writes only that many bytes (0.4-0.5's size, which ends at load_bytes,
+ * is still accepted). For a dissipative model the fields from kind to seed describe its H
+ * net, the d_ fields its D net (Helmholtz), and params, net_bytes and load_bytes the whole
+ * model. */
 typedef struct hnn_model_info {
     size_t struct_size;
     uint32_t format_version;
@@ -123,10 +139,21 @@ typedef struct hnn_model_info {
     size_t workspace_bytes;       /* each further workspace for it */
     size_t optimizer_bytes;       /* the optimizer, while loading (0 without one) */
     size_t load_bytes;            /* what hnn_model_load asks for in all: the budget it needs */
+    /* 0.6 on: */
+    hnn_model_kind model_kind;
+    hnn_activation activation;    /* the (H) net's hidden layers' */
+    size_t h_params;              /* the (H) net's parameters (the first of the flat ones) */
+    size_t l_params;              /* port: the entries of L's lower triangle, 2n(2n+1)/2 */
+    /* Helmholtz only (zero otherwise): the D net, a scalar net of the same n */
+    hnn_feature_map d_features;
+    hnn_activation d_activation;
+    size_t d_bodies, d_depth, d_widths[HNN_MAX_HIDDEN];
+    uint64_t d_seed;
+    size_t d_params;
 } hnn_model_info;
 
-/* Reads the header and the sections' fixed fields of a model file or buffer (a few hundred
- * bytes, whatever the file's size) and checks them as the loader does, but not the
+/* Reads the header and the sections' fixed fields of a model file or buffer of any kind (a
+ * few hundred bytes, whatever the file's size) and checks them as the loader does, but not the
  * parameters or the checksum: hnn_model_load still can refuse a file this accepts. The same
  * status codes as the loader; HNN_ERR_INVALID_ARG for a struct_size this library does not
  * know. */
