@@ -65,6 +65,8 @@ def __getattr__(name):
     made when first asked for, so that this module loads without torch."""
     if name != "Sine":
         raise AttributeError(name)
+    if "Sine" in globals():  # one class, however often asked for (pickle checks identity)
+        return globals()["Sine"]
     import torch
     import torch.nn as nn
 
@@ -77,49 +79,48 @@ def __getattr__(name):
 
 
 def chain_layers(model):
-    """The model's Linear layers and activations in order, with the activations' names: a
-    Sequential's items, or any module's leaf modules in registration order (export() then
-    checks that forward() is that chain). The error names the first piece libhnn cannot
-    hold."""
+    """The chain libhnn holds: the model's Linear layers in registration order with its one
+    activation between each two, and that activation's name. The leaf modules are walked (a
+    module used twice, as one `self.act` between every layer often is, counts once), so
+    export() then checks that forward() is that chain. The error names the first piece
+    libhnn cannot hold."""
     import torch.nn as nn
     leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
     if not leaves:
         leaves = [("", model)]
-    layers, names = [], []
+    linears, acts = [], []
     for name, m in leaves:
         if isinstance(m, (nn.Identity, nn.Flatten)):
             continue
-        act = None if isinstance(m, nn.Linear) else activation_of(m)
-        if not isinstance(m, nn.Linear) and act is None:
+        if isinstance(m, nn.Linear):
+            linears.append(m)
+            continue
+        act = activation_of(m)
+        if act is None:
             raise ValueError(f"{name or 'the model'} ({type(m).__name__}) is not supported: "
                              "libhnn nets are Linear layers with one activation between them "
                              "(" + ", ".join(ACTIVATIONS) + ")")
-        layers.append(m)
-        names.append(act)
-    return layers, names
+        acts.append((name, type(m).__name__, act, m))
+    if not linears:
+        raise ValueError("the model has no nn.Linear")
+    for other in acts[1:]:
+        if other[2] != acts[0][2]:
+            raise ValueError(f"{acts[0][0]} is {acts[0][1]} ({acts[0][2]}) but {other[0]} is "
+                             f"{other[1]} ({other[2]}): a libhnn net has one activation for "
+                             "all its hidden layers")
+    if len(linears) > 1 and not acts:
+        raise ValueError("no activation between the Linear layers: libhnn nets have one "
+                         "(" + ", ".join(ACTIVATIONS) + ")")
+    layers = [linears[0]]
+    for lin in linears[1:]:
+        layers += [acts[0][3], lin]
+    return layers, acts[0][2] if acts else "tanh"
 
 
-def layer_shapes(layers, names):
-    """The (in, out) of each Linear and the one activation, checking the alternation."""
+def layer_shapes(layers):
+    """The (in, out) of each Linear of the chain."""
     import torch.nn as nn
-    if not layers or not isinstance(layers[-1], nn.Linear):
-        raise ValueError("the model must end with an nn.Linear")
-    shapes, acts = [], []
-    for i, (m, act) in enumerate(zip(layers, names)):
-        want_linear = i % 2 == 0
-        if want_linear and not isinstance(m, nn.Linear):
-            raise ValueError(f"layer {i} should be nn.Linear, found {type(m).__name__}")
-        if not want_linear and act is None:
-            raise ValueError(f"layer {i} should be an activation, found {type(m).__name__}")
-        if want_linear:
-            shapes.append((m.in_features, m.out_features))
-        else:
-            acts.append((i, type(m).__name__, act))
-    if len({a for _, _, a in acts}) > 1:
-        (i, ti, ai), (j, tj, aj) = acts[0], next(a for a in acts if a[2] != acts[0][2])
-        raise ValueError(f"layer {i} is {ti} ({ai}) but layer {j} is {tj} ({aj}): a libhnn net "
-                         "has one activation for all its hidden layers")
-    return shapes, acts[0][2] if acts else "tanh"
+    return [(m.in_features, m.out_features) for m in layers if isinstance(m, nn.Linear)]
 
 
 def check_forward_is_chain(model, layers, dim):
@@ -144,8 +145,8 @@ def export(model, path, seed=0):
     forward is such a chain) as a libhnn model file, in float64 (a float32 model is widened,
     with a warning)."""
     import torch
-    layers, names = chain_layers(model)
-    shapes, activation = layer_shapes(layers, names)
+    layers, activation = chain_layers(model)
+    shapes = layer_shapes(layers)
     dim = shapes[0][0]
     if dim % 2 != 0 or dim < 2:
         raise ValueError("the input must be a state [q1..qn, p1..pn] of even length")
@@ -170,8 +171,7 @@ def export(model, path, seed=0):
     for (i, o), prev in zip(shapes[1:], widths):
         if i != prev:
             raise ValueError("consecutive layers do not connect")
-    if not isinstance(model, torch.nn.Sequential):
-        check_forward_is_chain(model, layers, dim)
+    check_forward_is_chain(model, layers, dim)
     if any(p.dtype != torch.float64 for p in model.parameters()):
         print("export_hnn: warning: the model is not float64; its parameters are widened "
               "exactly, but a net trained in float32 is only as accurate as float32",
