@@ -1,4 +1,7 @@
-/* A vectorisable tanh. libm's tanh is a scalar call per element and took about a third of
+/* Vectorisable elementary functions: tanh, and for softplus and SiLU (activation.c) e^-|z|
+ * and log(1 + u) on [0, 1].
+ *
+ * tanh: libm's tanh is a scalar call per element and took about a third of
  * a training step; this one has no branches and no calls, so the compiler runs it 2, 4 or 8
  * elements at a time (whatever the CPU chosen at load time has), with the same bits on each.
  *
@@ -32,9 +35,9 @@ static inline uint64_t double_to_bits(double d)
     return u;
 }
 
-/* e^y for 0 <= y <= 45 (the range tanh needs below) as scale * (qe + pr) / (qe - pr): the
- * caller folds that quotient into its own division, so tanh divides once, not three times
- * (vector division is the slowest instruction here: three took about a third of tanh). */
+/* e^y for 0 <= y <= 707 (tanh needs up to 45) as scale * (qe + pr) / (qe - pr): the caller
+ * folds that quotient into its own division, so tanh divides once, not three times (vector
+ * division is the slowest instruction here: three took about a third of tanh). */
 typedef struct exp_parts {
     double scale, qe, pr;
 } exp_parts;
@@ -86,4 +89,43 @@ HNNI_CLONES void hnni_tanh_array(double *x, size_t n)
     size_t i;
     for (i = 0; i < n; i++)
         x[i] = tanh_one(x[i]);
+}
+
+HNNI_CLONES void hnni_exp_neg_abs_array(const double *z, double *e, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        const double y = fabs(z[i]);
+        const exp_parts p = exp_small(y < 707.0 ? y : 707.0);
+        const double v = (p.qe - p.pr) / (p.scale * (p.qe + p.pr)); /* 1 / e^y */
+        e[i] = y < 707.0 ? v : 0.0;
+    }
+}
+
+/* log(1 + f) for sqrt(1/2) - 1 <= f <= sqrt(2) - 1: with s = f / (2 + f),
+ * log(1 + f) = 2 atanh(s) = f - f^2/2 + s (f^2/2 + R(s^2)), R the minimax polynomial of
+ * fdlibm's log (K. C. Ng, Sun Microsystems), accurate to 2^-58.45 there. */
+static inline double log1p_reduced(double f)
+{
+    const double lg1 = 6.666666666666735130e-01, lg2 = 3.999999999940941908e-01,
+                 lg3 = 2.857142874366239149e-01, lg4 = 2.222219843214978396e-01,
+                 lg5 = 1.818357216161805012e-01, lg6 = 1.531383769920937332e-01,
+                 lg7 = 1.479819860511658591e-01;
+    const double s = f / (2.0 + f), z = s * s, w = z * z, hfsq = 0.5 * f * f;
+    const double r = z * (lg1 + w * (lg3 + w * (lg5 + w * lg7))) + w * (lg2 + w * (lg4 + w * lg6));
+    return f - (hfsq - s * (hfsq + r));
+}
+
+HNNI_CLONES void hnni_log1p_unit_array(const double *u, double *y, size_t n)
+{
+    /* u <= sqrt(2) - 1: log1p(u) directly (no 1 + u, which would lose a small u's bits);
+     * above: log 2 + log1p(f) with 1 + f = (1 + u) / 2, f = (u - 1) / 2 in [-0.3, 0] */
+    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        const int small = u[i] <= 0.41421356237309503;
+        const double f = small ? u[i] : 0.5 * (u[i] - 1.0);
+        const double k = small ? 0.0 : 1.0;
+        y[i] = k * ln2_hi + (log1p_reduced(f) + k * ln2_lo);
+    }
 }

@@ -8,4 +8,11 @@
  * (tests/test_net.c measures it against the C library), for finite inputs. */
 void hnni_tanh_array(double *x, size_t n);
 
+/* e[i] = e^-|z[i]| for i < n (0 once it is below 1e-307, |z| > 707), within 2 ulp, for
+ * finite z. e may be z. */
+void hnni_exp_neg_abs_array(const double *z, double *e, size_t n);
+
+/* y[i] = log(1 + u[i]) for 0 <= u[i] <= 1, within 2 ulp. y may be u. */
+void hnni_log1p_unit_array(const double *u, double *y, size_t n);
+
 #endif

@@ -123,6 +123,55 @@ static void test_values_and_derivatives_match_closed_forms(void **state)
     }
 }
 
+/* sigma, sigma' and sigma'' through a net that is sigma itself (H = sigma(q): W = [1, 0],
+ * b = 0, w = 1, c = 0, so H, dH/dq and the Hessian's corner are computed exactly from them)
+ * against long double closed forms, over [-40, 40] and out to +-700. The bound is 4 ulp of
+ * the larger of the value and its terms' size (where a derivative crosses zero, 1 + z m and
+ * 2 + z (m - p) cancel). */
+static void test_vector_softplus_and_silu_within_four_ulp(void **state)
+{
+    const size_t width = 1;
+    const double p5[5] = {1.0, 0.0, 0.0, 1.0, 0.0};
+    const hnn_activation acts[2] = {HNN_ACTIVATION_SOFTPLUS, HNN_ACTIVATION_SILU};
+    size_t a, i;
+    (void)state;
+    for (a = 0; a < 2; a++) {
+        hnn_net *net = make_net(HNN_NET_HAMILTONIAN, acts[a], HNN_PATH_AUTO, 1, 1, &width, 1);
+        hnn_workspace *ws = hnn_net_workspace(net);
+        double worst = 0.0;
+        assert_int_equal(hnn_net_params_set(net, p5, 5), HNN_OK);
+        for (i = 0; i <= 20000; i++) {
+            const double z = i < 16001 ? -40.0 + 0.005 * (double)i : -700.0 + 0.35 * (double)(i - 16001);
+            const double x[2] = {z, 0.0};
+            const long double zl = z, p = 1.0L / (1.0L + expl(-zl)), m = 1.0L / (1.0L + expl(zl));
+            long double want[3], size[3];
+            double H, g[2], h[4], got[3];
+            int k;
+            assert_int_equal(hnn_net_gradient(net, ws, x, 1, &H, g), HNN_OK);
+            assert_int_equal(hnn_net_hessian(net, ws, x, 1, h), HNN_OK);
+            got[0] = H, got[1] = g[0], got[2] = h[0];
+            if (acts[a] == HNN_ACTIVATION_SOFTPLUS) {
+                want[0] = zl > 0 ? zl + log1pl(expl(-zl)) : log1pl(expl(zl));
+                want[1] = p, want[2] = p * m;
+                size[0] = fabsl(want[0]), size[1] = p, size[2] = p * m;
+            } else {
+                want[0] = zl * p, want[1] = p * (1.0L + zl * m);
+                want[2] = p * m * (2.0L + zl * (m - p));
+                size[0] = fabsl(want[0]), size[1] = p * (1.0L + fabsl(zl) * m);
+                size[2] = p * m * (2.0L + fabsl(zl) * (m + p));
+            }
+            for (k = 0; k < 3; k++) {
+                const double ulp = (double)(size[k] > 0 ? size[k] : 1e-300) * 0x1p-52;
+                worst = test_worse(worst, (double)fabsl((long double)got[k] - want[k]) / ulp);
+            }
+        }
+        if (!(worst <= 4.0))
+            fail_msg("activation %d: %.2f ulp from long double", (int)acts[a], worst);
+        fprintf(stderr, "activation %d: worst %.2f ulp over 20001 arguments\n", (int)acts[a], worst);
+        hnn_net_destroy(net);
+    }
+}
+
 /* ---- deep nets: every engine against central differences ------------------------------ */
 
 static double energy_at(hnn_net *net, const double *x)
@@ -427,6 +476,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values_and_derivatives_match_closed_forms),
+        cmocka_unit_test(test_vector_softplus_and_silu_within_four_ulp),
         cmocka_unit_test(test_every_engine_against_central_differences),
         cmocka_unit_test(test_paths_agree_and_batches_match_single_states),
         cmocka_unit_test(test_field_nets_train_and_differentiate_with_every_activation),
