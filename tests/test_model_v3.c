@@ -556,6 +556,44 @@ static void test_budget_and_info(void **state)
     model_destroy(&m);
 }
 
+/* Every allocation of a dissipative load failing in turn: HNN_ERR_NO_MEMORY, nothing created
+ * and nothing left allocated, until the load succeeds. */
+static void test_failed_allocations_leave_nothing(void **state)
+{
+    model m = make_model(KIND_HELMHOLTZ, HNN_ACTIVATION_SINE, 12);
+    hnn_optimizer *opt = stepped_optimizer(&m);
+    hnn_train_meta meta = {sizeof(hnn_train_meta), 1, 5, 0.5, 0.25};
+    unsigned char *buf;
+    size_t size;
+    long k;
+    int loaded = 0;
+    (void)state;
+    buf = serialize(&m, opt, &meta, &size);
+    for (k = 0; k < 200 && !loaded; k++) {
+        test_counter c = {0, 0, 0, -1, 0};
+        hnn_load_def ld = hnn_load_def_default();
+        hnn_dissipative *d = NULL;
+        hnn_optimizer *ob = NULL;
+        hnn_status st;
+        c.fail_after = k;
+        ld.allocator = test_allocator(&c);
+        st = hnn_dissipative_load_buffer(buf, size, &ld, &d, &ob, NULL, NULL);
+        if (st == HNN_OK) {
+            loaded = 1;
+            hnn_optimizer_destroy(ob);
+            hnn_dissipative_destroy(d);
+        } else {
+            assert_int_equal(st, HNN_ERR_NO_MEMORY);
+            assert_true(d == NULL && ob == NULL);
+        }
+        assert_int_equal(c.live_bytes, 0);
+    }
+    assert_true(loaded && k > 5);
+    free(buf);
+    hnn_optimizer_destroy(opt);
+    model_destroy(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_hostile_headers),
         cmocka_unit_test(test_wrong_kind_refusals),
         cmocka_unit_test(test_budget_and_info),
+        cmocka_unit_test(test_failed_allocations_leave_nothing),
     };
     return cmocka_run_group_tests_name("model_v3", tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /* hnn: the command-line tool. Train a model from a CSV file, inspect it, evaluate it, roll it
  * out. Every model it writes is a libhnn model file (docs/format.md) that hnn_model_load reads.
  *
- *   hnn train --data F.csv --out M.hnn [--model hnn|mlp] [--width W] [--depth D] [--steps N]
- *             [--batch B] [--lr LR] [--seed S] [--features MAP] [--bodies B]
+ *   hnn train --data F.csv --out M.hnn [--model hnn|mlp|dissipative|port] [--width W]
+ *             [--depth D] [--steps N] [--batch B] [--lr LR] [--seed S] [--activation NAME]
+ *             [--features MAP] [--bodies B]
  *             [--kinetic-mass M] [--optimizer NAME] [--weight-decay W] [--val-split F]
  *             [--resume M.hnn] [--force]
  *   hnn info M.hnn
@@ -34,13 +35,17 @@ static void print_usage(FILE *out)
     fprintf(out,
             "usage:\n"
             "  hnn train --data F.csv --out M.hnn [options]    train a model on a CSV\n"
-            "      --model hnn|mlp   Hamiltonian net or direct-field baseline (default hnn)\n"
+            "      --model KIND      hnn (Hamiltonian net), mlp (direct-field baseline),\n"
+            "                        dissipative (Helmholtz: f = J grad H + grad D, two nets) or\n"
+            "                        port (f = (J - R) grad H, R = L L^T learned) (default hnn)\n"
             "      --width W         neurons per hidden layer, 1..%u (default 128)\n"
             "      --depth D         hidden layers, 1..%d (default 2)\n"
             "      --steps N         Adam steps, >= 1 (default 2000)\n"
             "      --batch B         minibatch size, 0 = the whole set (default 256)\n"
             "      --lr LR           learning rate, finite and >= 0 (default 0.001)\n"
             "      --seed S          initialisation and shuffling seed (default 0)\n"
+            "      --activation NAME tanh softplus sine silu relu (default tanh; relu only for\n"
+            "                        --model mlp)\n"
             "      --features MAP    identity translation rotation positions (default identity)\n"
             "      --bodies B        bodies for translation and rotation maps\n"
             "      --kinetic-mass M  add |p|^2 / (2M) to H, M in [1e-100, 1e100] (default none)\n"
@@ -52,8 +57,9 @@ static void print_usage(FILE *out)
             "                        for bit (its shape, optimizer and seed; pass the same\n"
             "                        --data, --batch and --val-split)\n"
             "      --force           replace an existing --out that is not the one resumed\n"
-            "  hnn info M.hnn                                  what a model file holds\n"
+            "  hnn info M.hnn                                  what a model file holds (any kind)\n"
             "  hnn eval M.hnn q1..qn p1..pn                    H, grad H and the field at a state\n"
+            "                        (a dissipative model: its H net's H and grad H, its field)\n"
             "  hnn rollout M.hnn --x0 q1..qn p1..pn --csv OUT.csv [options]\n"
             "      --integrator NAME (default rk4): euler rk4 dopri5 symplectic-euler leapfrog\n"
             "                        implicit-midpoint gauss4 gauss6 yoshida4 tao\n"
@@ -61,7 +67,8 @@ static void print_usage(FILE *out)
             "      --steps N         steps, 1..100000000 (default 1000); rows are written as\n"
             "                        they are computed\n"
             "  hnn --help | --version\n"
-            "eval and rollout take models of n <= %d degrees of freedom.\n",
+            "eval and rollout take models of n <= %d degrees of freedom; the rollout's H\n"
+            "column is the (H) net's energy.\n",
             HNN_MAX_WIDTH, HNN_MAX_HIDDEN, MAX_CLI_DOF);
 }
 
@@ -116,6 +123,81 @@ static int bad_option(const char *cmd, const char *option, const char *value, co
     return usage();
 }
 
+/* ---- a model of any kind -------------------------------------------------------------- */
+
+/* A loaded or new model: a net, or a dissipative model (Helmholtz or port). */
+typedef struct model {
+    hnn_net *net;
+    hnn_dissipative *dm;
+} model;
+
+static void model_destroy(model *m)
+{
+    hnn_net_destroy(m->net);
+    hnn_dissipative_destroy(m->dm);
+    m->net = NULL;
+    m->dm = NULL;
+}
+
+static size_t model_params(const model *m)
+{
+    return m->dm != NULL ? hnn_dissipative_param_count(m->dm) : hnn_net_param_count(m->net);
+}
+
+/* The (H) net's definition. */
+static hnn_net_def model_def(const model *m)
+{
+    hnn_net_def def = hnn_net_def_default();
+    hnn_net_get_def(m->dm != NULL ? hnn_dissipative_energy_net(m->dm) : m->net, &def);
+    return def;
+}
+
+/* The net that names the energy (the net itself, or the H net); NULL for a direct field. */
+static const hnn_net *model_energy_net(const model *m)
+{
+    if (m->dm != NULL)
+        return hnn_dissipative_energy_net(m->dm);
+    return model_def(m).kind == HNN_NET_HAMILTONIAN ? m->net : NULL;
+}
+
+/* The field at one state. */
+static hnn_status model_field(model *m, const double *x, double *f)
+{
+    return m->dm != NULL ? hnn_dissipative_field(m->dm, x, 1, f)
+                         : hnn_net_field(m->net, hnn_net_workspace(m->net), x, 1, f);
+}
+
+/* A model file of any kind: the header says which loader reads it. */
+static int model_load(const char *path, model *m, hnn_optimizer **opt, hnn_train_meta *meta,
+                      hnn_error *err)
+{
+    hnn_model_info info;
+    m->net = NULL;
+    m->dm = NULL;
+    info.struct_size = sizeof info;
+    if (hnn_model_info_read(path, &info, err) != HNN_OK)
+        return 0;
+    if (info.model_kind == HNN_MODEL_NET)
+        return hnn_model_load(path, NULL, &m->net, opt, meta, err) == HNN_OK;
+    return hnn_dissipative_load(path, NULL, &m->dm, opt, meta, err) == HNN_OK;
+}
+
+static hnn_status model_save(const char *path, const model *m, const hnn_optimizer *opt,
+                             const hnn_train_meta *meta, hnn_error *err)
+{
+    return m->dm != NULL ? hnn_dissipative_save(path, m->dm, opt, meta, err)
+                         : hnn_model_save(path, m->net, opt, meta, err);
+}
+
+static const char *model_name(const model *m)
+{
+    if (m->dm != NULL)
+        return hnn_dissipative_kind(m->dm) == HNN_DISSIPATION_HELMHOLTZ
+                   ? "Helmholtz dissipative model"
+                   : "port-Hamiltonian model";
+    return model_def(m).kind == HNN_NET_HAMILTONIAN ? "Hamiltonian net" : "direct-field net";
+}
+
 /* ---- train ------------------------------------------------------------------------------ */
 
 typedef struct progress {
@@ -145,13 +227,14 @@ static int show_progress(void *user, uint64_t step, double loss, double val)
     return 0;
 }
 
-static hnn_net *load(const char *cmd, const char *path, hnn_optimizer **opt, hnn_train_meta *meta)
+/* Loads a model of any kind for a command, saying why not; 0 on failure. */
+static int load(const char *cmd, const char *path, model *m)
 {
-    hnn_net *net = NULL;
     hnn_error err;
-    if (hnn_model_load(path, NULL, &net, opt, meta, &err) != HNN_OK)
-        fprintf(stderr, "hnn %s: %s\n", cmd, err.message);
-    return net;
+    if (model_load(path, m, NULL, NULL, &err))
+        return 1;
+    fprintf(stderr, "hnn %s: %s\n", cmd, err.message);
+    return 0;
 }
 
 /* The index of name in names[0..count), or -1. */
@@ -178,10 +261,13 @@ typedef struct train_args {
     size_t width, depth, steps, batch;
     double val_split;
     int force;
+    int dissipation; /* -1: a net; else an hnn_dissipation */
 } train_args;
 
 static const char *const feature_names[4] = {"identity", "translation", "rotation", "positions"};
 static const char *const optimizer_names[3] = {"sgd", "adam", "adamw"};
+static const char *const activation_names[5] = {"tanh", "softplus", "sine", "silu", "relu"};
+static const char *const model_names[4] = {"hnn", "mlp", "dissipative", "port"};
 
 /* Reads hnn train's options into *t, *nd and *od; prints and returns 2 on a bad one, else 0. */
 static int train_options(int argc, char **argv, train_args *t, hnn_net_def *nd,
@@ -206,8 +292,17 @@ static int train_options(int argc, char **argv, train_args *t, hnn_net_def *nd,
         else if (strcmp(a, "--resume") == 0)
             t->resume = v;
         else if (strcmp(a, "--model") == 0) {
-            why = strcmp(v, "hnn") == 0 || strcmp(v, "mlp") == 0 ? NULL : "is not hnn or mlp";
-            nd->kind = strcmp(v, "mlp") == 0 ? HNN_NET_FIELD : HNN_NET_HAMILTONIAN;
+            if ((k = name_index(v, model_names, 4)) < 0)
+                why = "is not hnn, mlp, dissipative or port";
+            nd->kind = k == 1 ? HNN_NET_FIELD : HNN_NET_HAMILTONIAN;
+            t->dissipation = k == 2   ? HNN_DISSIPATION_HELMHOLTZ
+                             : k == 3 ? HNN_DISSIPATION_PORT
+                                      : -1;
+        } else if (strcmp(a, "--activation") == 0) {
+            if ((k = name_index(v, activation_names, 5)) < 0)
+                why = "is not tanh, softplus, sine, silu or relu";
+            else
+                nd->activation = (hnn_activation)k;
         } else if (strcmp(a, "--features") == 0) {
             if ((k = name_index(v, feature_names, 4)) < 0)
                 why = "is not identity, translation, rotation or positions";
@@ -264,19 +359,19 @@ static int train_options(int argc, char **argv, train_args *t, hnn_net_def *nd,
 /* The net and optimizer to train: new ones from the options, or, with --resume, the ones
  * saved in that file (its shape, optimizer and seed; --steps more steps). */
 static int train_start(const train_args *t, hnn_net_def *nd, const hnn_optimizer_def *od,
-                       size_t dof, hnn_net **net, hnn_optimizer **opt, uint64_t *steps_before,
+                       size_t dof, model *m, hnn_optimizer **opt, uint64_t *steps_before,
                        hnn_error *err)
 {
     hnn_train_meta meta = {.struct_size = sizeof meta};
     if (t->resume != NULL) {
-        if (hnn_model_load(t->resume, NULL, net, opt, &meta, err) != HNN_OK)
+        if (!model_load(t->resume, m, opt, &meta, err))
             return 0;
         if (*opt == NULL) {
             snprintf(err->message, sizeof err->message, "%s holds no optimizer state to resume "
                      "from", t->resume);
             return 0;
         }
-        hnn_net_get_def(*net, nd);
+        *nd = model_def(m);
         if (nd->dof != dof) {
             snprintf(err->message, sizeof err->message, "%s is a model of n = %zu, the data has "
                      "n = %zu", t->resume, nd->dof, dof);
@@ -287,8 +382,12 @@ static int train_start(const train_args *t, hnn_net_def *nd, const hnn_optimizer
     }
     nd->dof = dof;
     *steps_before = 0;
-    return hnn_net_create(nd, net, err) == HNN_OK &&
-           hnn_optimizer_create(od, hnn_net_param_count(*net), opt, err) == HNN_OK;
+    if (t->dissipation >= 0) {
+        if (hnn_dissipative_create((hnn_dissipation)t->dissipation, nd, &m->dm, err) != HNN_OK)
+            return 0;
+    } else if (hnn_net_create(nd, &m->net, err) != HNN_OK)
+        return 0;
+    return hnn_optimizer_create(od, model_params(m), opt, err) == HNN_OK;
 }
 
 /* The last `fraction` of the rows, for validation, and the rest (new datasets). */
@@ -314,9 +413,9 @@ static int cmd_train(int argc, char **argv)
     hnn_net_def nd = hnn_net_def_default();
     hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
     hnn_train_def td = hnn_train_def_default();
-    train_args t = {NULL, NULL, NULL, 128, 2, 2000, 256, 0.0, 0};
+    train_args t = {NULL, NULL, NULL, 128, 2, 2000, 256, 0.0, 0, -1};
     hnn_dataset *all = NULL, *train = NULL, *val = NULL;
-    hnn_net *net = NULL;
+    model m = {NULL, NULL};
     hnn_optimizer *opt = NULL;
     hnn_train_result res = {.struct_size = sizeof res};
     hnn_train_meta meta = {.struct_size = sizeof meta};
@@ -336,7 +435,7 @@ static int cmd_train(int argc, char **argv)
     err.message[0] = '\0';
     if (hnn_dataset_load_csv(t.data, NULL, &all, &err) != HNN_OK ||
         (t.val_split > 0.0 && !split_data(all, t.val_split, &train, &val, &err)) ||
-        !train_start(&t, &nd, &od, hnn_dataset_dof(all), &net, &opt, &before, &err))
+        !train_start(&t, &nd, &od, hnn_dataset_dof(all), &m, &opt, &before, &err))
         goto done;
     td.seed = nd.seed; /* one seed: initialisation and shuffling, so a resumed run continues */
     td.steps = t.steps;
@@ -347,18 +446,20 @@ static int cmd_train(int argc, char **argv)
                                     : (t.steps >= 10 ? t.steps / 10 : 1);
     td.progress = show_progress;
     td.user = &prog;
-    if (hnn_train(net, opt, train != NULL ? train : all, val, &td, &res, &err) != HNN_OK)
+    if ((m.dm != NULL ? hnn_dissipative_train(m.dm, opt, train != NULL ? train : all, val, &td,
+                                              &res, &err)
+                      : hnn_train(m.net, opt, train != NULL ? train : all, val, &td, &res, &err)) !=
+        HNN_OK)
         goto done;
     meta.present = 1;
     meta.steps_done = before + res.steps_done;
     meta.train_loss = res.train_loss;
     meta.val_loss = res.val_loss;
-    if (hnn_model_save(t.out, net, opt, &meta, &err) != HNN_OK)
+    if (model_save(t.out, &m, opt, &meta, &err) != HNN_OK)
         goto done;
-    printf("trained a %s (n = %zu, %zu hidden layers, %zu parameters) on %zu states for %llu "
-           "steps (%llu in all): loss %.4e", nd.kind == HNN_NET_HAMILTONIAN ? "Hamiltonian net"
-                                                                   : "direct-field net",
-           nd.dof, nd.depth, hnn_net_param_count(net),
+    printf("trained a %s (n = %zu, %zu hidden %s layers, %zu parameters) on %zu states for %llu "
+           "steps (%llu in all): loss %.4e", model_name(&m), nd.dof, nd.depth,
+           activation_names[nd.activation], model_params(&m),
            hnn_dataset_count(train != NULL ? train : all), (unsigned long long)res.steps_done,
            (unsigned long long)meta.steps_done, res.train_loss);
     if (val != NULL)
@@ -369,7 +470,7 @@ done:
     if (!ok)
         fprintf(stderr, "hnn train: %s\n", err.message);
     hnn_optimizer_destroy(opt);
-    hnn_net_destroy(net);
+    model_destroy(&m);
     hnn_dataset_destroy(train);
     hnn_dataset_destroy(val);
     hnn_dataset_destroy(all);
@@ -388,6 +489,7 @@ static double mib(double bytes)
 static int cmd_info(int argc, char **argv)
 {
     static const char *const optimizers[3] = {"SGD", "Adam", "AdamW"};
+    static const char *const activations[5] = {"tanh", "softplus", "sine", "SiLU", "ReLU"};
     hnn_model_info info;
     hnn_error err;
     size_t l;
@@ -400,24 +502,43 @@ static int cmd_info(int argc, char **argv)
     }
     printf("file:        %s (format version %u, %llu bytes)\n", argv[2], info.format_version,
            (unsigned long long)info.file_bytes);
-    printf("kind:        %s\n", info.kind == HNN_NET_HAMILTONIAN ? "Hamiltonian (outputs H)"
-                                                                  : "direct field (outputs dx/dt)");
+    if (info.model_kind == HNN_MODEL_HELMHOLTZ)
+        printf("model:       Helmholtz dissipative, f = J grad H + grad D (H and D nets)\n");
+    else if (info.model_kind == HNN_MODEL_PORT)
+        printf("model:       port-Hamiltonian, f = (J - R) grad H, R = L L^T (%zu entries of L)\n",
+               info.l_params);
+    else
+        printf("model:       one net\n");
+    printf("kind:        %s%s\n", info.model_kind != HNN_MODEL_NET ? "H net: " : "",
+           info.kind == HNN_NET_HAMILTONIAN ? "Hamiltonian (outputs H)"
+                                            : "direct field (outputs dx/dt)");
     printf("state:       n = %zu degrees of freedom, x = [q1..q%zu, p1..p%zu]\n", info.dof,
            info.dof, info.dof);
     if (info.features == HNN_FEATURES_POSITIONS)
         printf("features:    positions only\n");
     else if (info.features != HNN_FEATURES_IDENTITY)
         printf("features:    %s-invariant, %zu bodies\n",
-               info.features == HNN_FEATURES_TRANSLATION ? "translation" : "rotation-and-translation",
+               info.features == HNN_FEATURES_TRANSLATION ? "translation"
+                                                         : "rotation-and-translation",
                info.bodies);
     if (info.kinetic_mass > 0.0)
         printf("kinetic:     |p|^2 / (2 x %g) added to H%s\n", info.kinetic_mass,
                info.features == HNN_FEATURES_POSITIONS ? " (separable)" : "");
-    printf("hidden:      %zu tanh layers:", info.depth);
+    printf("hidden:      %zu %s layers:", info.depth, activations[info.activation]);
     for (l = 0; l < info.depth; l++)
         printf(" %zu", info.widths[l]);
-    printf("\nparameters:  %zu (initialisation seed %llu)\n", info.params,
+    printf("\nparameters:  %zu (initialisation seed %llu)\n", info.h_params,
            (unsigned long long)info.seed);
+    if (info.model_kind == HNN_MODEL_HELMHOLTZ) {
+        printf("D net:       scalar, %s, %zu %s layers:",
+               info.d_features == HNN_FEATURES_IDENTITY ? "reads the full state" : "features",
+               info.d_depth, activations[info.d_activation]);
+        for (l = 0; l < info.d_depth; l++)
+            printf(" %zu", info.d_widths[l]);
+        printf("; %zu parameters (seed %llu)\n", info.d_params, (unsigned long long)info.d_seed);
+    }
+    if (info.model_kind != HNN_MODEL_NET)
+        printf("all:         %zu parameters\n", info.params);
     if (info.has_optimizer)
         printf("optimizer:   %s, lr %g, %llu steps taken\n", optimizers[info.optimizer_kind],
                info.lr, (unsigned long long)info.optimizer_steps);
@@ -426,7 +547,7 @@ static int cmd_info(int argc, char **argv)
     if (info.has_training)
         printf("training:    %llu steps, last loss %.4e\n", (unsigned long long)info.steps_done,
                info.train_loss);
-    printf("memory:      loading takes %.2f MiB (net with its workspace %.2f, optimizer %.2f, "
+    printf("memory:      loading takes %.2f MiB (model with its workspace %.2f, optimizer %.2f, "
            "the file %.2f); each further workspace %.2f MiB\n", mib((double)info.load_bytes),
            mib((double)info.net_bytes), mib((double)info.optimizer_bytes),
            mib((double)info.file_bytes), mib((double)info.workspace_bytes));
@@ -462,43 +583,53 @@ static int parse_state(const char *cmd, int argc, char **argv, int first, size_t
 
 static int cmd_eval(int argc, char **argv)
 {
-    hnn_net *net;
-    hnn_net_def def = hnn_net_def_default();
+    model m;
+    hnn_net_def def;
+    hnn_workspace *ws = NULL;
+    const hnn_net *energy;
     double x[2 * MAX_CLI_DOF], f[2 * MAX_CLI_DOF], g[2 * MAX_CLI_DOF], h;
     size_t dim, i;
+    int status = 2;
     if (argc < 3)
         return usage();
-    if ((net = load("eval", argv[2], NULL, NULL)) == NULL)
+    if (!load("eval", argv[2], &m))
         return 1;
-    hnn_net_get_def(net, &def);
+    def = model_def(&m);
     dim = 2 * def.dof;
-    if (!parse_state("eval", argc, argv, 3, def.dof, x)) {
-        hnn_net_destroy(net);
-        return 2;
-    }
+    energy = model_energy_net(&m);
+    if (!parse_state("eval", argc, argv, 3, def.dof, x))
+        goto done;
     if (argc != 3 + (int)dim) {
         fprintf(stderr, "hnn eval: this model takes %zu numbers (q1..q%zu p1..p%zu); got %d\n",
                 dim, def.dof, def.dof, argc - 3);
-        hnn_net_destroy(net);
-        return 2;
+        goto done;
     }
-    if (def.kind == HNN_NET_HAMILTONIAN) {
-        hnn_net_gradient(net, hnn_net_workspace(net), x, 1, &h, g);
+    status = 1;
+    if (energy != NULL) { /* the (H) net's energy, with a workspace of our own */
+        if (hnn_workspace_create(energy, &ws, NULL) != HNN_OK ||
+            hnn_net_gradient(energy, ws, x, 1, &h, g) != HNN_OK)
+            goto done;
         printf("H     %.17g\ngrad ", h);
         for (i = 0; i < dim; i++)
             printf(" %.17g", g[i]);
         printf("\n");
     }
-    hnn_net_field(net, hnn_net_workspace(net), x, 1, f);
+    if (model_field(&m, x, f) != HNN_OK)
+        goto done;
     printf("field");
     for (i = 0; i < dim; i++)
         printf(" %.17g", f[i]);
     printf("\n");
-    hnn_net_destroy(net);
-    return 0;
+    status = 0;
+done:
+    if (status == 1)
+        fprintf(stderr, "hnn eval: the model failed to evaluate\n");
+    hnn_workspace_destroy(ws);
+    model_destroy(&m);
+    return status;
 }
 
-/* One CSV row of a rollout: t, the state, and the net's own H for a Hamiltonian net. */
+/* One CSV row of a rollout: t, the state, and the (H) net's own H if there is one. */
 static void write_row(FILE *f, const hnn_net *net, hnn_workspace *ws, int hamiltonian,
                       double t, const double *x, size_t dim)
 {
@@ -520,7 +651,9 @@ static int cmd_rollout(int argc, char **argv)
     hnn_net_def def = hnn_net_def_default();
     hnn_integrator *in = NULL;
     hnn_field_source src = {.struct_size = sizeof src};
-    hnn_net *net;
+    hnn_workspace *ws = NULL;
+    const hnn_net *energy;
+    model m;
     const char *csv = NULL;
     double x[2 * MAX_CLI_DOF], h = 0.1;
     size_t steps = 1000, dim, k, i;
@@ -529,21 +662,22 @@ static int cmd_rollout(int argc, char **argv)
     FILE *f = NULL;
     if (argc < 3)
         return usage();
-    if ((net = load("rollout", argv[2], NULL, NULL)) == NULL)
+    if (!load("rollout", argv[2], &m))
         return 1;
-    hnn_net_get_def(net, &def);
+    def = model_def(&m);
     dim = 2 * def.dof;
-    hamiltonian = def.kind == HNN_NET_HAMILTONIAN;
+    energy = model_energy_net(&m);
+    hamiltonian = energy != NULL;
     for (a = 3; a < argc; a++) {
         const char *v = a + 1 < argc ? argv[a + 1] : NULL;
         const char *option = argv[a], *why = NULL;
         if (v == NULL) {
-            hnn_net_destroy(net);
+            model_destroy(&m);
             return bad_option("rollout", option, NULL, "needs a value");
         }
         if (strcmp(option, "--x0") == 0) {
             if (!parse_state("rollout", argc, argv, a + 1, def.dof, x)) {
-                hnn_net_destroy(net);
+                model_destroy(&m);
                 return 2;
             }
             have_x0 = 1;
@@ -560,11 +694,11 @@ static int cmd_rollout(int argc, char **argv)
         } else if (strcmp(option, "--csv") == 0)
             csv = v;
         else {
-            hnn_net_destroy(net);
+            model_destroy(&m);
             return bad_option("rollout", option, NULL, "is not an option of hnn rollout");
         }
         if (why != NULL) {
-            hnn_net_destroy(net);
+            model_destroy(&m);
             return bad_option("rollout", option, v, why);
         }
         a++;
@@ -572,12 +706,14 @@ static int cmd_rollout(int argc, char **argv)
     if (!have_x0 || csv == NULL || !isfinite(h * (double)steps)) {
         fprintf(stderr, "hnn rollout: --x0 (%zu numbers) and --csv are required, and h * steps "
                         "must be finite\n", dim);
-        hnn_net_destroy(net);
+        model_destroy(&m);
         return usage();
     }
     idef.dim = dim;
     if (hnn_integrator_create(&idef, &in, NULL) != HNN_OK ||
-        hnn_field_source_net(net, hnn_net_workspace(net), &src) != HNN_OK) {
+        (energy != NULL && hnn_workspace_create(energy, &ws, NULL) != HNN_OK) ||
+        (m.dm != NULL ? hnn_field_source_dissipative(m.dm, &src)
+                      : hnn_field_source_net(m.net, hnn_net_workspace(m.net), &src)) != HNN_OK) {
         fprintf(stderr, "hnn rollout: out of memory\n");
         goto done;
     }
@@ -591,7 +727,7 @@ static int cmd_rollout(int argc, char **argv)
     for (i = 0; i < dim; i++)
         fprintf(f, ",%c%zu", i < def.dof ? 'q' : 'p', i % def.dof + 1);
     fprintf(f, hamiltonian ? ",H\n" : "\n");
-    write_row(f, net, hnn_net_workspace(net), hamiltonian, 0.0, x, dim);
+    write_row(f, energy, ws, hamiltonian, 0.0, x, dim);
     for (k = 1; k <= steps; k++) {
         if ((st = hnn_integrator_step(in, &src, x, h)) != HNN_OK) {
             const char *why = hnn_integrator_last_error(in);
@@ -600,7 +736,7 @@ static int cmd_rollout(int argc, char **argv)
                     k - 1);
             goto done;
         }
-        write_row(f, net, hnn_net_workspace(net), hamiltonian, h * (double)k, x, dim);
+        write_row(f, energy, ws, hamiltonian, h * (double)k, x, dim);
         if (terminal && (k % (steps / 100 + 1) == 0 || k == steps)) {
             fprintf(stderr, "\r%3d%%  step %zu/%zu", (int)(100.0 * (double)k / (double)steps), k,
                     steps);
@@ -617,7 +753,8 @@ done:
     if (ok)
         printf("%zu steps of %s, h = %g: %s\n", steps, hnn_method_name(idef.method), h, csv);
     hnn_integrator_destroy(in);
-    hnn_net_destroy(net);
+    hnn_workspace_destroy(ws);
+    model_destroy(&m);
     return ok ? 0 : 1;
 }
 
