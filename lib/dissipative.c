@@ -125,13 +125,18 @@ hnn_status hnni_dissipative_bytes(hnn_dissipation kind, const hnn_net_def *h,
     size_t h_bytes, d_bytes = 0, h_params, d_params = 0, count, total;
     const size_t dim = 2 * h->dof; /* dof <= HNN_MAX_DOF: the arrays below cannot overflow */
     hnn_status st;
+    size_t h_loss, d_loss = 0;
     if ((st = hnni_net_def_check(h, &h_params, err)) != HNN_OK ||
-        (st = hnn_net_def_bytes(h, &h_bytes, workspace, err)) != HNN_OK)
+        (st = hnn_net_def_bytes(h, &h_bytes, workspace, err)) != HNN_OK ||
+        (st = hnn_loss_workspace_def_bytes(h, &h_loss, err)) != HNN_OK)
         return st;
     if (kind == HNN_DISSIPATION_HELMHOLTZ &&
         ((st = hnni_net_def_check(d, &d_params, err)) != HNN_OK ||
-         (st = hnn_net_def_bytes(d, &d_bytes, NULL, err)) != HNN_OK))
+         (st = hnn_net_def_bytes(d, &d_bytes, NULL, err)) != HNN_OK ||
+         (st = hnn_loss_workspace_def_bytes(d, &d_loss, err)) != HNN_OK))
         return st;
+    h_bytes += h_loss; /* each well under SIZE_MAX / 4: the sums below are checked anyway */
+    d_bytes += d_loss;
     count = h_params + (kind == HNN_DISSIPATION_HELMHOLTZ ? d_params
                                                           : hnni_dissipative_l_count(h->dof));
     total = sizeof(hnn_dissipative) + HNNI_ALIGN_EXTRA +

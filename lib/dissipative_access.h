@@ -15,8 +15,8 @@ hnn_status hnni_dissipative_check(hnn_dissipation kind, const hnn_net_def *h,
 /* The entries of L's lower triangle for H's n: 2n(2n + 1) / 2. */
 size_t hnni_dissipative_l_count(size_t dof);
 
-/* The bytes hnn_dissipative_create_with asks for, besides its two loss workspaces: both nets
- * (hnn_net_def_bytes: each with its own workspace), the flat parameters, R and the chunk
+/* The bytes hnn_dissipative_create_with asks for: both nets (hnn_net_def_bytes: each with
+ * its own workspace) and their loss workspaces, the flat parameters, R and the chunk
  * buffers. The defs as for hnni_dissipative_check. */
 hnn_status hnni_dissipative_bytes(hnn_dissipation kind, const hnn_net_def *h,
                                   const hnn_net_def *d, size_t *bytes, size_t *workspace,

@@ -98,27 +98,53 @@ static int layout_doubles(const hnn_net *net, const hnn_loss_workspace *lw, size
     return dual_doubles(net, lw->ntan, &part0) && hnni_mul_size(part0, chunk, total);
 }
 
+/* The loss workspace's settings for `net` in *shape (path, chunk), its doubles and the bytes
+ * of its block. 0 if a size overflows size_t. */
+static int size_for(const hnn_net *net, hnn_loss_workspace *shape, size_t *total,
+                    size_t *bytes)
+{
+    size_t per_state;
+    memset(shape, 0, sizeof *shape);
+    shape->path = net->train_path;
+    shape->keeps_slopes = keeps_slopes(net);
+    shape->ntan = dual_tangents(net);
+    if (!layout_doubles(net, shape, 1, &per_state))
+        return 0;
+    shape->chunk = shape->path == HNN_PATH_ADJOINT
+                       ? hnni_chunk_for(per_state, HNNI_TRAIN_BUDGET + net->param_count,
+                                        HNNI_TRAIN_CHUNK)
+                       : hnni_chunk_for(per_state, HNNI_BUFFER_BUDGET * 4, HNNI_CHUNK);
+    return layout_doubles(net, shape, shape->chunk, total) &&
+           hnni_mul_size(*total, sizeof(double), bytes);
+}
+
+hnn_status hnn_loss_workspace_def_bytes(const hnn_net_def *def, size_t *bytes, hnn_error *err)
+{
+    hnn_net net; /* laid out, never allocated */
+    hnn_loss_workspace shape;
+    size_t total, block;
+    hnn_status st;
+    if (def == NULL || bytes == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_loss_workspace_def_bytes: def and bytes must "
+                         "not be NULL");
+    if ((st = hnni_net_shape(def, &net, err)) != HNN_OK)
+        return st;
+    if (!size_for(&net, &shape, &total, &block) ||
+        !hnni_add_size(block, sizeof shape + HNNI_ALIGN_EXTRA, bytes))
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "loss workspace size overflows size_t");
+    return hnni_ok(err);
+}
+
 hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **out,
                                      hnn_error *err)
 {
     hnn_loss_workspace shape, *lw;
-    size_t per_state, total, l, bytes, part0, part1;
+    size_t total, l, bytes, part0, part1;
     if (out != NULL)
         *out = NULL;
     if (net == NULL || out == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_loss_workspace_create: net and out must not be NULL");
-    memset(&shape, 0, sizeof shape);
-    shape.path = net->train_path;
-    shape.keeps_slopes = keeps_slopes(net);
-    shape.ntan = dual_tangents(net);
-    if (!layout_doubles(net, &shape, 1, &per_state))
-        goto too_large;
-    shape.chunk = shape.path == HNN_PATH_ADJOINT
-                      ? hnni_chunk_for(per_state, HNNI_TRAIN_BUDGET + net->param_count,
-                                       HNNI_TRAIN_CHUNK)
-                      : hnni_chunk_for(per_state, HNNI_BUFFER_BUDGET * 4, HNNI_CHUNK);
-    if (!layout_doubles(net, &shape, shape.chunk, &total) ||
-        !hnni_mul_size(total, sizeof(double), &bytes))
+    if (!size_for(net, &shape, &total, &bytes))
         goto too_large;
 
     lw = (hnn_loss_workspace *)hnni_alloc(&net->alloc, sizeof *lw);

@@ -209,6 +209,18 @@ static int workspace_bytes(const size_t block[2], size_t *bytes)
            hnni_add_size(*bytes, 2 * HNNI_ALIGN_EXTRA + sizeof(hnn_workspace), bytes);
 }
 
+hnn_status hnni_net_shape(const hnn_net_def *def, hnn_net *shape, hnn_error *err)
+{
+    hnn_status st;
+    memset(shape, 0, sizeof *shape);
+    if ((st = read_def(def, &shape->def, err)) != HNN_OK ||
+        (st = check_def(&shape->def, err)) != HNN_OK || (st = lay_out(shape, err)) != HNN_OK)
+        return st;
+    shape->eval_path = hnni_path_choose(shape, 0);
+    shape->train_path = hnni_path_choose(shape, 1);
+    return HNN_OK;
+}
+
 hnn_status hnn_net_def_bytes(const hnn_net_def *def, size_t *net_bytes, size_t *workspace,
                              hnn_error *err)
 {
@@ -217,12 +229,8 @@ hnn_status hnn_net_def_bytes(const hnn_net_def *def, size_t *net_bytes, size_t *
     hnn_status st;
     if (def == NULL || net_bytes == NULL)
         return hnni_fail(err, HNN_ERR_NULL, "hnn_net_def_bytes: def and net_bytes must not be NULL");
-    memset(&shape, 0, sizeof shape);
-    if ((st = read_def(def, &shape.def, err)) != HNN_OK || (st = check_def(&shape.def, err)) != HNN_OK ||
-        (st = lay_out(&shape, err)) != HNN_OK)
+    if ((st = hnni_net_shape(def, &shape, err)) != HNN_OK)
         return st;
-    shape.eval_path = hnni_path_choose(&shape, 0);
-    shape.train_path = hnni_path_choose(&shape, 1);
     if ((st = hnni_workspace_size(&shape, &chunk, block, err)) != HNN_OK)
         return st;
     if (!workspace_bytes(block, &ws) || !hnni_mul_size(shape.param_count, sizeof(double), &params) ||

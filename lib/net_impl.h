@@ -69,6 +69,10 @@ struct hnn_workspace {
                                              per-thread channel, since the net is const */
 };
 
+/* Lays out, in *shape, the net *def describes (read and checked as hnn_net_create does, the
+ * paths chosen) without allocating: for the functions that size what a def will need. */
+hnn_status hnni_net_shape(const hnn_net_def *def, hnn_net *shape, hnn_error *err);
+
 /* ---- the weights and their transposed copy (net.c) */
 
 /* Z = W_l A and C = W_l^T G over n columns (row strides lda, ldz, ldg, ldc): every element

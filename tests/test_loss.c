@@ -195,6 +195,48 @@ static void test_bad_loss_arguments(void **state)
     hnn_net_destroy(wider);
 }
 
+/* hnn_loss_workspace_def_bytes says what hnn_loss_workspace_create then takes, on both paths,
+ * with a feature map, another activation and for a direct-field net; and refuses a bad def
+ * as hnn_net_create does. */
+static void test_def_bytes_is_what_create_takes(void **state)
+{
+    hnn_net_def defs[5];
+    size_t i, bytes;
+    hnn_error err;
+    (void)state;
+    for (i = 0; i < 5; i++) {
+        defs[i] = hnn_net_def_default();
+        defs[i].dof = 4;
+        defs[i].widths[0] = 24;
+        defs[i].widths[1] = 16;
+    }
+    defs[0].path = HNN_PATH_DUAL;
+    defs[1].path = HNN_PATH_ADJOINT;
+    defs[2].path = HNN_PATH_ADJOINT;
+    defs[2].activation = HNN_ACTIVATION_SOFTPLUS;
+    defs[3].features = HNN_FEATURES_ROTATION;
+    defs[3].bodies = 2;
+    defs[4].kind = HNN_NET_FIELD;
+    for (i = 0; i < 5; i++) {
+        test_counter c = {0, 0, 0, -1, 0};
+        hnn_net *net = NULL;
+        hnn_loss_workspace *lw = NULL;
+        long before;
+        defs[i].allocator = test_allocator(&c);
+        assert_int_equal(hnn_loss_workspace_def_bytes(&defs[i], &bytes, &err), HNN_OK);
+        assert_int_equal(hnn_net_create(&defs[i], &net, NULL), HNN_OK);
+        before = c.live_bytes;
+        assert_int_equal(hnn_loss_workspace_create(net, &lw, NULL), HNN_OK);
+        assert_int_equal(c.live_bytes - before, (long)bytes);
+        hnn_loss_workspace_destroy(lw);
+        hnn_net_destroy(net);
+    }
+    defs[0].depth = 0;
+    assert_int_equal(hnn_loss_workspace_def_bytes(&defs[0], &bytes, &err), HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "depth 0"));
+    assert_int_equal(hnn_loss_workspace_def_bytes(NULL, &bytes, &err), HNN_ERR_NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_loss_value_is_mean_squared_field_error),
         cmocka_unit_test(test_loss_never_allocates),
         cmocka_unit_test(test_bad_loss_arguments),
+        cmocka_unit_test(test_def_bytes_is_what_create_takes),
     };
     return cmocka_run_group_tests_name("loss", tests, NULL, NULL);
 }

@@ -536,7 +536,11 @@ static void test_budget_and_info(void **state)
     assert_true(d == NULL && ob == NULL && c.allocs == 0);
     ld.max_bytes = info.load_bytes;
     assert_int_equal(hnn_dissipative_load(path, &ld, &d, &ob, NULL, &err), HNN_OK);
+    /* the load never held more than its budget, and the model keeps exactly net_bytes (its
+     * nets, their workspaces and loss workspaces, its arrays) */
+    assert_true(c.peak_bytes <= (long)info.load_bytes);
     hnn_optimizer_destroy(ob);
+    assert_int_equal(c.live_bytes, (long)info.net_bytes);
     hnn_dissipative_destroy(d);
     assert_int_equal(c.live_bytes, 0);
     /* 0.4-0.5's hnn_model_info (296 bytes on LP64) is still filled, and nothing past it */

@@ -97,8 +97,8 @@ HNN_API hnn_status hnn_dissipative_save(const char *path, const hnn_dissipative 
                                         hnn_error *err);
 
 /* As hnn_model_load_buffer_with and hnn_model_load_with (def NULL: the defaults; the budget
- * covers the model's nets with their workspaces, its arrays and the optimizer, not the two
- * loss workspaces hnn_dissipative_create_with makes), for a file of a Helmholtz or
+ * covers the model's nets with their workspaces and loss workspaces, its arrays and the
+ * optimizer), for a file of a Helmholtz or
  * port-Hamiltonian model: a net's file is refused with HNN_ERR_WRONG_KIND, naming
  * hnn_model_load. Every status of the net loaders; on failure nothing is created. */
 HNN_API hnn_status hnn_dissipative_load_buffer(const void *buffer, size_t size,

@@ -18,6 +18,11 @@ typedef struct hnn_loss_workspace hnn_loss_workspace;
 HNN_API hnn_status hnn_loss_workspace_create(const hnn_net *net, hnn_loss_workspace **out,
                                              hnn_error *err);
 
+/* The bytes hnn_loss_workspace_create asks the allocator for, for a net made from *def
+ * (checked as hnn_net_create checks it), without creating anything. */
+HNN_API hnn_status hnn_loss_workspace_def_bytes(const hnn_net_def *def, size_t *bytes,
+                                                hnn_error *err);
+
 /* Frees a loss workspace. NULL is harmless. */
 HNN_API void hnn_loss_workspace_destroy(hnn_loss_workspace *lw);
 
