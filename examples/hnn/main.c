@@ -544,9 +544,13 @@ static int cmd_info(int argc, char **argv)
                info.lr, (unsigned long long)info.optimizer_steps);
     else
         printf("optimizer:   none stored\n");
-    if (info.has_training)
-        printf("training:    %llu steps, last loss %.4e\n", (unsigned long long)info.steps_done,
+    if (info.has_training) {
+        printf("training:    %llu steps, last loss %.4e", (unsigned long long)info.steps_done,
                info.train_loss);
+        if (!isnan(info.val_loss))
+            printf(", validation loss %.4e", info.val_loss);
+        printf("\n");
+    }
     printf("memory:      loading takes %.2f MiB (model with its workspace %.2f, optimizer %.2f, "
            "the file %.2f); each further workspace %.2f MiB\n", mib((double)info.load_bytes),
            mib((double)info.net_bytes), mib((double)info.optimizer_bytes),

@@ -112,6 +112,7 @@ grep -q "validation loss .* on 45 states" "$dir/sep.out" || fail "validation los
 "$hnn" info "$dir/sep.hnn" > "$dir/sep.info"
 grep -q "positions only" "$dir/sep.info" && grep -q "kinetic:" "$dir/sep.info" \
   && grep -q "AdamW" "$dir/sep.info" || fail "info: features, kinetic term or optimizer"
+grep -q "validation loss [0-9]" "$dir/sep.info" || fail "info: the stored validation loss"
 expect_msg "--val-split '1' is not in [0, 1)" "$hnn" train "${common[@]}" --val-split 1 --out "$dir/v.hnn"
 expect_msg "--features 'polar' is not identity" "$hnn" train "${common[@]}" --features polar --out "$dir/v.hnn"
 expect_msg "--optimizer 'lbfgs' is not sgd" "$hnn" train "${common[@]}" --optimizer lbfgs --out "$dir/v.hnn"
