@@ -121,6 +121,13 @@ static void activate(const hnn_net *net, const hnni_adjoint *b, size_t l, double
         hnni_dual_activation(HNN_ACTIVATION_TANH, net->out[l], bc, 0, bias, a, a, ld);
         return;
     }
+    if (ld == bc) { /* the evaluation layout: one run of rows x bc values, one call */
+        for (r = 0; r < net->out[l]; r++)
+            for (s = 0; s < bc; s++)
+                a[r * bc + s] += bias[r];
+        hnni_activation_eval(net->def.activation, a, net->out[l] * bc, a, b->S[l], b->C[l]);
+        return;
+    }
     for (r = 0; r < net->out[l]; r++) {
         double *arow = a + r * ld;
         for (s = 0; s < bc; s++)

@@ -125,6 +125,27 @@ static void dual_other(hnn_activation act, size_t rows, size_t bc, size_t ntan,
 {
     double a[SPAN], slope[SPAN];
     size_t r, s0, s, t;
+    if (bc < SPAN / 4) { /* few states: gather several rows' values for one call */
+        const size_t per = SPAN / bc;
+        size_t r0;
+        for (r0 = 0; r0 < rows; r0 += per) {
+            const size_t nr = rows - r0 < per ? rows - r0 : per;
+            for (r = 0; r < nr; r++)
+                for (s = 0; s < bc; s++)
+                    a[r * bc + s] = Z[(r0 + r) * ld + s] + bias[r0 + r];
+            hnni_activation_eval(act, a, nr * bc, a, slope, NULL);
+            for (r = 0; r < nr; r++) {
+                const double *zrow = Z + (r0 + r) * ld;
+                double *arow = A + (r0 + r) * ld;
+                for (t = 1; t <= ntan; t++)
+                    for (s = 0; s < bc; s++)
+                        arow[t * bc + s] = slope[r * bc + s] * zrow[t * bc + s];
+                for (s = 0; s < bc; s++)
+                    arow[s] = a[r * bc + s];
+            }
+        }
+        return;
+    }
     for (r = 0; r < rows; r++) {
         const double *zrow = Z + r * ld;
         double *arow = A + r * ld;
