@@ -31,4 +31,12 @@ void hnni_gemm_acc_rows(size_t m, size_t k, size_t n, const double *A, size_t ld
 void hnni_gemm_tn(size_t m, size_t k, size_t n, const double *A, size_t lda, const double *B,
                   size_t ldb, double *C, size_t ldc);
 
+/* The same three products in float (kernels_f32.c), with the same summation rule. */
+void hnni_gemm_f32(size_t m, size_t k, size_t n, const float *A, size_t lda, const float *B,
+                   size_t ldb, float *C, size_t ldc);
+void hnni_gemm_acc_rows_f32(size_t m, size_t k, size_t n, const float *A, size_t lda,
+                            const float *B, size_t ldb, float *C, size_t ldc);
+void hnni_gemm_tn_f32(size_t m, size_t k, size_t n, const float *A, size_t lda,
+                      const float *B, size_t ldb, float *C, size_t ldc);
+
 #endif

@@ -1,0 +1,16 @@
+/* The float kernels (the float evaluation path): kernels_tmpl.h's products in float, each
+ * element summed in the same fixed order with fmaf, so float results keep every property of
+ * the double ones (a batch bit-identical to its states, the same bits on every CPU). */
+#include "kernels.h"
+
+#include <math.h>
+
+#include "dispatch.h"
+#include "parallel.h"
+
+/* 32 columns per tile row: two AVX-512 vectors of floats */
+#define REAL float
+#define FMA fmaf
+#define KN(name) name##_f32
+enum { KNR = 32 };
+#include "kernels_tmpl.h"
