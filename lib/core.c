@@ -98,6 +98,15 @@ size_t hnni_first_nonfinite(const double *v, size_t count)
     return count;
 }
 
+size_t hnni_first_nonfinite_f32(const float *v, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (!isfinite(v[i]))
+            return i;
+    return count;
+}
+
 int hnni_all_finite(const double *v, size_t count)
 {
     return hnni_first_nonfinite(v, count) == count;

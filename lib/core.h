@@ -29,6 +29,7 @@ int hnni_all_finite(const double *v, size_t count);
 
 /* The index of the first NaN or infinity among count values, or count if there is none. */
 size_t hnni_first_nonfinite(const double *v, size_t count);
+size_t hnni_first_nonfinite_f32(const float *v, size_t count);
 
 /* Every public def struct starts with `size_t struct_size`, the size of the struct the caller
  * was compiled with: this header's sizeof, or the sizeof of the same struct in a released

@@ -9,10 +9,13 @@
 #include "dual.h"
 #include "kernels.h"
 
-hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double *x,
-                           size_t count, const void *result, size_t out_per_state)
+/* The rule both precisions share; the states' element size is `elem` (8 or 4 bytes) and the
+ * workspace must hold the layout `f32` says. Then the caller scans for NaN and infinity. */
+static hnn_status begin(const hnn_net *net, hnn_workspace **ws, const void *x, size_t count,
+                        const void *result, size_t out_per_state, int f32)
 {
-    size_t elems, out_elems, need[2], bad;
+    const size_t elem = f32 ? sizeof(float) : sizeof(double);
+    size_t elems, out_elems, need[2];
     if (*ws == NULL) /* never the net's own: a const net is not written (hnn_net_workspace) */
         return HNN_ERR_NULL;
     (*ws)->message[0] = '\0';
@@ -23,21 +26,46 @@ hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double 
         return hnni_refuse((*ws)->message, HNN_ERR_INVALID_ARG, "count is 0: pass >= 1 state");
     /* a workspace serves any net of the same n whose buffers it can hold */
     if ((*ws)->dim != net->dim || (*ws)->max_rows < net->max_rows ||
-        !hnni_eval_doubles(net, (*ws)->chunk, need) || !hnni_fits(need, (*ws)->block))
+        !(f32 ? hnni_f32_doubles(net, (*ws)->chunk, need)
+              : hnni_eval_doubles(net, (*ws)->chunk, need)) ||
+        !hnni_fits(need, (*ws)->block))
         return hnni_refuse((*ws)->message, HNN_ERR_SIZE_MISMATCH,
                            "the workspace was made for states of %zu numbers and smaller "
                            "buffers; this net takes %zu: hnn_workspace_create(net)",
                            (*ws)->dim, net->dim);
-    if (!hnni_mul_size(count, net->dim, &elems) || !hnni_mul_size(elems, sizeof(double), &elems) ||
+    if (!hnni_mul_size(count, net->dim, &elems) || !hnni_mul_size(elems, elem, &elems) ||
         !hnni_mul_size(count, out_per_state, &out_elems) ||
-        !hnni_mul_size(out_elems, sizeof(double), &out_elems))
+        !hnni_mul_size(out_elems, elem, &out_elems))
         return hnni_refuse((*ws)->message, HNN_ERR_TOO_LARGE,
                            "count %zu: the arrays' sizes overflow size_t", count);
-    if ((bad = hnni_first_nonfinite(x, count * net->dim)) != count * net->dim)
-        return hnni_refuse((*ws)->message, HNN_ERR_NONFINITE,
-                           "state %zu holds NaN or infinity (number %zu of it)", bad / net->dim,
-                           bad % net->dim);
     return HNN_OK;
+}
+
+static hnn_status refuse_nonfinite(const hnn_net *net, hnn_workspace *ws, size_t bad)
+{
+    return hnni_refuse(ws->message, HNN_ERR_NONFINITE,
+                       "state %zu holds NaN or infinity (number %zu of it)", bad / net->dim,
+                       bad % net->dim);
+}
+
+hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double *x,
+                           size_t count, const void *result, size_t out_per_state)
+{
+    hnn_status st = begin(net, ws, x, count, result, out_per_state, 0);
+    size_t bad;
+    if (st == HNN_OK && (bad = hnni_first_nonfinite(x, count * net->dim)) != count * net->dim)
+        return refuse_nonfinite(net, *ws, bad);
+    return st;
+}
+
+hnn_status hnni_begin_eval_f32(const hnn_net *net, hnn_workspace **ws, const float *x,
+                               size_t count, const void *result, size_t out_per_state)
+{
+    hnn_status st = begin(net, ws, x, count, result, out_per_state, 1);
+    size_t bad;
+    if (st == HNN_OK && (bad = hnni_first_nonfinite_f32(x, count * net->dim)) != count * net->dim)
+        return refuse_nonfinite(net, *ws, bad);
+    return st;
 }
 
 /* The refusal of an evaluation for a net of the wrong kind. */

@@ -166,10 +166,14 @@ static void init_params(hnn_net *net)
 
 void hnni_net_sync(hnn_net *net)
 {
-    size_t l;
+    size_t l, i;
     for (l = 0; l < net->layers; l++)
         hnni_transpose(net->out[l], net->in[l], net->params + net->w_off[l], net->in[l],
                        net->wt + net->w_off[l], net->out[l]);
+    for (i = 0; i < net->param_count; i++) { /* each rounded to the nearest float */
+        net->params_f32[i] = (float)net->params[i];
+        net->wt_f32[i] = (float)net->wt[i];
+    }
 }
 
 /* Wide blocks use the tiled kernel on W (or W^T); narrow ones (a few states) the kernel
@@ -195,6 +199,28 @@ void hnni_layer_product_t(const hnn_net *net, size_t l, const double *G, size_t 
     else
         hnni_gemm(net->in[l], net->out[l], n, net->wt + net->w_off[l], net->out[l], G, ldg, C,
                   ldc);
+}
+
+void hnni_layer_product_f32(const hnn_net *net, size_t l, const float *A, size_t lda, size_t n,
+                            float *Z, size_t ldz)
+{
+    if (n < HNNI_NARROW)
+        hnni_gemm_tn_f32(net->out[l], net->in[l], n, net->wt_f32 + net->w_off[l], net->out[l],
+                         A, lda, Z, ldz);
+    else
+        hnni_gemm_f32(net->out[l], net->in[l], n, net->params_f32 + net->w_off[l], net->in[l],
+                      A, lda, Z, ldz);
+}
+
+void hnni_layer_product_t_f32(const hnn_net *net, size_t l, const float *G, size_t ldg,
+                              size_t n, float *C, size_t ldc)
+{
+    if (n < HNNI_NARROW)
+        hnni_gemm_tn_f32(net->in[l], net->out[l], n, net->params_f32 + net->w_off[l],
+                         net->in[l], G, ldg, C, ldc);
+    else
+        hnni_gemm_f32(net->in[l], net->out[l], n, net->wt_f32 + net->w_off[l], net->out[l], G,
+                      ldg, C, ldc);
 }
 
 /* ---- life cycle ----------------------------------------------------------------------- */
@@ -233,8 +259,10 @@ hnn_status hnn_net_def_bytes(const hnn_net_def *def, size_t *net_bytes, size_t *
         return st;
     if ((st = hnni_workspace_size(&shape, &chunk, block, err)) != HNN_OK)
         return st;
-    if (!workspace_bytes(block, &ws) || !hnni_mul_size(shape.param_count, sizeof(double), &params) ||
-        !hnni_add_size(params, HNNI_ALIGN_EXTRA, &params) || !hnni_mul_size(params, 2, &params) ||
+    /* the parameters and their transposed copy, in double and in float */
+    if (!workspace_bytes(block, &ws) ||
+        !hnni_mul_size(shape.param_count, sizeof(double) + sizeof(float), &params) ||
+        !hnni_add_size(params, 2 * HNNI_ALIGN_EXTRA, &params) || !hnni_mul_size(params, 2, &params) ||
         !hnni_add_size(params, ws, net_bytes) || !hnni_add_size(*net_bytes, sizeof(hnn_net), net_bytes))
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "the net's size overflows size_t");
     if (workspace != NULL)
@@ -261,6 +289,7 @@ hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err)
     net = (hnn_net *)hnni_alloc(&alloc, sizeof *net);
     if (net == NULL)
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate a net");
+    memset(net, 0, sizeof *net); /* every pointer NULL until allocated: destroy on failure */
     net->def = full;
     net->def.kinetic_mass += 0.0; /* -0.0 becomes +0.0: one "none" */
     net->alloc = alloc;
@@ -277,7 +306,10 @@ hnn_status hnn_net_create(const hnn_net_def *def, hnn_net **out, hnn_error *err)
      * cache lines made it 25 % slower (examples/bench latency, 5.0 against 3.9 us) */
     net->params = (double *)hnni_alloc_aligned(&alloc, bytes);
     net->wt = net->params != NULL ? (double *)hnni_alloc_aligned(&alloc, bytes) : NULL;
-    if (net->wt == NULL) {
+    bytes = net->param_count * sizeof(float);
+    net->params_f32 = net->wt != NULL ? (float *)hnni_alloc_aligned(&alloc, bytes) : NULL;
+    net->wt_f32 = net->params_f32 != NULL ? (float *)hnni_alloc_aligned(&alloc, bytes) : NULL;
+    if (net->wt_f32 == NULL) {
         st = hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu parameters", net->param_count);
         goto fail;
     }
@@ -301,6 +333,8 @@ void hnn_net_destroy(hnn_net *net)
     hnn_workspace_destroy(net->own_ws);
     hnni_free_aligned(&alloc, net->params, net->param_count * sizeof(double));
     hnni_free_aligned(&alloc, net->wt, net->param_count * sizeof(double));
+    hnni_free_aligned(&alloc, net->params_f32, net->param_count * sizeof(float));
+    hnni_free_aligned(&alloc, net->wt_f32, net->param_count * sizeof(float));
     hnni_free(&alloc, net, sizeof *net);
 }
 

@@ -49,6 +49,8 @@ struct hnn_net {
     double *wt;             /* each layer's weights transposed ([in][out]) at the same offsets:
                                the narrow products of single states read them contiguously.
                                Derived from params: hnni_net_sync after every change. */
+    float *params_f32;      /* params and wt rounded to float, for the float evaluation path */
+    float *wt_f32;          /* (eval_f32.c); hnni_net_sync makes them too */
     hnn_gradient_path eval_path;  /* DUAL or ADJOINT: def.path, or the cost model's choice */
     hnn_gradient_path train_path; /* likewise for the training gradient (lib/path.c) */
     hnn_workspace *own_ws;  /* hnn_net_workspace: the single-threaded one-liner's */
@@ -81,6 +83,12 @@ void hnni_layer_product(const hnn_net *net, size_t l, const double *A, size_t ld
                         double *Z, size_t ldz);
 void hnni_layer_product_t(const hnn_net *net, size_t l, const double *G, size_t ldg, size_t n,
                           double *C, size_t ldc);
+
+/* The same two products on the float weights (params_f32, wt_f32). */
+void hnni_layer_product_f32(const hnn_net *net, size_t l, const float *A, size_t lda, size_t n,
+                            float *Z, size_t ldz);
+void hnni_layer_product_t_f32(const hnn_net *net, size_t l, const float *G, size_t ldg,
+                              size_t n, float *C, size_t ldc);
 
 /* Rebuilds the derived copies (the transposed weights) after params changed. */
 void hnni_net_sync(hnn_net *net);
@@ -146,6 +154,15 @@ void hnni_kinetic_add(const hnn_net *net, const double *x, double *energy, doubl
  * is read). A NULL *ws is refused: a const net is never written. */
 hnn_status hnni_begin_eval(const hnn_net *net, hnn_workspace **ws, const double *x,
                            size_t count, const void *result, size_t out_per_state);
+
+/* The same for the float path: float states and results, and the workspace's buffers judged
+ * by what the float layout needs (hnni_f32_doubles). */
+hnn_status hnni_begin_eval_f32(const hnn_net *net, hnn_workspace **ws, const float *x,
+                               size_t count, const void *result, size_t out_per_state);
+
+/* The doubles of each workspace buffer the float path needs for `chunk` states (eval_f32.c);
+ * 0 if a size overflows size_t. */
+int hnni_f32_doubles(const hnn_net *net, size_t chunk, size_t need[2]);
 
 /* HNN_ERR_WRONG_KIND with a message in ws: a direct-field net has no `what`. */
 hnn_status hnni_wrong_kind(hnn_workspace *ws, const char *what);

@@ -1,4 +1,4 @@
-/* Vectorisable elementary functions: tanh, and for softplus and SiLU (activation.c) e^-|z|
+/* Vectorisable elementary functions: tanh (in double and in float), and for softplus and SiLU (activation.c) e^-|z|
  * and log(1 + u) on [0, 1].
  *
  * tanh: libm's tanh is a scalar call per element and took about a third of
@@ -128,4 +128,53 @@ HNNI_CLONES void hnni_log1p_unit_array(const double *u, double *y, size_t n)
         const double k = small ? 0.0 : 1.0;
         y[i] = k * ln2_hi + (log1p_reduced(f) + k * ln2_lo);
     }
+}
+
+/* ---- tanh in float (Cephes' tanhf, S. L. Moshier) ----------------------------------------- */
+
+static inline float floatbits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline uint32_t bitsfloat(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* |x| < 0.625: x + x^3 P(x^2); above: 1 - 2 / (e^(2|x|) + 1), e^y = 2^k e^r with
+ * |r| <= ln 2 / 2 and Cephes' expf polynomial, 2^k built in the exponent bits; past 9 it
+ * rounds to 1. One division per value, branch-free. */
+static inline float tanhf_one(float x)
+{
+    const float ax = fabsf(x);
+    const int small = ax < 0.625f;
+    const float s = x * x;
+    const float poly = ((((-5.70498872745e-3f * s + 2.06390887954e-2f) * s -
+                          5.37397155531e-2f) * s + 1.33314422036e-1f) * s - 3.33332819422e-1f) *
+                           s * x + x;
+    const float y = 2.0f * (ax < 9.0f ? ax : 9.0f), magic = 0x1.8p23f;
+    const float shifted = y * 1.44269504088896341f + magic; /* k in the low mantissa bits */
+    const float k = shifted - magic;
+    const float r = (y - k * 0.693359375f) + k * 2.12194440e-4f;
+    const float rr = r * r;
+    const float er = ((((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
+                          4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f) * rr +
+                      r) + 1.0f;
+    const float e = er * floatbits((bitsfloat(shifted) + 127u) << 23); /* e^y */
+    const float big = 1.0f - 2.0f / (e + 1.0f);
+    if (small)
+        return poly;
+    return x < 0.0f ? -big : big;
+}
+
+HNNI_CLONES void hnni_tanhf_array(float *x, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        x[i] = tanhf_one(x[i]);
 }

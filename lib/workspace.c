@@ -66,22 +66,26 @@ int hnni_fits(const size_t need[2], const size_t have[2])
     return need[0] <= have[0] && need[1] <= have[1];
 }
 
-/* A workspace's chunk and the doubles of its two buffers: a chunk of evaluations, or what
- * the Hessian (jacobian.c) needs of each buffer for one state, whichever is more. */
+/* A workspace's chunk and the doubles of its two buffers: a chunk of evaluations in double or
+ * in float (eval_f32.c), or what the Hessian (jacobian.c) needs of each buffer for one
+ * state, whichever is more. */
 hnn_status hnni_workspace_size(const hnn_net *net, size_t *chunk, size_t block[2],
                                  hnn_error *err)
 {
-    size_t per_state[2], hessian[2], b;
+    size_t per_state[2], hessian[2], f32[2], b;
     if (!hnni_eval_doubles(net, 1, per_state))
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
     *chunk = hnni_chunk_for(per_state[0] > per_state[1] ? per_state[0] : per_state[1],
                             HNNI_BUFFER_BUDGET, HNNI_CHUNK);
-    if (!hnni_eval_doubles(net, *chunk, block) || !hnni_hessian_doubles(net, hessian))
+    if (!hnni_eval_doubles(net, *chunk, block) || !hnni_hessian_doubles(net, hessian) ||
+        !hnni_f32_doubles(net, *chunk, f32))
         return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");
     for (b = 0; b < 2; b++) {
         size_t bytes;
         if (hessian[b] > block[b])
             block[b] = hessian[b];
+        if (f32[b] > block[b]) /* the float path's layout, in the same two buffers */
+            block[b] = f32[b];
         if (!hnni_mul_size(block[b], sizeof(double), &bytes) ||
             !hnni_add_size(bytes, HNNI_ALIGN_EXTRA, &bytes))
             return hnni_fail(err, HNN_ERR_TOO_LARGE, "workspace size overflows size_t");

@@ -17,6 +17,7 @@ typedef struct results {
     double energy[COUNT], grad[COUNT * DIM_MAX], field[COUNT * DIM_MAX];
     double hess[COUNT * DIM_MAX * DIM_MAX], jac[COUNT * DIM_MAX * DIM_MAX];
     double source_field[DIM_MAX], quantity[1 + DIM_MAX];
+    float field32[COUNT * DIM_MAX], energy32[COUNT], grad32[COUNT * DIM_MAX];
 } results;
 
 typedef struct job {
@@ -33,7 +34,15 @@ static hnn_status evaluate(const hnn_net *net, int hamiltonian, hnn_workspace *w
 {
     hnn_field_source src = {.struct_size = sizeof src};
     hnn_quantity q = {.struct_size = sizeof q};
+    float x32[COUNT * DIM_MAX];
+    size_t i;
     hnn_status st;
+    for (i = 0; i < COUNT * hnn_net_dof(net) * 2; i++)
+        x32[i] = (float)x[i];
+    if ((st = hnn_net_field_f32(net, ws, x32, COUNT, r->field32)) != HNN_OK ||
+        (hamiltonian &&
+         (st = hnn_net_gradient_f32(net, ws, x32, COUNT, r->energy32, r->grad32)) != HNN_OK))
+        return st;
     if ((st = hnn_net_field(net, ws, x, COUNT, r->field)) != HNN_OK ||
         (st = hnn_net_field_jacobian(net, ws, x, COUNT, r->jac)) != HNN_OK ||
         (st = hnn_field_source_net(net, ws, &src)) != HNN_OK ||
@@ -125,11 +134,14 @@ static void one_net_many_threads(const shape *sh, uint64_t seed)
         assert_memory_equal(mine.field, jobs[t].r.field, COUNT * dim * sizeof(double));
         assert_memory_equal(mine.jac, jobs[t].r.jac, COUNT * dim * dim * sizeof(double));
         assert_memory_equal(mine.source_field, jobs[t].r.source_field, dim * sizeof(double));
+        assert_memory_equal(mine.field32, jobs[t].r.field32, COUNT * dim * sizeof(float));
         if (jobs[t].hamiltonian) {
             assert_memory_equal(mine.energy, jobs[t].r.energy, COUNT * sizeof(double));
             assert_memory_equal(mine.grad, jobs[t].r.grad, COUNT * dim * sizeof(double));
             assert_memory_equal(mine.hess, jobs[t].r.hess, COUNT * dim * dim * sizeof(double));
             assert_memory_equal(mine.quantity, jobs[t].r.quantity, (1 + dim) * sizeof(double));
+            assert_memory_equal(mine.energy32, jobs[t].r.energy32, COUNT * sizeof(float));
+            assert_memory_equal(mine.grad32, jobs[t].r.grad32, COUNT * dim * sizeof(float));
         }
     }
     hnn_net_destroy(net);

@@ -212,6 +212,24 @@ HNN_API hnn_status hnn_net_hessian(const hnn_net *net, hnn_workspace *ws, const 
 HNN_API hnn_status hnn_net_field_jacobian(const hnn_net *net, hnn_workspace *ws,
                                           const double *x, size_t count, double *jac);
 
+/* ---- single precision (0.6): float states in, float results out ------------------------ */
+
+/* hnn_net_energy, hnn_net_gradient and hnn_net_field on float arrays, for programs that keep
+ * their states in float (game engines): the same arguments, rules and errors (a workspace
+ * for the net, NaN or infinite states refused before anything is written, never allocates),
+ * and a batch gives the bits of its states one by one on every CPU. They run on a float copy
+ * of the weights that the net keeps in step with its parameters (made when it is created or
+ * loaded and whenever its parameters change), always by the adjoint sweeps, with float
+ * products and a float tanh; a feature map, the kinetic term and activations other than tanh
+ * are computed in double and rounded. How close they come to the double results: docs/api.md
+ * "Single precision". Hessians and field Jacobians are double only. */
+HNN_API hnn_status hnn_net_energy_f32(const hnn_net *net, hnn_workspace *ws, const float *x,
+                                      size_t count, float *energy);
+HNN_API hnn_status hnn_net_gradient_f32(const hnn_net *net, hnn_workspace *ws, const float *x,
+                                        size_t count, float *energy, float *grad);
+HNN_API hnn_status hnn_net_field_f32(const hnn_net *net, hnn_workspace *ws, const float *x,
+                                     size_t count, float *field);
+
 #ifdef __cplusplus
 }
 #endif
