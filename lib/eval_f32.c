@@ -14,6 +14,7 @@
 
 #include "activation.h"
 #include "alloc.h"
+#include "dispatch.h"
 #include "features.h"
 #include "kernels.h"
 #include "vmath.h"
@@ -102,18 +103,29 @@ static void load_inputs(const hnn_net *net, const f32_blocks *b, const float *x,
     }
 }
 
+/* a[r * bc + s] += bias[r]; for one state a flat loop, which vectorises. */
+HNNI_CLONES static void add_bias(float *a, const float *bias, size_t rows, size_t bc)
+{
+    size_t r, s;
+    if (bc == 1) {
+        for (r = 0; r < rows; r++)
+            a[r] += bias[r];
+        return;
+    }
+    for (r = 0; r < rows; r++)
+        for (s = 0; s < bc; s++)
+            a[r * bc + s] += bias[r];
+}
+
 /* a = sigma(z + bias) in place on layer l's block (rows x bc, contiguous), and for activations
  * other than tanh sigma' into S, both through double. */
 static void activate(const hnn_net *net, const f32_blocks *b, size_t l, size_t bc)
 {
-    const float *bias = net->params_f32 + net->b_off[l];
     const size_t n = net->out[l] * bc;
     float *a = b->A[l];
     double zd[SPAN], sd[SPAN];
-    size_t r, s, i0, i;
-    for (r = 0; r < net->out[l]; r++)
-        for (s = 0; s < bc; s++)
-            a[r * bc + s] += bias[r];
+    size_t i0, i;
+    add_bias(a, net->params_f32 + net->b_off[l], net->out[l], bc);
     if (b->S[l] == NULL) {
         hnni_tanhf_array(a, n);
         return;
@@ -170,7 +182,8 @@ static void energies(const hnn_net *net, const f32_blocks *b, const float *x, si
 }
 
 /* g[r * bc + s] *= s_l: the adjoint through layer l's activation (tanh: 1 - a^2 from A). */
-static void times_slope(const hnn_net *net, const f32_blocks *b, size_t l, size_t bc, float *g)
+HNNI_CLONES static void times_slope(const hnn_net *net, const f32_blocks *b, size_t l,
+                                    size_t bc, float *g)
 {
     const size_t n = net->out[l] * bc;
     size_t i;
@@ -192,7 +205,7 @@ static const float *backward(const hnn_net *net, const f32_blocks *b, size_t bc)
     size_t r, s, l;
     for (r = 0; r < net->out[K]; r++)
         for (s = 0; s < bc; s++)
-            g[r * bc + s] = w[r];
+            g[r * bc + s] = w[r]; /* a copy for one state, which compilers turn into memcpy */
     times_slope(net, b, K, bc, g);
     for (l = K; l > 0; l--) {
         hnni_layer_product_t_f32(net, l, g, bc, bc, next, bc);

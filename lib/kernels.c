@@ -14,11 +14,11 @@
 #include "dispatch.h"
 #include "parallel.h"
 
-/* the double kernels: 16 columns per tile row (two AVX-512 vectors) */
+/* the double kernels: 16 columns per tile row (two AVX-512 vectors), 32 rows for one state */
 #define REAL double
 #define FMA fma
 #define KN(name) name
-enum { KNR = 16 };
+enum { KNR = 16, KNW = 32 };
 #include "kernels_tmpl.h"
 
 /* T (cols x rows) = S^T for S (rows x cols), in 8 x 8 blocks that stay in cache. */

@@ -8,9 +8,9 @@
 #include "dispatch.h"
 #include "parallel.h"
 
-/* 32 columns per tile row: two AVX-512 vectors of floats */
+/* 32 columns per tile row (two AVX-512 vectors of floats), 64 rows for one state */
 #define REAL float
 #define FMA fmaf
 #define KN(name) name##_f32
-enum { KNR = 32 };
+enum { KNR = 32, KNW = 64 };
 #include "kernels_tmpl.h"

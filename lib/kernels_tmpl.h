@@ -1,7 +1,8 @@
 /* Private: the dense kernels' code for one element type, compiled once per type: kernels.c
  * (double) and kernels_f32.c (float) define REAL, FMA (its fused multiply-add: fma, fmaf),
- * KN(name) (the names they export) and KNR (a tile's columns: two vectors of the widest
- * width) before including it. kernels.c says how the kernels keep every bit fixed. */
+ * KN(name) (the names they export), KNR (a tiled product's columns: two vectors of the
+ * widest width) and KNW (the narrow product's rows for one state: four vectors) before
+ * including it. kernels.c says how the kernels keep every bit fixed. */
 
 /* One row tile of the tiled product: C rows i0 .. i0 + MR - 1, columns c0 .. c0 + 15, summed
  * over j from the accumulators' initial values. ROWS4 / ROWS8 write out the rows' broadcasts
@@ -164,10 +165,10 @@ HNNI_CLONES NARROW_TILE(KN(narrow_edge1), 1, 8)
 HNNI_CLONES NARROW_TILE(KN(narrow_edge2), 2, 8)
 HNNI_CLONES NARROW_TILE(KN(narrow_edge3), 3, 8)
 HNNI_CLONES NARROW_TILE(KN(narrow_edge4), 4, 8)
-/* 32 rows: twice the independent accumulators, for the one- and two-state cases */
-HNNI_CLONES NARROW_TILE(KN(narrow_wide1), 1, 32)
-HNNI_CLONES NARROW_TILE(KN(narrow_wide2), 2, 32)
-HNNI_CLONES NARROW_TILE(KN(narrow_wide3), 3, 32)
+/* KNW rows (four vectors): more independent accumulators, for the one- and two-state cases */
+HNNI_CLONES NARROW_TILE(KN(narrow_wide1), 1, KNW)
+HNNI_CLONES NARROW_TILE(KN(narrow_wide2), 2, KNW)
+HNNI_CLONES NARROW_TILE(KN(narrow_wide3), 3, KNW)
 
 /* C = AT^T B for few columns: vectorised across the rows of C, which are contiguous in AT
  * (k x m); up to four columns at a time give independent accumulators, hiding the adds'
@@ -180,7 +181,7 @@ HNNI_CLONES static void KN(gemm_narrow)(size_t m, size_t k, size_t n, const REAL
     for (c0 = 0; c0 < n; c0 += 4) {
         const size_t nc = n - c0 < 4 ? n - c0 : 4;
         i0 = 0;
-        for (; nc < 4 && i0 + 32 <= m; i0 += 32) {
+        for (; nc < 4 && i0 + KNW <= m; i0 += KNW) {
             const REAL *at = AT + i0;
             REAL *ct = C + i0 * ldc + c0;
             switch (nc) {

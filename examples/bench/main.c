@@ -152,9 +152,11 @@ typedef struct ctx {
     hnn_field_source src;
     hnn_train_def td;
     double *x, *f;
+    float *x32, *f32;
     size_t count, steps;
 #ifdef HNN_BENCH_CBLAS
     double *A, *B, *C;
+    float *A32, *B32, *C32;
     int m, n, k;
 #endif
 } ctx;
@@ -163,6 +165,12 @@ static int call_field(void *p)
 {
     ctx *c = (ctx *)p;
     return hnn_net_field(c->net, c->ws, c->x, c->count, c->f) == HNN_OK;
+}
+
+static int call_field_f32(void *p)
+{
+    ctx *c = (ctx *)p;
+    return hnn_net_field_f32(c->net, c->ws, c->x32, c->count, c->f32) == HNN_OK;
 }
 
 static int call_train(void *p)
@@ -184,6 +192,14 @@ static int call_dgemm(void *p)
     ctx *c = (ctx *)p;
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->m, c->n, c->k, 1.0, c->A, c->k,
                 c->B, c->n, 0.0, c->C, c->n);
+    return 1;
+}
+
+static int call_sgemm(void *p)
+{
+    ctx *c = (ctx *)p;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->m, c->n, c->k, 1.0f, c->A32, c->k,
+                c->B32, c->n, 0.0f, c->C32, c->n);
     return 1;
 }
 #endif
@@ -217,6 +233,8 @@ typedef struct result {
     double train_hnn_steps_per_s, train_hnn_gflops, train_mlp_steps_per_s, train_mlp_gflops;
     double rk4_steps_per_s, midpoint_steps_per_s, midpoint_evals_per_step;
     double dgemm_gflops; /* NaN without a BLAS */
+    /* the float path (hnn_net_field_f32, always the adjoint sweeps) and its roof */
+    double latency_us_f32, batch_states_per_s_f32, batch_gflops_f32, sgemm_gflops;
 } result;
 
 static void bench_width(size_t w, result *r)
@@ -230,8 +248,10 @@ static void bench_width(size_t w, result *r)
     r->width = w;
     c.x = malloc(4096 * 2 * sizeof(double));
     c.f = malloc(4096 * 2 * sizeof(double));
+    c.x32 = malloc(4096 * 2 * sizeof(float));
+    c.f32 = malloc(4096 * 2 * sizeof(float));
     for (i = 0; i < 4096 * 2; i++)
-        c.x[i] = sin(0.37 * (double)i);
+        c.x32[i] = (float)(c.x[i] = sin(0.37 * (double)i));
 
     /* field evaluation: one state (latency), then 4096 at once (throughput) */
     c.net = make_net(w, HNN_NET_HAMILTONIAN);
@@ -243,6 +263,14 @@ static void bench_width(size_t w, result *r)
         const double t = time_per_call(call_field, &c);
         r->batch_states_per_s = 4096.0 / t;
         r->batch_gflops = 4096.0 * flops_field_min(w) / t * 1e-9;
+    }
+    c.count = 1;
+    r->latency_us_f32 = 1e6 * time_per_call(call_field_f32, &c);
+    c.count = 4096;
+    {
+        const double t = time_per_call(call_field_f32, &c);
+        r->batch_states_per_s_f32 = 4096.0 / t;
+        r->batch_gflops_f32 = 4096.0 * flops_field_adjoint(w) / t * 1e-9;
     }
 
     /* rollouts of one state: RK4 (4 evaluations a step) and implicit midpoint */
@@ -282,7 +310,7 @@ static void bench_width(size_t w, result *r)
 
     /* the roof: dgemm at the shape of the hidden layer's product over a chunk of 64 states
      * with their tangents (w x w times w x 192) */
-    r->dgemm_gflops = NAN;
+    r->dgemm_gflops = r->sgemm_gflops = NAN;
 #ifdef HNN_BENCH_CBLAS
     c.m = (int)w, c.k = (int)w, c.n = 192;
     c.A = malloc(w * w * sizeof(double));
@@ -293,10 +321,20 @@ static void bench_width(size_t w, result *r)
     for (i = 0; i < w * 192; i++)
         c.B[i] = sin((double)i);
     r->dgemm_gflops = 2.0 * (double)w * (double)w * 192.0 / time_per_call(call_dgemm, &c) * 1e-9;
-    free(c.A), free(c.B), free(c.C);
+    c.A32 = malloc(w * w * sizeof(float));
+    c.B32 = malloc(w * 192 * sizeof(float));
+    c.C32 = malloc(w * 192 * sizeof(float));
+    for (i = 0; i < w * w; i++)
+        c.A32[i] = (float)c.A[i];
+    for (i = 0; i < w * 192; i++)
+        c.B32[i] = (float)c.B[i];
+    r->sgemm_gflops = 2.0 * (double)w * (double)w * 192.0 / time_per_call(call_sgemm, &c) * 1e-9;
+    free(c.A), free(c.B), free(c.C), free(c.A32), free(c.B32), free(c.C32);
 #endif
     free(c.x);
     free(c.f);
+    free(c.x32);
+    free(c.f32);
 }
 
 /* ---- the n-sweep: both gradient paths, memory, PyTorch ------------------------------------- */
@@ -635,6 +673,13 @@ int main(int argc, char **argv)
                 printf("null");
             else
                 printf("%.3f", r->dgemm_gflops);
+            printf(", \"latency_us_f32\": %.3f, \"batch_states_per_s_f32\": %.1f, "
+                   "\"batch_gflops_f32\": %.3f, \"sgemm_gflops\": ",
+                   r->latency_us_f32, r->batch_states_per_s_f32, r->batch_gflops_f32);
+            if (isnan(r->sgemm_gflops))
+                printf("null");
+            else
+                printf("%.3f", r->sgemm_gflops);
             if (i < ntorch)
                 printf(", \"torch\": {\"latency_us\": %.3f, \"batch_states_per_s\": %.1f, "
                        "\"train_hnn_steps_per_s\": %.2f, \"train_mlp_steps_per_s\": %.2f, "
@@ -669,6 +714,16 @@ int main(int argc, char **argv)
                    100 * res[i].train_mlp_gflops / res[i].dgemm_gflops);
     } else {
         printf("\n(no BLAS found at build time: install OpenBLAS for the dgemm roof)\n");
+    }
+    printf("\nfloat32 (hnn_net_field_f32, adjoint sweeps), same run:\n");
+    printf("%5s %10s %12s %8s %14s %14s %10s\n", "w", "latency", "batch", "GFLOP/s",
+           "latency f32/64", "batch f32/64", "of sgemm");
+    for (i = 0; i < 3; i++) {
+        const result *r = &res[i];
+        printf("%5zu %10.2f %12.0f %8.2f %14.2f %14.2f %9.0f%%\n", r->width, r->latency_us_f32,
+               r->batch_states_per_s_f32, r->batch_gflops_f32, r->latency_us_f32 / r->latency_us,
+               r->batch_states_per_s_f32 / r->batch_states_per_s,
+               100.0 * r->batch_gflops_f32 / r->sgemm_gflops);
     }
     if (ntorch > 0) {
         printf("\nlibhnn / PyTorch (same run, %d thread(s) each, double precision):\n", threads);
