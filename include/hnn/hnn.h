@@ -11,6 +11,7 @@
 #include "hnn/train.h"
 #include "hnn/field.h"
 #include "hnn/integrate.h"
+#include "hnn/stepper.h"
 #include "hnn/diag.h"
 #include "hnn/model.h"
 #include "hnn/dissipative.h"
