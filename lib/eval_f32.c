@@ -83,13 +83,15 @@ static void layout(const hnn_net *net, const hnn_workspace *ws, f32_blocks *b)
 
 /* ---- the forward sweep -------------------------------------------------------------------- */
 
-/* Layer 0's inputs: the states transposed, or their features computed in double. */
+/* Layer 0's inputs: the states (or their positions) transposed, or their features computed
+ * in double. */
 static void load_inputs(const hnn_net *net, const f32_blocks *b, const float *x, size_t bc)
 {
     const size_t dim = net->dim;
     size_t r, s;
-    if (net->def.features == HNN_FEATURES_IDENTITY) {
-        for (r = 0; r < dim; r++)
+    if (net->def.features == HNN_FEATURES_IDENTITY ||
+        net->def.features == HNN_FEATURES_POSITIONS) { /* x itself, or its first n numbers */
+        for (r = 0; r < net->features; r++)
             for (s = 0; s < bc; s++)
                 b->x0[r * bc + s] = x[s * dim + r];
         return;
@@ -224,9 +226,10 @@ static void state_gradient(const hnn_net *net, const f32_blocks *b, const float 
     const size_t n = net->def.dof, dim = net->dim;
     const double m = net->def.kinetic_mass;
     size_t t;
-    if (net->def.features == HNN_FEATURES_IDENTITY) {
+    if (net->def.features == HNN_FEATURES_IDENTITY ||
+        net->def.features == HNN_FEATURES_POSITIONS) { /* the positions map: dH/dp is T's only */
         for (t = 0; t < dim; t++)
-            grad[t] = g0[t * bc + s];
+            grad[t] = t < net->features ? g0[t * bc + s] : 0.0f;
         if (m > 0.0)
             for (t = 0; t < n; t++)
                 grad[n + t] = (float)((double)grad[n + t] + (double)xs[n + t] / m);
