@@ -150,6 +150,7 @@ typedef struct ctx {
     hnn_dataset *data;
     hnn_integrator *integ;
     hnn_field_source src;
+    hnn_stepper *stepper;
     hnn_train_def td;
     double *x, *f;
     float *x32, *f32;
@@ -171,6 +172,19 @@ static int call_field_f32(void *p)
 {
     ctx *c = (ctx *)p;
     return hnn_net_field_f32(c->net, c->ws, c->x32, c->count, c->f32) == HNN_OK;
+}
+
+/* One implicit-midpoint step of c->count particles with the batched stepper. */
+static int call_particles(void *p)
+{
+    ctx *c = (ctx *)p;
+    return hnn_stepper_step(c->stepper, c->net, c->x, c->count, 0.01) == HNN_OK;
+}
+
+static int call_particles_f32(void *p)
+{
+    ctx *c = (ctx *)p;
+    return hnn_stepper_step_f32(c->stepper, c->net, c->x32, c->count, 0.01f) == HNN_OK;
 }
 
 static int call_train(void *p)
@@ -235,6 +249,8 @@ typedef struct result {
     double dgemm_gflops; /* NaN without a BLAS */
     /* the float path (hnn_net_field_f32, always the adjoint sweeps) and its roof */
     double latency_us_f32, batch_states_per_s_f32, batch_gflops_f32, sgemm_gflops;
+    /* 1024 particles stepped by implicit midpoint (hnn_stepper_step, _f32) */
+    double particle_steps_per_s, particle_steps_per_s_f32;
 } result;
 
 static void bench_width(size_t w, result *r)
@@ -271,6 +287,19 @@ static void bench_width(size_t w, result *r)
         const double t = time_per_call(call_field_f32, &c);
         r->batch_states_per_s_f32 = 4096.0 / t;
         r->batch_gflops_f32 = 4096.0 * flops_field_adjoint(w) / t * 1e-9;
+    }
+    {
+        hnn_stepper_def sd = hnn_stepper_def_default();
+        sd.method = HNN_METHOD_IMPLICIT_MIDPOINT; /* the net is not separable */
+        sd.max_count = c.count = 1024;
+        hnn_stepper_create(c.net, &sd, &c.stepper, NULL);
+        for (i = 0; i < 1024 * 2; i++) /* states in the data's range */
+            c.x32[i] = (float)(c.x[i] = sin(0.37 * (double)i));
+        r->particle_steps_per_s = 1024.0 / time_per_call(call_particles, &c);
+        r->particle_steps_per_s_f32 = 1024.0 / time_per_call(call_particles_f32, &c);
+        hnn_stepper_destroy(c.stepper);
+        for (i = 0; i < 1024 * 2; i++)
+            c.x32[i] = (float)(c.x[i] = sin(0.37 * (double)i));
     }
 
     /* rollouts of one state: RK4 (4 evaluations a step) and implicit midpoint */
@@ -674,8 +703,10 @@ int main(int argc, char **argv)
             else
                 printf("%.3f", r->dgemm_gflops);
             printf(", \"latency_us_f32\": %.3f, \"batch_states_per_s_f32\": %.1f, "
-                   "\"batch_gflops_f32\": %.3f, \"sgemm_gflops\": ",
-                   r->latency_us_f32, r->batch_states_per_s_f32, r->batch_gflops_f32);
+                   "\"batch_gflops_f32\": %.3f, \"particle_steps_per_s\": %.1f, "
+                   "\"particle_steps_per_s_f32\": %.1f, \"sgemm_gflops\": ",
+                   r->latency_us_f32, r->batch_states_per_s_f32, r->batch_gflops_f32,
+                   r->particle_steps_per_s, r->particle_steps_per_s_f32);
             if (isnan(r->sgemm_gflops))
                 printf("null");
             else
@@ -716,15 +747,19 @@ int main(int argc, char **argv)
         printf("\n(no BLAS found at build time: install OpenBLAS for the dgemm roof)\n");
     }
     printf("\nfloat32 (hnn_net_field_f32, adjoint sweeps), same run:\n");
-    printf("%5s %10s %12s %8s %14s %14s %10s\n", "w", "latency", "batch", "GFLOP/s",
-           "latency f32/64", "batch f32/64", "of sgemm");
+    printf("%5s %10s %12s %8s %14s %14s %10s %12s %10s\n", "w", "latency", "batch",
+           "GFLOP/s", "latency f32/64", "batch f32/64", "of sgemm", "particles/s", "f32/64");
     for (i = 0; i < 3; i++) {
         const result *r = &res[i];
-        printf("%5zu %10.2f %12.0f %8.2f %14.2f %14.2f %9.0f%%\n", r->width, r->latency_us_f32,
-               r->batch_states_per_s_f32, r->batch_gflops_f32, r->latency_us_f32 / r->latency_us,
+        printf("%5zu %10.2f %12.0f %8.2f %14.2f %14.2f %9.0f%% %12.0f %10.2f\n", r->width,
+               r->latency_us_f32, r->batch_states_per_s_f32, r->batch_gflops_f32,
+               r->latency_us_f32 / r->latency_us,
                r->batch_states_per_s_f32 / r->batch_states_per_s,
-               100.0 * r->batch_gflops_f32 / r->sgemm_gflops);
+               100.0 * r->batch_gflops_f32 / r->sgemm_gflops, r->particle_steps_per_s_f32,
+               r->particle_steps_per_s_f32 / r->particle_steps_per_s);
     }
+    printf("(particles/s: particle-steps per second of 1024 states by implicit midpoint, "
+           "hnn_stepper_step_f32; f32/64 against hnn_stepper_step)\n");
     if (ntorch > 0) {
         printf("\nlibhnn / PyTorch (same run, %d thread(s) each, double precision):\n", threads);
         printf("%5s %14s %12s %12s %12s %10s\n", "w", "latency (x faster)", "batch", "HNN train",
