@@ -60,12 +60,17 @@ static void print_usage(FILE *out)
             "  hnn info M.hnn                                  what a model file holds (any kind)\n"
             "  hnn eval M.hnn q1..qn p1..pn                    H, grad H and the field at a state\n"
             "                        (a dissipative model: its H net's H and grad H, its field)\n"
+            "      --f32             on the float path (hnn_net_field_f32), at the state\n"
+            "                        rounded to float, 9 digits (nets only)\n"
             "  hnn rollout M.hnn --x0 q1..qn p1..pn --csv OUT.csv [options]\n"
             "      --integrator NAME (default rk4): euler rk4 dopri5 symplectic-euler leapfrog\n"
             "                        implicit-midpoint gauss4 gauss6 yoshida4 tao\n"
             "      --h H             step, finite and non-zero (default 0.1)\n"
             "      --steps N         steps, 1..100000000 (default 1000); rows are written as\n"
             "                        they are computed\n"
+            "      --f32             float states stepped by hnn_stepper_step_f32: leapfrog\n"
+            "                        (separable nets) or implicit-midpoint (the default for\n"
+            "                        other nets), or symplectic-euler (nets only)\n"
             "  hnn --help | --version\n"
             "eval and rollout take models of n <= %d degrees of freedom; the rollout's H\n"
             "column is the (H) net's energy.\n",
@@ -585,6 +590,50 @@ static int parse_state(const char *cmd, int argc, char **argv, int first, size_t
     return 1;
 }
 
+/* Removes every `flag` from argv[3..] (after the command and the model); 1 if there was one. */
+static int take_flag(int *argc, char **argv, const char *flag)
+{
+    int a, out = 3, found = 0;
+    for (a = 3; a < *argc; a++) {
+        if (strcmp(argv[a], flag) == 0)
+            found = 1;
+        else
+            argv[out++] = argv[a];
+    }
+    *argc = out;
+    return found;
+}
+
+/* hnn eval --f32: H, grad H and the field on the float path, at the state rounded to float. */
+static int eval_f32(const hnn_net *net, const double *x, size_t dim)
+{
+    hnn_workspace *ws = NULL;
+    float xf[2 * MAX_CLI_DOF], f[2 * MAX_CLI_DOF], g[2 * MAX_CLI_DOF], h;
+    hnn_net_def def = hnn_net_def_default();
+    size_t i;
+    int ok;
+    for (i = 0; i < dim; i++)
+        xf[i] = (float)x[i];
+    hnn_net_get_def(net, &def);
+    ok = hnn_workspace_create(net, &ws, NULL) == HNN_OK &&
+         hnn_net_field_f32(net, ws, xf, 1, f) == HNN_OK &&
+         (def.kind != HNN_NET_HAMILTONIAN || hnn_net_gradient_f32(net, ws, xf, 1, &h, g) == HNN_OK);
+    if (ok && def.kind == HNN_NET_HAMILTONIAN) {
+        printf("H     %.9g\ngrad ", (double)h);
+        for (i = 0; i < dim; i++)
+            printf(" %.9g", (double)g[i]);
+        printf("\n");
+    }
+    if (ok) {
+        printf("field");
+        for (i = 0; i < dim; i++)
+            printf(" %.9g", (double)f[i]);
+        printf("\n");
+    }
+    hnn_workspace_destroy(ws);
+    return ok;
+}
+
 static int cmd_eval(int argc, char **argv)
 {
     model m;
@@ -593,11 +642,17 @@ static int cmd_eval(int argc, char **argv)
     const hnn_net *energy;
     double x[2 * MAX_CLI_DOF], f[2 * MAX_CLI_DOF], g[2 * MAX_CLI_DOF], h;
     size_t dim, i;
-    int status = 2;
+    int status = 2, f32 = take_flag(&argc, argv, "--f32");
     if (argc < 3)
         return usage();
     if (!load("eval", argv[2], &m))
         return 1;
+    if (f32 && m.dm != NULL) {
+        fprintf(stderr, "hnn eval: --f32 evaluates nets; %s holds a dissipative model\n",
+                argv[2]);
+        model_destroy(&m);
+        return 2;
+    }
     def = model_def(&m);
     dim = 2 * def.dof;
     energy = model_energy_net(&m);
@@ -609,6 +664,10 @@ static int cmd_eval(int argc, char **argv)
         goto done;
     }
     status = 1;
+    if (f32) {
+        status = eval_f32(m.net, x, dim) ? 0 : 1;
+        goto done;
+    }
     if (energy != NULL) { /* the (H) net's energy, with a workspace of our own */
         if (hnn_workspace_create(energy, &ws, NULL) != HNN_OK ||
             hnn_net_gradient(energy, ws, x, 1, &h, g) != HNN_OK)
@@ -631,6 +690,22 @@ done:
     hnn_workspace_destroy(ws);
     model_destroy(&m);
     return status;
+}
+
+/* One CSV row of a float rollout (9 digits: a float's), with the net's float H. */
+static void write_row_f32(FILE *f, const hnn_net *net, hnn_workspace *ws, int hamiltonian,
+                          double t, const float *x, size_t dim)
+{
+    size_t i;
+    fprintf(f, "%.17g", t);
+    for (i = 0; i < dim; i++)
+        fprintf(f, ",%.9g", (double)x[i]);
+    if (hamiltonian) {
+        float e;
+        hnn_net_energy_f32(net, ws, x, 1, &e);
+        fprintf(f, ",%.9g", (double)e);
+    }
+    fprintf(f, "\n");
 }
 
 /* One CSV row of a rollout: t, the state, and the (H) net's own H if there is one. */
@@ -661,13 +736,21 @@ static int cmd_rollout(int argc, char **argv)
     const char *csv = NULL;
     double x[2 * MAX_CLI_DOF], h = 0.1;
     size_t steps = 1000, dim, k, i;
-    int a, have_x0 = 0, ok = 0, terminal = STDERR_IS_TERMINAL(), hamiltonian;
+    int a, have_x0 = 0, ok = 0, terminal = STDERR_IS_TERMINAL(), hamiltonian, method_given = 0;
+    int f32 = take_flag(&argc, argv, "--f32");
+    hnn_stepper *stepper = NULL;
+    float xf[2 * MAX_CLI_DOF];
     hnn_status st;
     FILE *f = NULL;
     if (argc < 3)
         return usage();
     if (!load("rollout", argv[2], &m))
         return 1;
+    if (f32 && m.dm != NULL) {
+        fprintf(stderr, "hnn rollout: --f32 steps nets; %s holds a dissipative model\n", argv[2]);
+        model_destroy(&m);
+        return 2;
+    }
     def = model_def(&m);
     dim = 2 * def.dof;
     energy = model_energy_net(&m);
@@ -689,6 +772,12 @@ static int cmd_rollout(int argc, char **argv)
         } else if (strcmp(option, "--integrator") == 0) {
             if (hnn_method_from_name(v, &idef.method) != HNN_OK)
                 why = "is not an integrator (see the list below)";
+            else if (f32 && idef.method != HNN_METHOD_LEAPFROG &&
+                     idef.method != HNN_METHOD_SYMPLECTIC_EULER &&
+                     idef.method != HNN_METHOD_IMPLICIT_MIDPOINT)
+                why = "is not one --f32 steps with (leapfrog, symplectic-euler, "
+                      "implicit-midpoint)";
+            method_given = 1;
         } else if (strcmp(option, "--h") == 0) {
             if ((why = number_problem(v, &h)) == NULL && h == 0.0)
                 why = "is zero";
@@ -713,6 +802,23 @@ static int cmd_rollout(int argc, char **argv)
         model_destroy(&m);
         return usage();
     }
+    if (f32) { /* the float stepper: leapfrog for a separable net, else implicit midpoint */
+        hnn_stepper_def sd = hnn_stepper_def_default();
+        hnn_error err;
+        if (!method_given)
+            idef.method = def.features == HNN_FEATURES_POSITIONS && def.kinetic_mass > 0
+                              ? HNN_METHOD_LEAPFROG
+                              : HNN_METHOD_IMPLICIT_MIDPOINT;
+        sd.method = idef.method;
+        sd.max_count = 1;
+        if (hnn_stepper_create(m.net, &sd, &stepper, &err) != HNN_OK) {
+            fprintf(stderr, "hnn rollout: %s\n", err.message);
+            model_destroy(&m);
+            return 2;
+        }
+        for (i = 0; i < dim; i++)
+            xf[i] = (float)x[i];
+    }
     idef.dim = dim;
     if (hnn_integrator_create(&idef, &in, NULL) != HNN_OK ||
         (energy != NULL && hnn_workspace_create(energy, &ws, NULL) != HNN_OK) ||
@@ -731,16 +837,24 @@ static int cmd_rollout(int argc, char **argv)
     for (i = 0; i < dim; i++)
         fprintf(f, ",%c%zu", i < def.dof ? 'q' : 'p', i % def.dof + 1);
     fprintf(f, hamiltonian ? ",H\n" : "\n");
-    write_row(f, energy, ws, hamiltonian, 0.0, x, dim);
+    if (f32)
+        write_row_f32(f, energy, ws, hamiltonian, 0.0, xf, dim);
+    else
+        write_row(f, energy, ws, hamiltonian, 0.0, x, dim);
     for (k = 1; k <= steps; k++) {
-        if ((st = hnn_integrator_step(in, &src, x, h)) != HNN_OK) {
-            const char *why = hnn_integrator_last_error(in);
+        st = f32 ? hnn_stepper_step_f32(stepper, m.net, xf, 1, (float)h)
+                 : hnn_integrator_step(in, &src, x, h);
+        if (st != HNN_OK) {
+            const char *why = f32 ? hnn_stepper_last_error(stepper) : hnn_integrator_last_error(in);
             fprintf(stderr, "%shnn rollout: step %zu of %zu failed: %s; %s keeps steps 0..%zu\n",
                     terminal ? "\n" : "", k, steps, *why ? why : hnn_status_string(st), csv,
                     k - 1);
             goto done;
         }
-        write_row(f, energy, ws, hamiltonian, h * (double)k, x, dim);
+        if (f32)
+            write_row_f32(f, energy, ws, hamiltonian, h * (double)k, xf, dim);
+        else
+            write_row(f, energy, ws, hamiltonian, h * (double)k, x, dim);
         if (terminal && (k % (steps / 100 + 1) == 0 || k == steps)) {
             fprintf(stderr, "\r%3d%%  step %zu/%zu", (int)(100.0 * (double)k / (double)steps), k,
                     steps);
@@ -755,7 +869,9 @@ done:
         ok = 0;
     }
     if (ok)
-        printf("%zu steps of %s, h = %g: %s\n", steps, hnn_method_name(idef.method), h, csv);
+        printf("%zu steps of %s%s, h = %g: %s\n", steps, hnn_method_name(idef.method),
+               f32 ? " in float" : "", h, csv);
+    hnn_stepper_destroy(stepper);
     hnn_integrator_destroy(in);
     hnn_workspace_destroy(ws);
     model_destroy(&m);

@@ -158,4 +158,26 @@ expect_msg "--model 'lstm' is not hnn, mlp, dissipative or port" "$hnn" train "$
 "$hnn" info "$dir/relu.hnn" | grep -q "2 ReLU layers" || fail "info: ReLU"
 "$hnn" --help | grep -q "dissipative" && "$hnn" --help | grep -q "activation NAME tanh" \
   || fail "--help: model kinds or activations"
+# --f32: the float path agrees with the double one to float precision; a float rollout steps
+# with the float stepper (implicit midpoint for this non-separable net) and keeps its H
+"$hnn" eval "$dir/m.hnn" --f32 1 0 > "$dir/eval32.out" || fail "eval --f32"
+paste "$dir/eval.out" "$dir/eval32.out" | awk '{ n = NF / 2; for (i = 2; i <= n; i++) {
+    d = $i - $(i + n); if (d < 0) d = -d; a = $i < 0 ? -$i : $i; if (!(d <= 1e-5 * (1 + a))) exit 1 } }' \
+  || fail "eval --f32 differs from the double evaluation"
+[ "$(awk '{ print $2 }' "$dir/eval32.out" | head -1 | tr -cd 0-9 | wc -c)" -le 9 ] \
+  || fail "eval --f32 prints more digits than a float has"
+"$hnn" rollout "$dir/m.hnn" --x0 1 0 --f32 --h 0.1 --steps 50 --csv "$dir/r32.csv" \
+  > "$dir/r32.out" || fail "rollout --f32"
+grep -q "50 steps of implicit-midpoint in float" "$dir/r32.out" || fail "rollout --f32: method"
+[ "$(wc -l < "$dir/r32.csv")" -eq 52 ] || fail "rollout --f32 rows"
+# against the double rollout by the same method: the float one tracks it to float round-off
+"$hnn" rollout "$dir/m.hnn" --x0 1 0 --integrator implicit-midpoint --h 0.1 --steps 50 \
+  --csv "$dir/r64.csv" > /dev/null || fail "rollout, implicit midpoint"
+paste -d, "$dir/r32.csv" "$dir/r64.csv" | awk -F, 'NR > 1 { for (i = 2; i <= 4; i++) {
+    d = $i - $(i + 4); if (d < 0) d = -d; if (!(d <= 1e-4)) exit 1 } last = $2 }
+    END { if (last == 1) exit 1 }' || fail "rollout --f32 strays from the double rollout"
+expect_msg "--integrator 'rk4' is not one --f32 steps with" "$hnn" rollout "$dir/m.hnn" --x0 1 0 \
+  --f32 --integrator rk4 --csv "$dir/r2.csv"
+expect_msg "explicit only for a separable net" "$hnn" rollout "$dir/m.hnn" --x0 1 0 --f32 \
+  --integrator leapfrog --csv "$dir/r2.csv"
 echo "OK: hnn train, info, eval, rollout and their errors, for every model kind"
