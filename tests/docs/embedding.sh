@@ -34,4 +34,14 @@ block c 1 > "$dir/snippet.c"
   -Wl,-rpath,"$(dirname "$(readlink -f "$lib")")" -lm -o "$dir/snippet" \
   || fail "the C block does not compile"
 (cd "$dir" && ./snippet) || fail "the C block failed on the trained model"
-echo "OK: docs/embedding.md's shell and C blocks ran as printed"
+
+# the second C block is a whole program: the float game loop, with threads
+block c 2 > "$dir/game.c"
+grep -q 'int main' "$dir/game.c" || fail "no second C block (the float game loop) in $doc"
+# shellcheck disable=SC2086
+"$cc" $flags -std=c99 -Wall -Wextra -Werror -I"$include" "$dir/game.c" "$lib" \
+  -Wl,-rpath,"$(dirname "$(readlink -f "$lib")")" -pthread -lm -o "$dir/game" \
+  || fail "the float game loop does not compile"
+(cd "$dir" && ./game > game.out) || fail "the float game loop failed on the trained model"
+grep -q "particle 0 after 600 frames" "$dir/game.out" || fail "the game loop printed nothing"
+echo "OK: docs/embedding.md's shell block and both C blocks ran as printed"
