@@ -13,8 +13,10 @@
 
 enum { TRAIN_STEPS = 40, ROLLOUT_STEPS = 200 };
 
-/* The values recorded (libhnn 0.4.0): init, trained, rollout, saved file. */
-static const uint32_t GOLDEN[4] = {0xa052a266u, 0xe41515e0u, 0x406654aau, 0x2144df1cu};
+/* The values recorded (libhnn 0.4.0): init, trained, rollout, saved file; then (0.6.0) the
+ * float path: the float field of a batch, and 20 float implicit-midpoint steps of it. */
+static const uint32_t GOLDEN[6] = {0xa052a266u, 0xe41515e0u, 0x406654aau, 0x2144df1cu,
+                                   0xddc1faabu, 0xc801994cu};
 
 static uint32_t crc_of_params(const hnn_net *net)
 {
@@ -44,7 +46,10 @@ static void test_golden_hashes(void **state)
     double traj[(ROLLOUT_STEPS + 1) * 8], x[8] = {0.5, -0.3, 0.2, 0.4, 0.1, 0.0, -0.2, 0.3};
     unsigned char *file;
     size_t size, done;
-    uint32_t got[4];
+    uint32_t got[6];
+    float xf[64 * 8], ff[64 * 8];
+    hnn_stepper_def sd = hnn_stepper_def_default();
+    hnn_stepper *stepper = NULL;
     int k, same = 1;
     (void)state;
     got[0] = crc_of_params(net);
@@ -70,11 +75,22 @@ static void test_golden_hashes(void **state)
     file = malloc(size);
     assert_int_equal(hnn_model_save_buffer(net, opt, &meta, file, size, &size, NULL), HNN_OK);
     got[3] = hnn_crc32(0, file, size);
-    fprintf(stderr, "golden: init 0x%08xu, trained 0x%08xu, rollout 0x%08xu, file 0x%08xu "
-                    "(%d thread(s))\n",
+    for (k = 0; k < 64 * 8; k++)
+        xf[k] = (float)sin(0.37 * (double)k);
+    assert_int_equal(hnn_net_field_f32(net, hnn_net_workspace(net), xf, 64, ff), HNN_OK);
+    got[4] = hnn_crc32(0, ff, sizeof ff);
+    sd.method = HNN_METHOD_IMPLICIT_MIDPOINT;
+    sd.max_count = 64;
+    assert_int_equal(hnn_stepper_create(net, &sd, &stepper, NULL), HNN_OK);
+    for (k = 0; k < 20; k++)
+        assert_int_equal(hnn_stepper_step_f32(stepper, net, xf, 64, 0.05f), HNN_OK);
+    got[5] = hnn_crc32(0, xf, sizeof xf);
+    hnn_stepper_destroy(stepper);
+    fprintf(stderr, "golden: init 0x%08xu, trained 0x%08xu, rollout 0x%08xu, file 0x%08xu, "
+                    "float field 0x%08xu, float steps 0x%08xu (%d thread(s))\n",
             (unsigned)got[0], (unsigned)got[1], (unsigned)got[2], (unsigned)got[3],
-            hnn_max_threads());
-    for (k = 0; k < 4; k++)
+            (unsigned)got[4], (unsigned)got[5], hnn_max_threads());
+    for (k = 0; k < 6; k++)
         same &= got[k] == GOLDEN[k];
     assert_true(same);
     free(file);
