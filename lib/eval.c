@@ -63,6 +63,10 @@ hnn_status hnni_begin_eval_f32(const hnn_net *net, hnn_workspace **ws, const flo
 {
     hnn_status st = begin(net, ws, x, count, result, out_per_state, 1);
     size_t bad;
+    if (st == HNN_OK && net->f32_overflow < net->param_count)
+        return hnni_refuse((*ws)->message, HNN_ERR_NONFINITE, "parameter %zu (%g) is beyond "
+                           "float's range: this net has no float path", net->f32_overflow,
+                           net->params[net->f32_overflow]);
     if (st == HNN_OK && (bad = hnni_first_nonfinite_f32(x, count * net->dim)) != count * net->dim)
         return refuse_nonfinite(net, *ws, bad);
     return st;

@@ -2,6 +2,7 @@
  * copy, initialisation, the life cycle. Evaluation is eval.c, workspaces workspace.c. */
 #include "net_impl.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -170,9 +171,12 @@ void hnni_net_sync(hnn_net *net)
     for (l = 0; l < net->layers; l++)
         hnni_transpose(net->out[l], net->in[l], net->params + net->w_off[l], net->in[l],
                        net->wt + net->w_off[l], net->out[l]);
+    net->f32_overflow = net->param_count;
     for (i = 0; i < net->param_count; i++) { /* each rounded to the nearest float */
         net->params_f32[i] = (float)net->params[i];
         net->wt_f32[i] = (float)net->wt[i];
+        if (!(fabs(net->params[i]) <= FLT_MAX) && net->f32_overflow == net->param_count)
+            net->f32_overflow = i;
     }
 }
 

@@ -51,6 +51,8 @@ struct hnn_net {
                                Derived from params: hnni_net_sync after every change. */
     float *params_f32;      /* params and wt rounded to float, for the float evaluation path */
     float *wt_f32;          /* (eval_f32.c); hnni_net_sync makes them too */
+    size_t f32_overflow;    /* the first parameter beyond float's range (param_count: none):
+                               the float path refuses such a net */
     hnn_gradient_path eval_path;  /* DUAL or ADJOINT: def.path, or the cost model's choice */
     hnn_gradient_path train_path; /* likewise for the training gradient (lib/path.c) */
     hnn_workspace *own_ws;  /* hnn_net_workspace: the single-threaded one-liner's */

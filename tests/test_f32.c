@@ -254,6 +254,17 @@ static void test_float_refusals(void **state)
     assert_int_equal(hnn_net_field_f32(field, hnn_net_workspace(field), x, 1, out), HNN_OK);
     assert_int_equal(hnn_net_field_f32(big, ws, x, 1, out), HNN_ERR_SIZE_MISMATCH);
     assert_int_equal(hnn_net_field_f32(net, ws, x, SIZE_MAX / 2, out), HNN_ERR_TOO_LARGE);
+    {   /* a weight beyond float's range: the double path works, the float one refuses */
+        const size_t np = hnn_net_param_count(net);
+        double *p = malloc(np * sizeof *p), f64[2], x64[2] = {0.5, 0.25};
+        assert_int_equal(hnn_net_params_get(net, p, np), HNN_OK);
+        p[3] = 1e39;
+        assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
+        assert_int_equal(hnn_net_field(net, ws, x64, 1, f64), HNN_OK);
+        assert_int_equal(hnn_net_field_f32(net, ws, x, 1, out), HNN_ERR_NONFINITE);
+        assert_non_null(strstr(hnn_workspace_last_error(ws), "parameter 3"));
+        free(p);
+    }
     hnn_net_destroy(big);
     hnn_net_destroy(field);
     hnn_net_destroy(net);
