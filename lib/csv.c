@@ -202,11 +202,16 @@ static hnn_status read_header(csv_job *job, hnn_error *err)
     if (job->cells == NULL || job->row == NULL)
         return hnni_fail(err, HNN_ERR_NO_MEMORY, "%s:%zu: out of memory", job->path, job->r.number);
     split_cells(job->r.line, job->cells, job->width);
-    for (k = 0; k < job->width; k++)
-        if (!header_cell_ok(job->cells[k], k, job->n))
+    for (k = 0; k < job->width; k++) {
+        if (header_cell_ok(job->cells[k], k, job->n))
+            continue;
+        if (job->n == 1)
             return hnni_fail(err, HNN_ERR_PARSE, "%s:%zu: header column %zu is '%.40s'; expected "
-                             "q1..q%zu, p1..p%zu, dq1..dq%zu, dp1..dp%zu", job->path,
-                             job->r.number, k + 1, job->cells[k], job->n, job->n, job->n, job->n);
+                             "q1, p1, dq1, dp1", job->path, job->r.number, k + 1, job->cells[k]);
+        return hnni_fail(err, HNN_ERR_PARSE, "%s:%zu: header column %zu is '%.40s'; expected "
+                         "q1..q%zu, p1..p%zu, dq1..dq%zu, dp1..dp%zu", job->path,
+                         job->r.number, k + 1, job->cells[k], job->n, job->n, job->n, job->n);
+    }
     return HNN_OK;
 }
 

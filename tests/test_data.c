@@ -418,6 +418,7 @@ static void test_csv_errors(void **state)
     expect_csv_error("q1,p1,dq1,dp1\n", HNN_ERR_PARSE, "no data rows");
     expect_csv_error("q1,p1,dq1\n1,2,3\n", HNN_ERR_PARSE, ":1:");
     expect_csv_error("q1,p1,dp1,dq1\n1,2,3,4\n", HNN_ERR_PARSE, "header column 3");
+    expect_csv_error("q1,p1,dp1,dq1\n1,2,3,4\n", HNN_ERR_PARSE, "expected q1, p1, dq1, dp1");
     expect_csv_error("q1,p1,dq1,dp1\n1,2,3,4\n1,2,3\n", HNN_ERR_PARSE, ":3: 3 columns, expected 4");
     expect_csv_error("q1,p1,dq1,dp1\n1,2,3,4,5\n", HNN_ERR_PARSE, ":2: 5 columns");
     expect_csv_error("q1,p1,dq1,dp1\n1,2,3,4\n1,abc,3,4\n", HNN_ERR_PARSE, ":3: column 2 ('abc')");
