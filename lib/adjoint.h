@@ -31,7 +31,7 @@
 
 /* The blocks of one chunk of up to `chunk` states. For training the paired blocks have rows
  * of 2 x bc (bc = the states of the current chunk): left half, right half; evaluation keeps
- * only x0, a_l and G_l, in rows of bc. */
+ * only x0, a_l, G_l and M_l (and s_l for activations other than tanh), in rows of bc. */
 typedef struct hnni_adjoint {
     int training;              /* laid out for the training gradient, or evaluation only */
     double *in;                /* layer 0's inputs: [u | x0], in[0] rows (evaluation: x0) */

@@ -67,8 +67,9 @@ struct hnn_workspace {
     size_t chunk;           /* states per chunk */
     size_t block[2];        /* doubles in each buffer */
     double *buf[2];         /* the dual path's ping-pong blocks (max_rows x chunk (1 + dim)
-                               each), the adjoint path's two parts (adjoint.h), or the
-                               Hessian's (jacobian.c), whichever are largest */
+                               each), the adjoint path's two parts (adjoint.h), the float
+                               path's (eval_f32.c) or the Hessian's (jacobian.c), whichever
+                               are largest */
     char message[HNN_ERROR_MESSAGE_SIZE]; /* the last failure of an evaluation with it: the
                                              per-thread channel, since the net is const */
 };

@@ -116,7 +116,12 @@ hnn_status hnn_stepper_create(const hnn_net *net, const hnn_stepper_def *def,
     s->max_count = d.max_count;
     s->max_iterations = d.max_iterations;
     s->mass = nd.kinetic_mass;
-    cells = d.max_count * s->dim; /* <= 2^20 x 8192: far inside size_t */
+    if (!hnni_mul_size(d.max_count, s->dim, &cells) ||
+        !hnni_mul_size(cells, sizeof(double), &k)) { /* 2^33 doubles overflow a 32-bit size_t */
+        hnn_stepper_destroy(s);
+        return hnni_fail(err, HNN_ERR_TOO_LARGE, "max_count %zu states of %zu numbers: the "
+                         "buffers' size overflows size_t", d.max_count, 2 * nd.dof);
+    }
     for (k = 0; k < 3; k++) {
         s->d[k] = (double *)hnni_alloc_aligned(&alloc, cells * sizeof(double));
         s->f[k] = (float *)hnni_alloc_aligned(&alloc, cells * sizeof(float));
@@ -155,9 +160,12 @@ static hnn_status check_call(hnn_stepper *s, const hnn_net *net, const void *x, 
     if (!isfinite(h) || h == 0.0)
         return hnni_refuse(s->message, HNN_ERR_INVALID_ARG, "step %g: h must be finite and "
                            "non-zero", h);
+    hnn_net_def nd = hnn_net_def_default();
     if (2 * hnn_net_dof(net) != s->dim)
         return hnni_refuse(s->message, HNN_ERR_SIZE_MISMATCH, "the stepper was made for states "
                            "of %zu numbers; this net's have %zu", s->dim, 2 * hnn_net_dof(net));
+    hnn_net_get_def(net, &nd);
+    s->mass = nd.kinetic_mass; /* the net's own: a stepper serves any net of its shape */
     return check_method(s->method, net, s->message);
 }
 

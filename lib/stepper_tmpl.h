@@ -10,7 +10,8 @@ static hnn_status SN(explicit_step)(hnn_stepper *s, const hnn_net *net, const RE
 {
     const size_t dim = s->dim, n = dim / 2;
     const int leapfrog = s->method == HNN_METHOD_LEAPFROG;
-    const REAL kick = leapfrog ? (REAL)0.5 * h : h, m = (REAL)s->mass;
+    const REAL kick = leapfrog ? (REAL)0.5 * h : h;
+    const double m = s->mass; /* p / m in double: a float mass could underflow or overflow */
     size_t st, i;
     hnn_status status;
     if ((status = GRADIENT(net, s->ws, x, count, g)) != HNN_OK)
@@ -20,7 +21,7 @@ static hnn_status SN(explicit_step)(hnn_stepper *s, const hnn_net *net, const RE
         REAL *ys = y + st * dim;
         for (i = 0; i < n; i++) {
             ys[n + i] = xs[n + i] - kick * gs[i];
-            ys[i] = xs[i] + h * (ys[n + i] / m);
+            ys[i] = xs[i] + h * (REAL)((double)ys[n + i] / m);
         }
     }
     if (!leapfrog)
@@ -57,6 +58,7 @@ static hnn_status SN(midpoint_step)(hnn_stepper *s, const hnn_net *net, const RE
         for (st = 0; st < count; st++) {
             const REAL *xs = x + st * dim, *fs = f + st * dim;
             REAL *ys = y + st * dim, *ms = mid + st * dim;
+            REAL change = 0;
             int moved = 0;
             if (s->done[st])
                 continue;
@@ -65,12 +67,16 @@ static hnn_status SN(midpoint_step)(hnn_stepper *s, const hnn_net *net, const RE
                 const REAL bound = 4 * EPS * (SN(abs)(xs[i]) + SN(abs)(step));
                 if (!(SN(abs)(next - ys[i]) <= bound)) /* NaN moves */
                     moved = 1;
+                if (SN(abs)(next - ys[i]) > change)
+                    change = SN(abs)(next - ys[i]);
                 ys[i] = next;
                 ms[i] = (REAL)0.5 * (xs[i] + next);
             }
             if (!moved) {
                 s->done[st] = 1;
                 left--;
+            } else if (it + 1 == s->max_iterations && worst == 0) {
+                worst = change; /* the first state left: its last correction */
             }
         }
     }
@@ -78,10 +84,6 @@ static hnn_status SN(midpoint_step)(hnn_stepper *s, const hnn_net *net, const RE
         return HNN_OK;
     for (st = 0; st < count && s->done[st]; st++)
         ;
-    for (i = 0; i < dim; i++) {
-        const REAL d = SN(abs)(x[st * dim + i] + h * f[st * dim + i] - y[st * dim + i]);
-        worst = d > worst ? d : worst;
-    }
     return hnni_refuse(s->message, HNN_ERR_NO_CONVERGENCE, "implicit midpoint: state %zu did "
                        "not converge in %zu iterations (last correction %.3g): try a smaller "
                        "step", st, s->max_iterations, (double)worst);

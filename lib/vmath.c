@@ -1,5 +1,5 @@
-/* Vectorisable elementary functions: tanh (in double and in float), and for softplus and SiLU (activation.c) e^-|z|
- * and log(1 + u) on [0, 1].
+/* Vectorisable elementary functions: tanh (in double and in float), and for softplus and
+ * SiLU (activation.c) e^-|z| and log(1 + u) on [0, 1].
  *
  * tanh: libm's tanh is a scalar call per element and took about a third of
  * a training step; this one has no branches and no calls, so the compiler runs it 2, 4 or 8
@@ -168,7 +168,7 @@ static inline float tanhf_one(float x)
     const float e = er * floatbits((bitsfloat(shifted) + 127u) << 23); /* e^y */
     const float big = 1.0f - 2.0f / (e + 1.0f);
     if (small)
-        return poly;
+        return ax == 0.0f ? x : poly; /* tanh(-0) = -0, as in double */
     return x < 0.0f ? -big : big;
 }
 

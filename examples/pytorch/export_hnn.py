@@ -348,7 +348,7 @@ def main():
             raise ValueError(f"{args.model} holds a {type(model).__name__}, not a module (save "
                              "the model itself, torch.save(model, path), not its state_dict)")
         export(model, args.out, seed=args.seed)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, struct.error) as e:  # struct: a short or odd file, a bad seed
         print(f"export_hnn: {e}", file=sys.stderr)
         return 1
     return 0

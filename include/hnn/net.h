@@ -222,7 +222,8 @@ HNN_API hnn_status hnn_net_field_jacobian(const hnn_net *net, hnn_workspace *ws,
  * loaded and whenever its parameters change), always by the adjoint sweeps, with float
  * products and a float tanh; a feature map, the kinetic term and activations other than tanh
  * are computed in double and rounded. How close they come to the double results: docs/api.md
- * "Single precision". Hessians and field Jacobians are double only. */
+ * "Single precision". Hessians and field Jacobians are double only. One error more: a net
+ * with a parameter beyond float's range has no float path (HNN_ERR_NONFINITE). */
 HNN_API hnn_status hnn_net_energy_f32(const hnn_net *net, hnn_workspace *ws, const float *x,
                                       size_t count, float *energy);
 HNN_API hnn_status hnn_net_gradient_f32(const hnn_net *net, hnn_workspace *ws, const float *x,
