@@ -33,9 +33,10 @@ static inline hnn_stepper_def hnn_stepper_def_default(void)
     return def;
 }
 
-/* Per-thread state for stepping states of `net` (or any net of its shape): a workspace and
- * the buffers for max_count states in both precisions, all allocated here; a step never
- * allocates. Threads sharing one net each use a stepper of their own. */
+/* Per-thread state for stepping states of `net` (or any net of its shape: an explicit step
+ * uses the kinetic mass of the net it is given): a workspace and the buffers for max_count
+ * states in both precisions, all allocated here; a step never allocates. Threads sharing one
+ * net each use a stepper of their own. */
 typedef struct hnn_stepper hnn_stepper;
 
 /* Creates a stepper for net's shape and the def's method: HNN_ERR_INVALID_ARG for a method
