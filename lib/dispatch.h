@@ -19,4 +19,13 @@
 #define HNNI_CLONES
 #endif
 
+/* For a helper whose fma() calls must become instructions inside each clone: GCC expands a
+ * builtin in the function it ends up in, so the helper must be inlined into the clone (left
+ * out of line, it is compiled for the baseline and calls libm's software fma). */
+#if defined(__GNUC__)
+#define HNNI_INLINE_IN_CLONES __attribute__((always_inline)) inline
+#else
+#define HNNI_INLINE_IN_CLONES inline
+#endif
+
 #endif

@@ -205,9 +205,12 @@ static const float *backward(const hnn_net *net, const f32_blocks *b, size_t bc)
     const float *w = net->params_f32 + net->w_off[K + 1];
     float *g = b->g[0], *next = b->g[1], *swap;
     size_t r, s, l;
-    for (r = 0; r < net->out[K]; r++)
-        for (s = 0; s < bc; s++)
-            g[r * bc + s] = w[r]; /* a copy for one state, which compilers turn into memcpy */
+    if (bc == 1) /* one state: a plain copy (the loop below kept its per-row overhead) */
+        memcpy(g, w, net->out[K] * sizeof *g);
+    else
+        for (r = 0; r < net->out[K]; r++)
+            for (s = 0; s < bc; s++)
+                g[r * bc + s] = w[r];
     times_slope(net, b, K, bc, g);
     for (l = K; l > 0; l--) {
         hnni_layer_product_t_f32(net, l, g, bc, bc, next, bc);

@@ -16,7 +16,7 @@ enum { TRAIN_STEPS = 40, ROLLOUT_STEPS = 200 };
 /* The values recorded (libhnn 0.4.0): init, trained, rollout, saved file; then (0.6.0) the
  * float path: the float field of a batch, and 20 float implicit-midpoint steps of it. */
 static const uint32_t GOLDEN[6] = {0xa052a266u, 0xe41515e0u, 0x406654aau, 0x2144df1cu,
-                                   0xddc1faabu, 0xc801994cu};
+                                   0x4462f26au, 0x800aca74u};
 
 static uint32_t crc_of_params(const hnn_net *net)
 {
