@@ -35,6 +35,14 @@ static void print_usage(FILE *out)
     fprintf(out,
             "usage:\n"
             "  hnn train --data F.csv --out M.hnn [options]    train a model on a CSV\n"
+            "  hnn train --trajectories T.csv --out M.hnn [options]\n"
+            "                        train on recorded trajectories (trajectory,t,q..,p..)\n"
+            "      --loss RULE       fd (forward differences), central, midpoint (the\n"
+            "                        implicit-midpoint residual) (default midpoint)\n"
+            "      --test-split F    hold out a fraction F in (0, 1) of the trajectories, or\n"
+            "                        of each one's time span, and report its loss\n"
+            "      --split HOW       trajectories or time (default: trajectories when the\n"
+            "                        file holds several, else time)\n"
             "      --model KIND      hnn (Hamiltonian net), mlp (direct-field baseline),\n"
             "                        dissipative (Helmholtz: f = J grad H + grad D, two nets) or\n"
             "                        port (f = (J - R) grad H, R = L L^T learned) (default hnn)\n"
@@ -42,6 +50,7 @@ static void print_usage(FILE *out)
             "      --depth D         hidden layers, 1..%d (default 2)\n"
             "      --steps N         Adam steps, >= 1 (default 2000)\n"
             "      --batch B         minibatch size, 0 = the whole set (default 256)\n"
+            "      --full-batch      the same as --batch 0\n"
             "      --lr LR           learning rate, finite and >= 0 (default 0.001)\n"
             "      --seed S          initialisation and shuffling seed (default 0)\n"
             "      --activation NAME tanh softplus sine silu relu (default tanh; relu only for\n"
@@ -262,17 +271,21 @@ static int file_exists(const char *path)
 
 /* The training run a command line asks for. */
 typedef struct train_args {
-    const char *data, *out, *resume;
+    const char *data, *trajectories, *out, *resume;
     size_t width, depth, steps, batch;
-    double val_split;
+    double val_split, test_split;
     int force;
     int dissipation; /* -1: a net; else an hnn_dissipation */
+    int rule;        /* an hnn_difference (--loss), or -1: not given (midpoint) */
+    int split;       /* an hnn_split (--split), or -1: by the file */
 } train_args;
 
 static const char *const feature_names[4] = {"identity", "translation", "rotation", "positions"};
 static const char *const optimizer_names[3] = {"sgd", "adam", "adamw"};
 static const char *const activation_names[5] = {"tanh", "softplus", "sine", "silu", "relu"};
 static const char *const model_names[4] = {"hnn", "mlp", "dissipative", "port"};
+static const char *const rule_names[3] = {"fd", "central", "midpoint"}; /* hnn_difference order */
+static const char *const split_names[2] = {"trajectories", "time"};     /* hnn_split order */
 
 /* Reads hnn train's options into *t, *nd and *od; prints and returns 2 on a bad one, else 0. */
 static int train_options(int argc, char **argv, train_args *t, hnn_net_def *nd,
@@ -284,15 +297,31 @@ static int train_options(int argc, char **argv, train_args *t, hnn_net_def *nd,
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         const char *why = NULL; /* what is wrong with v, if anything */
         int k;
-        if (strcmp(a, "--force") == 0) { /* the one flag without a value */
+        if (strcmp(a, "--force") == 0) { /* the flags without a value */
             t->force = 1;
+            continue;
+        }
+        if (strcmp(a, "--full-batch") == 0) {
+            t->batch = 0;
             continue;
         }
         if (v == NULL)
             return bad_option("train", a, NULL, "needs a value");
         if (strcmp(a, "--data") == 0)
             t->data = v;
-        else if (strcmp(a, "--out") == 0)
+        else if (strcmp(a, "--trajectories") == 0)
+            t->trajectories = v;
+        else if (strcmp(a, "--loss") == 0) {
+            if ((t->rule = name_index(v, rule_names, 3)) < 0)
+                why = "is not fd, central or midpoint";
+        } else if (strcmp(a, "--split") == 0) {
+            if ((t->split = name_index(v, split_names, 2)) < 0)
+                why = "is not trajectories or time";
+        } else if (strcmp(a, "--test-split") == 0) {
+            if ((why = number_problem(v, &t->test_split)) == NULL &&
+                !(t->test_split > 0.0 && t->test_split < 1.0))
+                why = "is not in (0, 1)";
+        } else if (strcmp(a, "--out") == 0)
             t->out = v;
         else if (strcmp(a, "--resume") == 0)
             t->resume = v;
@@ -346,8 +375,17 @@ static int train_options(int argc, char **argv, train_args *t, hnn_net_def *nd,
             return bad_option("train", a, v, why);
         i++;
     }
-    if (t->data == NULL || t->out == NULL) {
-        fprintf(stderr, "hnn train: --data and --out are required\n");
+    if ((t->data == NULL) == (t->trajectories == NULL) || t->out == NULL) {
+        fprintf(stderr, "hnn train: --out and one of --data or --trajectories are required\n");
+        return usage();
+    }
+    if (t->trajectories != NULL && t->val_split > 0.0) {
+        fprintf(stderr, "hnn train: with --trajectories, hold data out with --test-split (a "
+                "row split would share observations between the sides)\n");
+        return usage();
+    }
+    if (t->data != NULL && (t->test_split > 0.0 || t->split >= 0 || t->rule >= 0)) {
+        fprintf(stderr, "hnn train: --loss, --test-split and --split need --trajectories\n");
         return usage();
     }
     *od = hnn_optimizer_def_default((hnn_optimizer_kind)kind);
@@ -413,12 +451,37 @@ static int split_data(const hnn_dataset *all, double fraction, hnn_dataset **tra
                               y + (count - nval) * dim, NULL, val, err) == HNN_OK;
 }
 
+/* --trajectories: the file's pairs under --loss, as the training set *train, and with
+ * --test-split those of the held-out part as *test (by whole trajectories or in time). */
+static int trajectory_data(const train_args *t, hnn_dataset **train, hnn_dataset **test,
+                           hnn_error *err)
+{
+    const hnn_difference rule = t->rule >= 0 ? (hnn_difference)t->rule : HNN_DIFF_MIDPOINT;
+    hnn_trajectories *all = NULL, *a = NULL, *b = NULL;
+    int ok;
+    if (hnn_trajectories_load_csv(t->trajectories, NULL, &all, err) != HNN_OK)
+        return 0;
+    if (t->test_split > 0.0) {
+        const hnn_split how = t->split >= 0                       ? (hnn_split)t->split
+                              : hnn_trajectories_count(all) > 1 ? HNN_SPLIT_TRAJECTORIES
+                                                                 : HNN_SPLIT_TIME;
+        ok = hnn_trajectories_split(all, how, 1.0 - t->test_split, &a, &b, err) == HNN_OK &&
+             hnn_trajectories_to_dataset(a, rule, NULL, train, err) == HNN_OK &&
+             hnn_trajectories_to_dataset(b, rule, NULL, test, err) == HNN_OK;
+    } else
+        ok = hnn_trajectories_to_dataset(all, rule, NULL, train, err) == HNN_OK;
+    hnn_trajectories_destroy(a);
+    hnn_trajectories_destroy(b);
+    hnn_trajectories_destroy(all);
+    return ok;
+}
+
 static int cmd_train(int argc, char **argv)
 {
     hnn_net_def nd = hnn_net_def_default();
     hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
     hnn_train_def td = hnn_train_def_default();
-    train_args t = {NULL, NULL, NULL, 128, 2, 2000, 256, 0.0, 0, -1};
+    train_args t = {NULL, NULL, NULL, NULL, 128, 2, 2000, 256, 0.0, 0.0, 0, -1, -1, -1};
     hnn_dataset *all = NULL, *train = NULL, *val = NULL;
     model m = {NULL, NULL};
     hnn_optimizer *opt = NULL;
@@ -438,7 +501,8 @@ static int cmd_train(int argc, char **argv)
         return 1;
     }
     err.message[0] = '\0';
-    if (hnn_dataset_load_csv(t.data, NULL, &all, &err) != HNN_OK ||
+    if ((t.trajectories != NULL ? !trajectory_data(&t, &all, &val, &err)
+                                : hnn_dataset_load_csv(t.data, NULL, &all, &err) != HNN_OK) ||
         (t.val_split > 0.0 && !split_data(all, t.val_split, &train, &val, &err)) ||
         !train_start(&t, &nd, &od, hnn_dataset_dof(all), &m, &opt, &before, &err))
         goto done;

@@ -8,6 +8,7 @@
 #include "hnn/loss.h"
 #include "hnn/optim.h"
 #include "hnn/data.h"
+#include "hnn/trajectory.h"
 #include "hnn/train.h"
 #include "hnn/field.h"
 #include "hnn/integrate.h"

@@ -3,7 +3,7 @@
 #define HNN_VERSION_H
 
 #define HNN_VERSION_MAJOR 0
-#define HNN_VERSION_MINOR 6
+#define HNN_VERSION_MINOR 7
 #define HNN_VERSION_PATCH 0
 
 /* The binary interface's number: the shared library is libhnn.so.<HNN_ABI_VERSION>. It grows

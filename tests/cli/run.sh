@@ -180,4 +180,35 @@ expect_msg "--integrator 'rk4' is not one --f32 steps with" "$hnn" rollout "$dir
   --f32 --integrator rk4 --csv "$dir/r2.csv"
 expect_msg "explicit only for a separable net" "$hnn" rollout "$dir/m.hnn" --x0 1 0 --f32 \
   --integrator leapfrog --csv "$dir/r2.csv"
-echo "OK: hnn train, info, eval, rollout and their errors, for every model kind"
+# trajectories: 12 orbits of the unit spring at uneven steps (no derivative columns); every
+# --loss trains, --test-split holds out whole trajectories (or, with --split time, each one's
+# end), and the learned field is the spring's
+awk 'BEGIN { print "trajectory,t,q1,p1"; srand(5);
+  for (i = 0; i < 12; i++) { r = 0.4 + 0.08 * i; ph = 0.5 * i; t = 0;
+    for (k = 0; k < 40; k++) { printf "%d,%.6f,%.9f,%.9f\n", i, t, r * cos(t + ph), -r * sin(t + ph);
+      t += 0.15 + 0.1 * rand() } } }' > "$dir/orbits.csv"
+"$hnn" train --trajectories "$dir/orbits.csv" --test-split 0.25 --width 16 --steps 1500 --batch 0 \
+  --lr 0.01 --out "$dir/traj.hnn" > "$dir/traj.out" 2>&1 || { cat "$dir/traj.out"; fail "train --trajectories"; }
+grep -q "on 351 states" "$dir/traj.out" && grep -q "validation loss .* on 117 states" "$dir/traj.out" \
+  || fail "train --trajectories: 9 x 39 midpoint pairs to train, 3 x 39 to test"
+"$hnn" eval "$dir/traj.hnn" 0.5 0.3 | awk '/^field/ { d1 = $2 - 0.3; d2 = $3 + 0.5;
+    if (!(d1 * d1 + d2 * d2 <= 0.01)) exit 1; ok = 1 } END { if (!ok) exit 1 }' \
+  || fail "train --trajectories: the learned field at (0.5, 0.3) is not the spring's (0.3, -0.5)"
+for rule in fd central; do
+  "$hnn" train --trajectories "$dir/orbits.csv" --loss "$rule" --split time --test-split 0.2 \
+    --width 8 --steps 20 --out "$dir/traj_$rule.hnn" > "$dir/traj.out" 2>&1 || fail "--loss $rule"
+  grep -q "validation loss" "$dir/traj.out" || fail "--loss $rule: no validation loss"
+done
+"$hnn" train --trajectories "$dir/orbits.csv" --model port --width 6 --steps 10 \
+  --out "$dir/traj_port.hnn" > /dev/null 2>&1 || fail "a port model from trajectories"
+printf 'trajectory,t,q1,p1\n0,0,1,0\n1,0,1,0\n0,1,1,0\n' > "$dir/split.csv"
+expect_msg "split.csv:4: trajectory 0 starts again" "$hnn" train --trajectories "$dir/split.csv" \
+  --out "$dir/v.hnn"
+expect_msg "--loss 'rk4' is not fd, central or midpoint" "$hnn" train --trajectories \
+  "$dir/orbits.csv" --loss rk4 --out "$dir/v.hnn"
+expect_msg "hold data out with --test-split" "$hnn" train --trajectories "$dir/orbits.csv" \
+  --val-split 0.2 --out "$dir/v.hnn"
+expect_msg "need --trajectories" "$hnn" train --data "$dir/spring.csv" --loss fd --out "$dir/v.hnn"
+expect_msg "--test-split '1' is not in (0, 1)" "$hnn" train --trajectories "$dir/orbits.csv" \
+  --test-split 1 --out "$dir/v.hnn"
+echo "OK: hnn train, info, eval, rollout and their errors, for every model kind, from trajectories too"

@@ -1,0 +1,104 @@
+/* libhnn trajectories: recorded states over time, with no measured derivatives (a motion
+ * capture, an encoder log, a simulation's output), and the ways to learn from them.
+ *
+ * A set holds `count` trajectories of one system (n degrees of freedom), trajectory i being
+ * length_i states x = [q1..qn p1..pn] at strictly increasing times t; steps may be uneven
+ * (dropped frames). Splits cut it into training and test sets that share no observation.
+ * hnn_trajectories_to_dataset turns it into (state, slope) pairs by a difference rule, so
+ * every model kind and every trainer learns from it through the usual derivative loss
+ * (docs/trajectories.md says which rule to use when). */
+#ifndef HNN_TRAJECTORY_H
+#define HNN_TRAJECTORY_H
+
+#include "hnn/core.h"
+#include "hnn/data.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hnn_trajectories hnn_trajectories;
+
+/* Copies `count` trajectories into a new set: lengths[i] states each (every length >= 1),
+ * times t (sum of lengths) and states x (sum of lengths x 2n, row-major), trajectory after
+ * trajectory. Times must be finite and strictly increasing within a trajectory, states
+ * finite. alloc may be NULL (malloc). Errors name the bad value: HNN_ERR_NULL,
+ * HNN_ERR_INVALID_ARG (dof 0 or over HNN_MAX_DOF, count 0, a zero length, a time not after
+ * the previous one), HNN_ERR_NONFINITE, HNN_ERR_TOO_LARGE, HNN_ERR_NO_MEMORY. */
+HNN_API hnn_status hnn_trajectories_create(size_t dof, size_t count, const size_t *lengths,
+                                           const double *t, const double *x,
+                                           const hnn_allocator *alloc, hnn_trajectories **out,
+                                           hnn_error *err);
+
+/* Loads a CSV file: the header trajectory,t,q1..qn,p1..pn (n read from it), then one row per
+ * observation: a trajectory label (a finite number: rows with one label form one trajectory
+ * and must be contiguous), the time, the state. Times strictly increase within a
+ * trajectory. Blank lines are skipped; CRLF is accepted. On failure *out is NULL, nothing
+ * is left allocated, and err names the file and line: HNN_ERR_IO, HNN_ERR_PARSE (a bad
+ * header, a wrong column count, a cell that is not a finite number, a time that does not
+ * increase, a trajectory whose rows are split, no data rows), HNN_ERR_TOO_LARGE,
+ * HNN_ERR_NO_MEMORY. */
+HNN_API hnn_status hnn_trajectories_load_csv(const char *path, const hnn_allocator *alloc,
+                                             hnn_trajectories **out, hnn_error *err);
+
+/* Frees the set. NULL is harmless. */
+HNN_API void hnn_trajectories_destroy(hnn_trajectories *tr);
+
+/* Trajectories, degrees of freedom, and observations in all (0 for NULL). */
+HNN_API size_t hnn_trajectories_count(const hnn_trajectories *tr);
+HNN_API size_t hnn_trajectories_dof(const hnn_trajectories *tr);
+HNN_API size_t hnn_trajectories_total(const hnn_trajectories *tr);
+
+/* Trajectory i: its length (0 if i is out of range or tr is NULL), and pointers to its
+ * times and its states (length x 2n, row-major; NULL if out of range), valid while the set
+ * lives. */
+HNN_API size_t hnn_trajectories_length(const hnn_trajectories *tr, size_t i);
+HNN_API const double *hnn_trajectories_times(const hnn_trajectories *tr, size_t i);
+HNN_API const double *hnn_trajectories_states(const hnn_trajectories *tr, size_t i);
+
+/* How a split keeps the test set apart from the training set. */
+typedef enum hnn_split {
+    /* the first round(train_fraction x count) whole trajectories train, the rest test */
+    HNN_SPLIT_TRAJECTORIES = 0,
+    /* every trajectory is cut in time: observations with t - t_first < train_fraction x
+     * (t_last - t_first) train, the later ones test (one long recording: its start trains) */
+    HNN_SPLIT_TIME = 1
+} hnn_split;
+
+/* Splits into *train and *test (both created, or neither), train_fraction in (0, 1). No
+ * observation is in both, and no difference pair spans the cut. HNN_ERR_INVALID_ARG when a
+ * side would be empty (names the fraction and the counts); a time split drops the pieces
+ * with fewer than 2 observations (they make no pair) and fails if a side is left empty. */
+HNN_API hnn_status hnn_trajectories_split(const hnn_trajectories *tr, hnn_split how,
+                                          double train_fraction, hnn_trajectories **train,
+                                          hnn_trajectories **test, hnn_error *err);
+
+/* The difference rules that make (state, slope) pairs from consecutive observations, with
+ * h_k = t_{k+1} - t_k the actual step; pairs never cross from one trajectory to the next. */
+typedef enum hnn_difference {
+    /* state x_k, slope (x_{k+1} - x_k) / h_k: first order in h (Greydanus et al.'s real
+     * pendulum); length - 1 pairs per trajectory */
+    HNN_DIFF_FORWARD = 0,
+    /* interior state x_k, the three-point slope exact for quadratics on uneven steps,
+     * [h_{k-1}^2 (x_{k+1} - x_k) + h_k^2 (x_k - x_{k-1})] / (h_{k-1} h_k (h_{k-1} + h_k)):
+     * second order; length - 2 pairs per trajectory */
+    HNN_DIFF_CENTRAL = 1,
+    /* state (x_k + x_{k+1}) / 2, slope (x_{k+1} - x_k) / h_k: the loss
+     * mean |(x_{k+1} - x_k) / h_k - f((x_k + x_{k+1}) / 2)|^2 that the implicit midpoint
+     * rule satisfies exactly (no solve needed); second order; length - 1 pairs */
+    HNN_DIFF_MIDPOINT = 2
+} hnn_difference;
+
+/* The pairs of `rule` as a new dataset, trajectory after trajectory in time order (train it
+ * with hnn_train or any trainer: its derivative loss is then the rule's loss). alloc may be
+ * NULL. HNN_ERR_INVALID_ARG when no trajectory is long enough for one pair (names the rule
+ * and the lengths it needs). */
+HNN_API hnn_status hnn_trajectories_to_dataset(const hnn_trajectories *tr, hnn_difference rule,
+                                               const hnn_allocator *alloc, hnn_dataset **out,
+                                               hnn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HNN_TRAJECTORY_H */

@@ -1,0 +1,495 @@
+/* Tests for the trajectory room: sets from arrays and CSV files (strict parsing, line-named
+ * errors, no leak on any failure), splits that never leak, the difference rules against
+ * closed forms and their orders of convergence, and the midpoint loss and its gradient
+ * against a direct evaluation of its formula and central differences. */
+#include "test_util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- sets from arrays ------------------------------------------------------------------- */
+
+static void test_create_copies_and_reports(void **state)
+{
+    const size_t lengths[2] = {3, 2};
+    double t[5] = {0, 0.1, 0.3, 5, 5.5};
+    double x[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    hnn_trajectories *tr = NULL;
+    hnn_error err;
+    (void)state;
+    assert_int_equal(hnn_trajectories_create(1, 2, lengths, t, x, NULL, &tr, &err), HNN_OK);
+    x[0] = 99, t[0] = -1; /* copied: the caller's arrays may change */
+    assert_int_equal(hnn_trajectories_count(tr), 2);
+    assert_int_equal(hnn_trajectories_dof(tr), 1);
+    assert_int_equal(hnn_trajectories_total(tr), 5);
+    assert_int_equal(hnn_trajectories_length(tr, 0), 3);
+    assert_int_equal(hnn_trajectories_length(tr, 1), 2);
+    assert_int_equal(hnn_trajectories_length(tr, 2), 0);
+    assert_true(hnn_trajectories_times(tr, 0)[0] == 0.0);
+    assert_true(hnn_trajectories_states(tr, 0)[0] == 1.0);
+    assert_true(hnn_trajectories_times(tr, 1)[1] == 5.5);
+    assert_true(hnn_trajectories_states(tr, 1)[3] == 10.0);
+    assert_null(hnn_trajectories_times(tr, 2));
+    assert_null(hnn_trajectories_states(NULL, 0));
+    assert_int_equal(hnn_trajectories_count(NULL), 0);
+    hnn_trajectories_destroy(tr);
+    hnn_trajectories_destroy(NULL);
+}
+
+static void test_create_refuses_bad_input(void **state)
+{
+    size_t lengths[2] = {3, 2};
+    double t[5] = {0, 0.1, 0.3, 5, 5.5};
+    double x[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    hnn_trajectories *tr = (hnn_trajectories *)&tr; /* must be reset to NULL */
+    hnn_error err;
+    (void)state;
+    assert_int_equal(hnn_trajectories_create(1, 2, NULL, t, x, NULL, &tr, &err), HNN_ERR_NULL);
+    assert_null(tr);
+    assert_int_equal(hnn_trajectories_create(0, 2, lengths, t, x, NULL, &tr, &err),
+                     HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_trajectories_create(1, 0, lengths, t, x, NULL, &tr, &err),
+                     HNN_ERR_INVALID_ARG);
+    lengths[1] = 0;
+    assert_int_equal(hnn_trajectories_create(1, 2, lengths, t, x, NULL, &tr, &err),
+                     HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "trajectory 1 has length 0"));
+    lengths[1] = 2;
+    t[2] = 0.1; /* not after the one before */
+    assert_int_equal(hnn_trajectories_create(1, 2, lengths, t, x, NULL, &tr, &err),
+                     HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "trajectory 0: time 2"));
+    t[2] = NAN;
+    assert_int_equal(hnn_trajectories_create(1, 2, lengths, t, x, NULL, &tr, &err),
+                     HNN_ERR_NONFINITE);
+    t[2] = 0.3;
+    x[7] = INFINITY;
+    assert_int_equal(hnn_trajectories_create(1, 2, lengths, t, x, NULL, &tr, &err),
+                     HNN_ERR_NONFINITE);
+    assert_non_null(strstr(err.message, "trajectory 1: state 0"));
+    x[7] = 8;
+    t[3] = 0.0; /* a new trajectory may start at any time */
+    assert_int_equal(hnn_trajectories_create(1, 2, lengths, t, x, NULL, &tr, &err), HNN_OK);
+    hnn_trajectories_destroy(tr);
+    lengths[0] = SIZE_MAX;
+    assert_int_equal(hnn_trajectories_create(1, 2, lengths, t, x, NULL, &tr, &err),
+                     HNN_ERR_TOO_LARGE);
+    assert_null(tr);
+}
+
+/* ---- difference rules ------------------------------------------------------------------- */
+
+/* One trajectory of the unit spring, x(t) = (cos t, -sin t), at uneven times t_k = h (k +
+ * 0.3 sin k) from t = 0.2. */
+static hnn_trajectories *spring_trajectory(double h, size_t len)
+{
+    double *t = malloc(len * sizeof *t), *x = malloc(2 * len * sizeof *x);
+    hnn_trajectories *tr = NULL;
+    size_t k;
+    for (k = 0; k < len; k++) {
+        t[k] = 0.2 + h * ((double)k + 0.3 * sin((double)k));
+        x[2 * k] = cos(t[k]);
+        x[2 * k + 1] = -sin(t[k]);
+    }
+    assert_int_equal(hnn_trajectories_create(1, 1, &len, t, x, NULL, &tr, NULL), HNN_OK);
+    free(t);
+    free(x);
+    return tr;
+}
+
+/* Largest slope error of a rule's pairs against the exact field at its state ((p, -q)). */
+static double rule_error(hnn_difference rule, double h)
+{
+    hnn_trajectories *tr = spring_trajectory(h, 1 + (size_t)(2.0 / h));
+    hnn_dataset *ds = NULL;
+    const double *x, *y;
+    double worst = 0.0;
+    size_t s;
+    assert_int_equal(hnn_trajectories_to_dataset(tr, rule, NULL, &ds, NULL), HNN_OK);
+    x = hnn_dataset_states(ds);
+    y = hnn_dataset_derivatives(ds);
+    for (s = 0; s < hnn_dataset_count(ds); s++) {
+        worst = test_worse(worst, fabs(y[2 * s] - x[2 * s + 1]));
+        worst = test_worse(worst, fabs(y[2 * s + 1] + x[2 * s]));
+    }
+    hnn_dataset_destroy(ds);
+    hnn_trajectories_destroy(tr);
+    return worst;
+}
+
+static void test_rules_converge_at_their_orders(void **state)
+{
+    static const hnn_difference rules[3] = {HNN_DIFF_FORWARD, HNN_DIFF_CENTRAL,
+                                            HNN_DIFF_MIDPOINT};
+    static const double orders[3] = {1.0, 2.0, 2.0};
+    size_t r;
+    (void)state;
+    for (r = 0; r < 3; r++) {
+        const double e1 = rule_error(rules[r], 0.02), e2 = rule_error(rules[r], 0.01);
+        const double order = log2(e1 / e2);
+        fprintf(stderr, "rule %zu: error %.3e at h = 0.02, %.3e at 0.01: order %.3f\n", r, e1,
+                e2, order);
+        if (!(fabs(order - orders[r]) <= 0.15))
+            fail_msg("rule %zu converges at order %g, expected %g", r, order, orders[r]);
+    }
+}
+
+/* The central rule is exact for quadratics on uneven steps; forward and midpoint slopes are
+ * the chord's, exact at the midpoint time. */
+static void test_rules_match_closed_forms(void **state)
+{
+    const size_t len = 5;
+    const double t[5] = {0.0, 0.1, 0.35, 0.4, 1.0};
+    double x[10], qd[5];
+    hnn_trajectories *tr = NULL;
+    hnn_dataset *ds = NULL;
+    size_t k, j;
+    (void)state;
+    for (k = 0; k < len; k++) { /* q = 1 + 2t - 3t^2, p = -0.5 + t^2 */
+        x[2 * k] = 1.0 + 2.0 * t[k] - 3.0 * t[k] * t[k];
+        x[2 * k + 1] = -0.5 + t[k] * t[k];
+        qd[k] = 2.0 - 6.0 * t[k];
+    }
+    assert_int_equal(hnn_trajectories_create(1, 1, &len, t, x, NULL, &tr, NULL), HNN_OK);
+    assert_int_equal(hnn_trajectories_to_dataset(tr, HNN_DIFF_CENTRAL, NULL, &ds, NULL), HNN_OK);
+    assert_int_equal(hnn_dataset_count(ds), 3);
+    for (j = 0; j < 3; j++) {
+        const double *xs = hnn_dataset_states(ds) + 2 * j, *ys = hnn_dataset_derivatives(ds) + 2 * j;
+        assert_true(xs[0] == x[2 * (j + 1)] && xs[1] == x[2 * (j + 1) + 1]);
+        if (!(fabs(ys[0] - qd[j + 1]) <= 1e-13 && fabs(ys[1] - 2.0 * t[j + 1]) <= 1e-13))
+            fail_msg("central slope %zu: %.17g %.17g", j, ys[0], ys[1]);
+    }
+    hnn_dataset_destroy(ds);
+    assert_int_equal(hnn_trajectories_to_dataset(tr, HNN_DIFF_MIDPOINT, NULL, &ds, NULL), HNN_OK);
+    assert_int_equal(hnn_dataset_count(ds), 4);
+    for (j = 0; j < 4; j++) {
+        const double tm = 0.5 * (t[j] + t[j + 1]);
+        const double *xs = hnn_dataset_states(ds) + 2 * j, *ys = hnn_dataset_derivatives(ds) + 2 * j;
+        if (!(fabs(xs[0] - 0.5 * (x[2 * j] + x[2 * j + 2])) <= 1e-15 &&
+              fabs(ys[0] - (2.0 - 6.0 * tm)) <= 1e-13 && fabs(ys[1] - 2.0 * tm) <= 1e-13))
+            fail_msg("midpoint pair %zu: %.17g %.17g %.17g", j, xs[0], ys[0], ys[1]);
+    }
+    hnn_dataset_destroy(ds);
+    assert_int_equal(hnn_trajectories_to_dataset(tr, HNN_DIFF_FORWARD, NULL, &ds, NULL), HNN_OK);
+    assert_int_equal(hnn_dataset_count(ds), 4);
+    assert_true(hnn_dataset_states(ds)[2] == x[2]); /* state x_1 for pair 1 */
+    hnn_dataset_destroy(ds);
+    hnn_trajectories_destroy(tr);
+}
+
+/* Pairs never span two trajectories; too-short trajectories give none; overflow refused. */
+static void test_pairs_stay_inside_trajectories(void **state)
+{
+    const size_t lengths[3] = {2, 1, 3};
+    const double t[6] = {0, 1, 7, 0, 1, 2};
+    double x[12] = {0, 0, 1, 1, 1e6, -1e6, 5, 5, 6, 6, 7, 7};
+    const size_t one = 2;
+    const double tiny[2] = {0.0, 1e-300}, far[4] = {0.0, 0.0, 1e10, -1e10};
+    hnn_trajectories *tr = NULL;
+    hnn_dataset *ds = NULL;
+    hnn_error err;
+    size_t s;
+    (void)state;
+    assert_int_equal(hnn_trajectories_create(1, 3, lengths, t, x, NULL, &tr, NULL), HNN_OK);
+    assert_int_equal(hnn_trajectories_to_dataset(tr, HNN_DIFF_FORWARD, NULL, &ds, NULL), HNN_OK);
+    assert_int_equal(hnn_dataset_count(ds), 1 + 0 + 2);
+    for (s = 0; s < 6; s++) /* every slope is 1: none crosses the jump to 1e6 */
+        assert_true(hnn_dataset_derivatives(ds)[s] == 1.0);
+    hnn_dataset_destroy(ds);
+    assert_int_equal(hnn_trajectories_to_dataset(tr, HNN_DIFF_CENTRAL, NULL, &ds, NULL), HNN_OK);
+    assert_int_equal(hnn_dataset_count(ds), 1);
+    assert_true(hnn_dataset_states(ds)[0] == 6.0);
+    hnn_dataset_destroy(ds);
+    assert_int_equal(hnn_trajectories_to_dataset(tr, (hnn_difference)7, NULL, &ds, &err),
+                     HNN_ERR_INVALID_ARG);
+    assert_null(ds);
+    hnn_trajectories_destroy(tr);
+    assert_int_equal(hnn_trajectories_create(1, 1, &one, tiny, far, NULL, &tr, NULL), HNN_OK);
+    assert_int_equal(hnn_trajectories_to_dataset(tr, HNN_DIFF_CENTRAL, NULL, &ds, &err),
+                     HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "at least 3"));
+    assert_int_equal(hnn_trajectories_to_dataset(tr, HNN_DIFF_FORWARD, NULL, &ds, &err),
+                     HNN_ERR_NONFINITE); /* 1e10 / 1e-300 overflows */
+    assert_null(ds);
+    hnn_trajectories_destroy(tr);
+}
+
+/* ---- splits ----------------------------------------------------------------------------- */
+
+/* Four trajectories of lengths 5, 6, 7, 8 with t = 10 i + k and states (i, k). */
+static hnn_trajectories *four_trajectories(void)
+{
+    const size_t lengths[4] = {5, 6, 7, 8};
+    double t[26], x[52];
+    hnn_trajectories *tr = NULL;
+    size_t i, k, o = 0;
+    for (i = 0; i < 4; i++)
+        for (k = 0; k < lengths[i]; k++, o++) {
+            t[o] = 10.0 * (double)i + (double)k;
+            x[2 * o] = (double)i;
+            x[2 * o + 1] = (double)k;
+        }
+    assert_int_equal(hnn_trajectories_create(1, 4, lengths, t, x, NULL, &tr, NULL), HNN_OK);
+    return tr;
+}
+
+static void test_split_by_trajectories(void **state)
+{
+    hnn_trajectories *tr = four_trajectories(), *a = NULL, *b = NULL;
+    hnn_error err;
+    (void)state;
+    assert_int_equal(hnn_trajectories_split(tr, HNN_SPLIT_TRAJECTORIES, 0.75, &a, &b, &err),
+                     HNN_OK);
+    assert_int_equal(hnn_trajectories_count(a), 3);
+    assert_int_equal(hnn_trajectories_count(b), 1);
+    assert_int_equal(hnn_trajectories_total(a) + hnn_trajectories_total(b), 26);
+    assert_int_equal(hnn_trajectories_length(b, 0), 8);
+    assert_true(hnn_trajectories_states(b, 0)[0] == 3.0); /* the last one, whole */
+    assert_true(hnn_trajectories_times(a, 2)[6] == 26.0);
+    hnn_trajectories_destroy(a);
+    hnn_trajectories_destroy(b);
+    a = b = (hnn_trajectories *)&a;
+    assert_int_equal(hnn_trajectories_split(tr, HNN_SPLIT_TRAJECTORIES, 0.1, &a, &b, &err),
+                     HNN_ERR_INVALID_ARG); /* rounds to no training trajectory */
+    assert_null(a);
+    assert_null(b);
+    assert_non_null(strstr(err.message, "training"));
+    assert_int_equal(hnn_trajectories_split(tr, HNN_SPLIT_TRAJECTORIES, 1.0, &a, &b, &err),
+                     HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_trajectories_split(tr, HNN_SPLIT_TRAJECTORIES, NAN, &a, &b, &err),
+                     HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_trajectories_split(tr, (hnn_split)5, 0.5, &a, &b, &err),
+                     HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_trajectories_split(NULL, HNN_SPLIT_TIME, 0.5, &a, &b, &err),
+                     HNN_ERR_NULL);
+    hnn_trajectories_destroy(tr);
+}
+
+static void test_split_by_time_never_leaks(void **state)
+{
+    hnn_trajectories *tr = four_trajectories(), *a = NULL, *b = NULL;
+    size_t i;
+    (void)state;
+    /* cut at 60 % of each span: lengths 5..8 give 3 + 2, 3 + 3, 4 + 3, 5 + 3 observations */
+    assert_int_equal(hnn_trajectories_split(tr, HNN_SPLIT_TIME, 0.6, &a, &b, NULL), HNN_OK);
+    assert_int_equal(hnn_trajectories_count(a), 4);
+    assert_int_equal(hnn_trajectories_count(b), 4);
+    assert_int_equal(hnn_trajectories_total(a) + hnn_trajectories_total(b), 26);
+    for (i = 0; i < 4; i++) {
+        const size_t la = hnn_trajectories_length(a, i), lb = hnn_trajectories_length(b, i);
+        const double *ta = hnn_trajectories_times(a, i), *tb = hnn_trajectories_times(b, i);
+        const double span = (double)(la + lb - 1), t0 = 10.0 * (double)i;
+        assert_true(ta[0] == t0 && tb[lb - 1] == t0 + span);
+        assert_true(ta[la - 1] < tb[0]); /* the sides share no observation */
+        assert_true(ta[la - 1] - t0 < 0.6 * span && tb[0] - t0 >= 0.6 * span);
+        assert_true(hnn_trajectories_states(b, i)[0] == (double)i);
+    }
+    hnn_trajectories_destroy(a);
+    hnn_trajectories_destroy(b);
+    /* at 0.9, the test pieces are single observations: dropped, and the test side is empty */
+    assert_int_equal(hnn_trajectories_split(tr, HNN_SPLIT_TIME, 0.9, &a, &b, NULL),
+                     HNN_ERR_INVALID_ARG);
+    /* at 0.85 only the 8-long one keeps a test piece of 2 (t = 36, 37 past the cut 35.95) */
+    assert_int_equal(hnn_trajectories_split(tr, HNN_SPLIT_TIME, 0.85, &a, &b, NULL), HNN_OK);
+    assert_int_equal(hnn_trajectories_count(b), 1);
+    assert_true(hnn_trajectories_states(b, 0)[0] == 3.0);
+    hnn_trajectories_destroy(a);
+    hnn_trajectories_destroy(b);
+    hnn_trajectories_destroy(tr);
+}
+
+/* ---- the midpoint loss: the library's value and gradient against the formula ------------ */
+
+/* mean |(x_{k+1} - x_k) / h_k - f((x_k + x_{k+1}) / 2)|^2 / (2n), evaluated directly from
+ * the trajectories with hnn_net_field (no dataset). */
+static double midpoint_loss_direct(const hnn_net *net, hnn_workspace *ws,
+                                   const hnn_trajectories *tr)
+{
+    const size_t dim = 2 * hnn_trajectories_dof(tr);
+    double sum = 0.0, mid[8], f[8];
+    size_t i, k, c, pairs = 0;
+    for (i = 0; i < hnn_trajectories_count(tr); i++) {
+        const double *t = hnn_trajectories_times(tr, i), *x = hnn_trajectories_states(tr, i);
+        for (k = 0; k + 1 < hnn_trajectories_length(tr, i); k++, pairs++) {
+            for (c = 0; c < dim; c++)
+                mid[c] = 0.5 * (x[k * dim + c] + x[(k + 1) * dim + c]);
+            assert_int_equal(hnn_net_field(net, ws, mid, 1, f), HNN_OK);
+            for (c = 0; c < dim; c++) {
+                const double r = (x[(k + 1) * dim + c] - x[k * dim + c]) / (t[k + 1] - t[k]) - f[c];
+                sum += r * r;
+            }
+        }
+    }
+    return sum / (double)(pairs * dim);
+}
+
+static void check_midpoint_loss(hnn_net_kind kind)
+{
+    const size_t widths[2] = {12, 10};
+    hnn_net *net = test_make_net(kind, 2, 2, widths, 3);
+    hnn_trajectories *tr = NULL;
+    hnn_dataset *ds = NULL;
+    hnn_loss_workspace *lw = NULL;
+    const size_t lengths[2] = {4, 3}, np = hnn_net_param_count(net);
+    double t[7] = {0, 0.3, 0.5, 1.1, 2, 2.2, 2.9}, x[28], *p = malloc(np * sizeof *p);
+    double *g = malloc(np * sizeof *g), loss, worst = 0.0;
+    test_rng rng = {11};
+    size_t j;
+    test_fill(&rng, x, 28, -1.0, 1.0);
+    assert_int_equal(hnn_trajectories_create(2, 2, lengths, t, x, NULL, &tr, NULL), HNN_OK);
+    assert_int_equal(hnn_trajectories_to_dataset(tr, HNN_DIFF_MIDPOINT, NULL, &ds, NULL), HNN_OK);
+    assert_int_equal(hnn_loss_workspace_create(net, &lw, NULL), HNN_OK);
+    assert_int_equal(hnn_loss_mse(net, lw, hnn_dataset_states(ds), hnn_dataset_derivatives(ds),
+                                  hnn_dataset_count(ds), &loss, g),
+                     HNN_OK);
+    if (!(fabs(loss - midpoint_loss_direct(net, hnn_net_workspace(net), tr)) <= 1e-14 * fabs(loss)))
+        fail_msg("midpoint loss %.17g, formula %.17g", loss, midpoint_loss_direct(net, hnn_net_workspace(net), tr));
+    assert_int_equal(hnn_net_params_get(net, p, np), HNN_OK);
+    for (j = 0; j < np; j += 7) { /* central differences of the formula, every 7th parameter */
+        const double h = 1e-5, keep = p[j];
+        double up, down, cd;
+        p[j] = keep + h;
+        assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
+        up = midpoint_loss_direct(net, hnn_net_workspace(net), tr);
+        p[j] = keep - h;
+        assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
+        down = midpoint_loss_direct(net, hnn_net_workspace(net), tr);
+        p[j] = keep;
+        cd = (up - down) / (2.0 * h);
+        worst = test_worse(worst, fabs(cd - g[j]) / (fabs(cd) + 1e-3));
+    }
+    assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
+    fprintf(stderr, "midpoint loss gradient (kind %d): worst relative gap to central "
+            "differences %.2e\n", (int)kind, worst);
+    if (!(worst <= 1e-6))
+        fail_msg("midpoint loss gradient off by %g", worst);
+    free(p);
+    free(g);
+    hnn_loss_workspace_destroy(lw);
+    hnn_dataset_destroy(ds);
+    hnn_trajectories_destroy(tr);
+    hnn_net_destroy(net);
+}
+
+static void test_midpoint_loss_and_gradient(void **state)
+{
+    (void)state;
+    check_midpoint_loss(HNN_NET_HAMILTONIAN);
+    check_midpoint_loss(HNN_NET_FIELD);
+}
+
+/* ---- CSV ------------------------------------------------------------------------------- */
+
+static char csv_path[64];
+
+static const char *write_file(const char *text)
+{
+    FILE *f;
+    snprintf(csv_path, sizeof csv_path, "hnn_test_trajectories.csv");
+    f = fopen(csv_path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return csv_path;
+}
+
+static void test_csv_loads_trajectories(void **state)
+{
+    hnn_trajectories *tr = NULL;
+    hnn_error err;
+    (void)state;
+    write_file("trajectory,t,q1,p1\n7,0,1,2\n7,0.5,1.5,2.5\n\n 3 , 0.25 ,-1,1e-3\r\n"
+               "3,0.3,0,0\n3,1,1,1\n");
+    assert_int_equal(hnn_trajectories_load_csv(csv_path, NULL, &tr, &err), HNN_OK);
+    assert_int_equal(hnn_trajectories_count(tr), 2);
+    assert_int_equal(hnn_trajectories_dof(tr), 1);
+    assert_int_equal(hnn_trajectories_length(tr, 0), 2);
+    assert_int_equal(hnn_trajectories_length(tr, 1), 3);
+    assert_true(hnn_trajectories_times(tr, 1)[0] == 0.25);
+    assert_true(hnn_trajectories_states(tr, 1)[1] == 1e-3);
+    assert_true(hnn_trajectories_states(tr, 0)[3] == 2.5);
+    hnn_trajectories_destroy(tr);
+    write_file("trajectory,t,q1,q2,p1,p2\n0,0,1,2,3,4\n");
+    assert_int_equal(hnn_trajectories_load_csv(csv_path, NULL, &tr, &err), HNN_OK);
+    assert_int_equal(hnn_trajectories_dof(tr), 2);
+    assert_true(hnn_trajectories_states(tr, 0)[2] == 3.0);
+    hnn_trajectories_destroy(tr);
+}
+
+static void expect_csv_error(const char *text, hnn_status want, const char *words)
+{
+    hnn_trajectories *tr = (hnn_trajectories *)&tr;
+    hnn_error err;
+    const char *path = text ? write_file(text) : "no/such/trajectories.csv";
+    assert_int_equal(hnn_trajectories_load_csv(path, NULL, &tr, &err), want);
+    assert_null(tr);
+    if (strstr(err.message, words) == NULL)
+        fail_msg("message '%s' lacks '%s'", err.message, words);
+}
+
+static void test_csv_errors_name_the_line(void **state)
+{
+    (void)state;
+    expect_csv_error(NULL, HNN_ERR_IO, "cannot open");
+    expect_csv_error("", HNN_ERR_PARSE, "empty file");
+    expect_csv_error("t,q1,p1\n", HNN_ERR_PARSE, "3 columns");
+    expect_csv_error("trajectory,time,q1,p1\n", HNN_ERR_PARSE, ":1: header column 2 is 'time'");
+    expect_csv_error("trajectory,t,q1,q2\n", HNN_ERR_PARSE, "header column 4");
+    expect_csv_error("trajectory,t,q1,p1\n", HNN_ERR_PARSE, "no data rows");
+    expect_csv_error("trajectory,t,q1,p1\n0,0,1,2\n0,1,1\n", HNN_ERR_PARSE, ":3: 3 columns");
+    expect_csv_error("trajectory,t,q1,p1\n0,0,1,nan\n", HNN_ERR_PARSE, ":2: column 4");
+    expect_csv_error("trajectory,t,q1,p1\n0,0,1,2\n0,0,1,2\n", HNN_ERR_PARSE,
+                     ":3: time 0 is not after");
+    expect_csv_error("trajectory,t,q1,p1\n0,0,1,2\n1,0,1,2\n\n0,5,1,2\n", HNN_ERR_PARSE,
+                     ":5: trajectory 0 starts again (its rows began at line 2");
+}
+
+/* Every allocation failure of loading and splitting: a clean error, nothing leaked. */
+static void test_allocation_failures_leak_nothing(void **state)
+{
+    long budget;
+    (void)state;
+    write_file("trajectory,t,q1,p1\n0,0,1,2\n0,1,1,2\n0,2,1,2\n0,3,1,2\n1,0,3,4\n1,1,3,4\n"
+               "1,2,3,4\n1,3,3,4\n");
+    for (budget = 0; budget < 40; budget++) {
+        test_counter c = {0, 0, 0, budget, 0};
+        hnn_allocator a = test_allocator(&c);
+        hnn_trajectories *tr = NULL, *x = NULL, *y = NULL;
+        hnn_dataset *ds = NULL;
+        hnn_status st = hnn_trajectories_load_csv(csv_path, &a, &tr, NULL);
+        if (st == HNN_OK)
+            st = hnn_trajectories_split(tr, HNN_SPLIT_TIME, 0.5, &x, &y, NULL);
+        if (st == HNN_OK)
+            st = hnn_trajectories_to_dataset(x, HNN_DIFF_FORWARD, &a, &ds, NULL);
+        if (!(st == HNN_OK || st == HNN_ERR_NO_MEMORY))
+            fail_msg("budget %ld: status %d", budget, (int)st);
+        hnn_dataset_destroy(ds);
+        hnn_trajectories_destroy(x);
+        hnn_trajectories_destroy(y);
+        hnn_trajectories_destroy(tr);
+        assert_int_equal(c.live_bytes, 0);
+        assert_int_equal(c.allocs, c.frees);
+        if (st == HNN_OK)
+            break;
+    }
+    assert_true(budget < 40); /* and it did succeed with enough memory */
+    assert_true(budget > 5);  /* every step allocates: the failures were exercised */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_copies_and_reports),
+        cmocka_unit_test(test_create_refuses_bad_input),
+        cmocka_unit_test(test_rules_converge_at_their_orders),
+        cmocka_unit_test(test_rules_match_closed_forms),
+        cmocka_unit_test(test_pairs_stay_inside_trajectories),
+        cmocka_unit_test(test_split_by_trajectories),
+        cmocka_unit_test(test_split_by_time_never_leaks),
+        cmocka_unit_test(test_midpoint_loss_and_gradient),
+        cmocka_unit_test(test_csv_loads_trajectories),
+        cmocka_unit_test(test_csv_errors_name_the_line),
+        cmocka_unit_test(test_allocation_failures_leak_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
