@@ -156,6 +156,43 @@ static void test_float_tanh_within_two_ulp(void **state)
     hnn_net_destroy(net);
 }
 
+/* The same over every float in [0, 10] and its negative (about 2.2e9 arguments, a minute):
+ * run with HNN_TEST_EXHAUSTIVE=1 set (docs/performance.md quotes it); skipped otherwise. */
+static void test_float_tanh_every_float(void **state)
+{
+    enum { BLOCK = 4096 };
+    const size_t width = 1;
+    const double p[5] = {1.0, 0.0, 0.0, 1.0, 0.0};
+    hnn_net *net;
+    static float x[2 * BLOCK], H[BLOCK];
+    const uint32_t last = 0x41200000u; /* 10.0f */
+    double worst = 0.0;
+    uint32_t u = 0;
+    size_t i;
+    (void)state;
+    if (getenv("HNN_TEST_EXHAUSTIVE") == NULL)
+        skip();
+    net = test_make_net(HNN_NET_HAMILTONIAN, 1, 1, &width, 1);
+    assert_int_equal(hnn_net_params_set(net, p, 5), HNN_OK);
+    while (u <= last) {
+        const size_t n = last - u + 1 < BLOCK / 2 ? last - u + 1 : BLOCK / 2;
+        for (i = 0; i < n; i++) { /* u + i and its negative */
+            const uint32_t v = u + (uint32_t)i;
+            memcpy(&x[4 * i], &v, sizeof v);
+            x[4 * i + 2] = -x[4 * i];
+            x[4 * i + 1] = x[4 * i + 3] = 0.0f;
+        }
+        assert_int_equal(hnn_net_energy_f32(net, hnn_net_workspace(net), x, 2 * n, H), HNN_OK);
+        for (i = 0; i < 2 * n; i++)
+            worst = test_worse(worst, float_ulps(H[i], (float)tanh((double)x[2 * i])));
+        u += (uint32_t)n;
+    }
+    fprintf(stderr, "float tanh: worst %.0f ulp over every float in [-10, 10]\n", worst);
+    if (!(worst <= 1.0))
+        fail_msg("float tanh %.0f ulp from the double one", worst);
+    hnn_net_destroy(net);
+}
+
 /* A batch gives the bits of its states one by one (chunks, tiles and the narrow kernel all
  * sum in one order), for a plain net, a feature map and another activation. */
 static void test_float_batch_matches_single_states(void **state)
@@ -275,6 +312,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_float_field_within_1e5_of_double),
         cmocka_unit_test(test_float_tanh_within_two_ulp),
+        cmocka_unit_test(test_float_tanh_every_float),
         cmocka_unit_test(test_float_batch_matches_single_states),
         cmocka_unit_test(test_float_weights_follow_parameters),
         cmocka_unit_test(test_float_refusals),
