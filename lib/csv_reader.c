@@ -13,8 +13,6 @@
 #include "alloc.h"
 #include "core.h"
 
-/* Reads the next line (without its end) into r->line. Returns 1, 0 at end of file, or -1
- * on a read error, an allocation failure or a NUL byte (*st says which). */
 hnn_status hnni_csv_open(hnni_csv_reader *r, const char *path, const hnn_allocator *a,
                          hnn_error *err)
 {
@@ -35,6 +33,8 @@ void hnni_csv_close(hnni_csv_reader *r)
     r->line = NULL;
 }
 
+/* Reads the next line (without its end) into r->line. Returns 1, 0 at end of file, or -1
+ * on a read error, an allocation failure or a NUL byte (*st says which). */
 int hnni_csv_read_line(hnni_csv_reader *r, hnn_status *st)
 {
     size_t len = 0;

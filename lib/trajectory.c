@@ -77,6 +77,10 @@ static hnn_status check_trajectory(const hnn_trajectories *tr, size_t i, hnn_err
         if (k > tr->start[i] && !(tr->t[k] > tr->t[k - 1]))
             return hnni_fail(err, HNN_ERR_INVALID_ARG, "trajectory %zu: time %zu (%.17g) is not "
                              "after the one before it (%.17g)", i, local, tr->t[k], tr->t[k - 1]);
+        if (!isfinite(tr->t[k] - tr->t[tr->start[i]])) /* every step and span must be finite */
+            return hnni_fail(err, HNN_ERR_INVALID_ARG, "trajectory %zu: time %zu (%.17g) is too "
+                             "far from its first (%.17g): the span overflows", i, local,
+                             tr->t[k], tr->t[tr->start[i]]);
         for (j = 0; j < tr->dim; j++)
             if (!isfinite(tr->x[k * tr->dim + j]))
                 return hnni_fail(err, HNN_ERR_NONFINITE, "trajectory %zu: state %zu (t = %.17g) "
@@ -197,7 +201,7 @@ static void plan_split(const hnn_trajectories *tr, hnn_split how, double train_f
     size_t i;
     *ntrain = *ntest = 0;
     if (how == HNN_SPLIT_TRAJECTORIES) {
-        const size_t cut = (size_t)(train_fraction * (double)tr->count + 0.5);
+        const size_t cut = (size_t)round(train_fraction * (double)tr->count);
         for (i = 0; i < tr->count; i++) {
             const piece p = {tr->start[i], tr->start[i + 1] - tr->start[i]};
             if (i < cut)
@@ -236,7 +240,7 @@ hnn_status hnn_trajectories_split(const hnn_trajectories *tr, hnn_split how,
     if (!(train_fraction > 0.0 && train_fraction < 1.0))
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_trajectories_split: train_fraction "
                          "%g is not in (0, 1)", train_fraction);
-    bytes = tr->count * sizeof(piece); /* count pieces of tr->start's size: no overflow */
+    bytes = tr->count * sizeof(piece); /* no overflow: count <= 2^30 (the states' 2^34-byte cap) */
     a = (piece *)hnni_alloc(&tr->alloc, bytes);
     b = a != NULL ? (piece *)hnni_alloc(&tr->alloc, bytes) : NULL;
     if (b == NULL) {
@@ -317,8 +321,8 @@ hnn_status hnn_trajectories_to_dataset(const hnn_trajectories *tr, hnn_differenc
         count += pairs_of(rule, tr->start[i + 1] - tr->start[i]);
     if (count == 0)
         return hnni_fail(err, HNN_ERR_INVALID_ARG, "the %s rule needs a trajectory of at least "
-                         "%d observations; the longest of these %zu has fewer", rule_name(rule),
-                         rule == HNN_DIFF_CENTRAL ? 3 : 2, tr->count);
+                         "%d observations; none of the %zu given has that many",
+                         rule_name(rule), rule == HNN_DIFF_CENTRAL ? 3 : 2, tr->count);
     if ((st = hnni_dataset_new(alloc, tr->dof, count, out, err)) != HNN_OK)
         return st;
     for (i = 0; i < tr->count; i++) {

@@ -2,6 +2,7 @@
  * row. Rows with one label form one trajectory; a label that comes back after another one
  * is refused (a trajectory's rows must be contiguous), found by sorting the labels once at
  * the end. Strict as the dataset loader (csv_reader.c), and every message names the line. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,18 @@ static hnn_status push_run(traj_job *job, double label, size_t first)
     return HNN_OK;
 }
 
+/* A label is an optional sign and 1 to 15 digits: every such number is exact in a double
+ * (below 2^53), so two labels are one trajectory exactly when they are equal numbers. */
+static int label_ok(const char *cell)
+{
+    size_t digits = 0;
+    if (*cell == '+' || *cell == '-')
+        cell++;
+    while (cell[digits] >= '0' && cell[digits] <= '9')
+        digits++;
+    return digits >= 1 && digits <= 15 && cell[digits] == '\0';
+}
+
 /* Parses one data row into job->row and appends it, starting a trajectory when its label
  * differs from the row before, and checking that time increases within one. */
 static hnn_status take_row(traj_job *job, hnn_error *err)
@@ -120,6 +133,11 @@ static hnn_status take_row(traj_job *job, hnn_error *err)
         if (!hnni_csv_parse_number(job->cells[k], &job->row[k]))
             return hnni_fail(err, HNN_ERR_PARSE, "%s:%zu: column %zu ('%.40s') is not a "
                              "finite number", job->path, job->r.number, k + 1, job->cells[k]);
+    if (!label_ok(job->cells[0]))
+        return hnni_fail(err, HNN_ERR_PARSE, "%s:%zu: the trajectory label '%.40s' is not a "
+                         "whole number of at most 15 digits", job->path, job->r.number,
+                         job->cells[0]);
+    job->row[0] += 0.0; /* -0 is the label 0 */
     if (prev == NULL || prev[0] != job->row[0]) {
         if ((st = push_run(job, job->row[0], rows)) != HNN_OK)
             return hnni_fail(err, st, "%s:%zu: %s", job->path, job->r.number,
@@ -128,6 +146,12 @@ static hnn_status take_row(traj_job *job, hnn_error *err)
         return hnni_fail(err, HNN_ERR_PARSE, "%s:%zu: time %.17g is not after the row before "
                          "(%.17g) in trajectory %.17g", job->path, job->r.number, job->row[1],
                          prev[1], job->row[0]);
+    } else {
+        const double first = job->data.v[job->runs[job->nruns - 1].first * job->width + 1];
+        if (!isfinite(job->row[1] - first))
+            return hnni_fail(err, HNN_ERR_PARSE, "%s:%zu: time %.17g is too far from the "
+                             "trajectory's first (%.17g): the span overflows", job->path,
+                             job->r.number, job->row[1], first);
     }
     if ((st = hnni_csv_push_row(job->r.alloc, &job->data, job->row, job->width)) != HNN_OK)
         return hnni_fail(err, st, "%s:%zu: %s", job->path, job->r.number, hnn_status_string(st));

@@ -71,6 +71,11 @@ static void test_create_refuses_bad_input(void **state)
     t[3] = 0.0; /* a new trajectory may start at any time */
     assert_int_equal(hnn_trajectories_create(1, 2, lengths, t, x, NULL, &tr, &err), HNN_OK);
     hnn_trajectories_destroy(tr);
+    t[0] = -1e308, t[1] = 1e308; /* increasing, but the span overflows */
+    assert_int_equal(hnn_trajectories_create(1, 2, lengths, t, x, NULL, &tr, &err),
+                     HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "span overflows"));
+    t[0] = 0.0, t[1] = 0.1;
     lengths[0] = SIZE_MAX;
     assert_int_equal(hnn_trajectories_create(1, 2, lengths, t, x, NULL, &tr, &err),
                      HNN_ERR_TOO_LARGE);
@@ -154,7 +159,8 @@ static void test_rules_match_closed_forms(void **state)
     assert_int_equal(hnn_trajectories_to_dataset(tr, HNN_DIFF_CENTRAL, NULL, &ds, NULL), HNN_OK);
     assert_int_equal(hnn_dataset_count(ds), 3);
     for (j = 0; j < 3; j++) {
-        const double *xs = hnn_dataset_states(ds) + 2 * j, *ys = hnn_dataset_derivatives(ds) + 2 * j;
+        const double *xs = hnn_dataset_states(ds) + 2 * j;
+        const double *ys = hnn_dataset_derivatives(ds) + 2 * j;
         assert_true(xs[0] == x[2 * (j + 1)] && xs[1] == x[2 * (j + 1) + 1]);
         if (!(fabs(ys[0] - qd[j + 1]) <= 1e-13 && fabs(ys[1] - 2.0 * t[j + 1]) <= 1e-13))
             fail_msg("central slope %zu: %.17g %.17g", j, ys[0], ys[1]);
@@ -164,7 +170,8 @@ static void test_rules_match_closed_forms(void **state)
     assert_int_equal(hnn_dataset_count(ds), 4);
     for (j = 0; j < 4; j++) {
         const double tm = 0.5 * (t[j] + t[j + 1]);
-        const double *xs = hnn_dataset_states(ds) + 2 * j, *ys = hnn_dataset_derivatives(ds) + 2 * j;
+        const double *xs = hnn_dataset_states(ds) + 2 * j;
+        const double *ys = hnn_dataset_derivatives(ds) + 2 * j;
         if (!(fabs(xs[0] - 0.5 * (x[2 * j] + x[2 * j + 2])) <= 1e-15 &&
               fabs(ys[0] - (2.0 - 6.0 * tm)) <= 1e-13 && fabs(ys[1] - 2.0 * tm) <= 1e-13))
             fail_msg("midpoint pair %zu: %.17g %.17g %.17g", j, xs[0], ys[0], ys[1]);
@@ -172,7 +179,14 @@ static void test_rules_match_closed_forms(void **state)
     hnn_dataset_destroy(ds);
     assert_int_equal(hnn_trajectories_to_dataset(tr, HNN_DIFF_FORWARD, NULL, &ds, NULL), HNN_OK);
     assert_int_equal(hnn_dataset_count(ds), 4);
-    assert_true(hnn_dataset_states(ds)[2] == x[2]); /* state x_1 for pair 1 */
+    for (j = 0; j < 4; j++) { /* state x_j, slope the chord's: q'(t_mid) for a quadratic */
+        const double tm = 0.5 * (t[j] + t[j + 1]);
+        const double *xs = hnn_dataset_states(ds) + 2 * j;
+        const double *ys = hnn_dataset_derivatives(ds) + 2 * j;
+        if (!(xs[0] == x[2 * j] && xs[1] == x[2 * j + 1] &&
+              fabs(ys[0] - (2.0 - 6.0 * tm)) <= 1e-13 && fabs(ys[1] - 2.0 * tm) <= 1e-13))
+            fail_msg("forward pair %zu: %.17g %.17g %.17g", j, xs[0], ys[0], ys[1]);
+    }
     hnn_dataset_destroy(ds);
     hnn_trajectories_destroy(tr);
 }
@@ -248,6 +262,12 @@ static void test_split_by_trajectories(void **state)
     assert_true(hnn_trajectories_times(a, 2)[6] == 26.0);
     hnn_trajectories_destroy(a);
     hnn_trajectories_destroy(b);
+    /* round(0.625 x 4) = 3 (floor would give 2) */
+    assert_int_equal(hnn_trajectories_split(tr, HNN_SPLIT_TRAJECTORIES, 0.625, &a, &b, &err),
+                     HNN_OK);
+    assert_int_equal(hnn_trajectories_count(a), 3);
+    hnn_trajectories_destroy(a);
+    hnn_trajectories_destroy(b);
     a = b = (hnn_trajectories *)&a;
     assert_int_equal(hnn_trajectories_split(tr, HNN_SPLIT_TRAJECTORIES, 0.1, &a, &b, &err),
                      HNN_ERR_INVALID_ARG); /* rounds to no training trajectory */
@@ -256,8 +276,11 @@ static void test_split_by_trajectories(void **state)
     assert_non_null(strstr(err.message, "training"));
     assert_int_equal(hnn_trajectories_split(tr, HNN_SPLIT_TRAJECTORIES, 1.0, &a, &b, &err),
                      HNN_ERR_INVALID_ARG);
+    a = b = (hnn_trajectories *)&a;
     assert_int_equal(hnn_trajectories_split(tr, HNN_SPLIT_TRAJECTORIES, NAN, &a, &b, &err),
                      HNN_ERR_INVALID_ARG);
+    assert_null(a);
+    assert_null(b);
     assert_int_equal(hnn_trajectories_split(tr, (hnn_split)5, 0.5, &a, &b, &err),
                      HNN_ERR_INVALID_ARG);
     assert_int_equal(hnn_trajectories_split(NULL, HNN_SPLIT_TIME, 0.5, &a, &b, &err),
@@ -332,7 +355,7 @@ static void check_midpoint_loss(hnn_net_kind kind)
     hnn_loss_workspace *lw = NULL;
     const size_t lengths[2] = {4, 3}, np = hnn_net_param_count(net);
     double t[7] = {0, 0.3, 0.5, 1.1, 2, 2.2, 2.9}, x[28], *p = malloc(np * sizeof *p);
-    double *g = malloc(np * sizeof *g), loss, worst = 0.0;
+    double *g = malloc(np * sizeof *g), loss, direct, worst = 0.0;
     test_rng rng = {11};
     size_t j;
     test_fill(&rng, x, 28, -1.0, 1.0);
@@ -342,8 +365,9 @@ static void check_midpoint_loss(hnn_net_kind kind)
     assert_int_equal(hnn_loss_mse(net, lw, hnn_dataset_states(ds), hnn_dataset_derivatives(ds),
                                   hnn_dataset_count(ds), &loss, g),
                      HNN_OK);
-    if (!(fabs(loss - midpoint_loss_direct(net, hnn_net_workspace(net), tr)) <= 1e-14 * fabs(loss)))
-        fail_msg("midpoint loss %.17g, formula %.17g", loss, midpoint_loss_direct(net, hnn_net_workspace(net), tr));
+    direct = midpoint_loss_direct(net, hnn_net_workspace(net), tr);
+    if (!(fabs(loss - direct) <= 1e-14 * fabs(loss)))
+        fail_msg("midpoint loss %.17g, formula %.17g", loss, direct);
     assert_int_equal(hnn_net_params_get(net, p, np), HNN_OK);
     for (j = 0; j < np; j += 7) { /* central differences of the formula, every 7th parameter */
         const double h = 1e-5, keep = p[j];
@@ -409,6 +433,10 @@ static void test_csv_loads_trajectories(void **state)
     assert_true(hnn_trajectories_states(tr, 1)[1] == 1e-3);
     assert_true(hnn_trajectories_states(tr, 0)[3] == 2.5);
     hnn_trajectories_destroy(tr);
+    write_file("trajectory,t,q1,p1\n-0,0,1,2\n0,1,1,2\n+12,0,1,2\n");
+    assert_int_equal(hnn_trajectories_load_csv(csv_path, NULL, &tr, &err), HNN_OK);
+    assert_int_equal(hnn_trajectories_count(tr), 2); /* -0 and 0 are one label */
+    hnn_trajectories_destroy(tr);
     write_file("trajectory,t,q1,q2,p1,p2\n0,0,1,2,3,4\n");
     assert_int_equal(hnn_trajectories_load_csv(csv_path, NULL, &tr, &err), HNN_OK);
     assert_int_equal(hnn_trajectories_dof(tr), 2);
@@ -442,6 +470,13 @@ static void test_csv_errors_name_the_line(void **state)
                      ":3: time 0 is not after");
     expect_csv_error("trajectory,t,q1,p1\n0,0,1,2\n1,0,1,2\n\n0,5,1,2\n", HNN_ERR_PARSE,
                      ":5: trajectory 0 starts again (its rows began at line 2");
+    expect_csv_error("trajectory,t,q1,p1\n-0,0,1,2\n1,0,1,2\n0,5,1,2\n", HNN_ERR_PARSE,
+                     ":4: trajectory 0 starts again"); /* -0 is 0 */
+    expect_csv_error("trajectory,t,q1,p1\n1.5,0,1,2\n", HNN_ERR_PARSE, ":2: the trajectory label");
+    expect_csv_error("trajectory,t,q1,p1\n9007199254740993,0,1,2\n", HNN_ERR_PARSE,
+                     "at most 15 digits"); /* would round to 2^53 and merge with it */
+    expect_csv_error("trajectory,t,q1,p1\n0,-1e308,1,2\n0,1e308,1,2\n", HNN_ERR_PARSE,
+                     ":3: time 1e+308 is too far");
 }
 
 /* Every allocation failure of loading and splitting: a clean error, nothing leaked. */

@@ -384,6 +384,10 @@ static int train_options(int argc, char **argv, train_args *t, hnn_net_def *nd,
                 "row split would share observations between the sides)\n");
         return usage();
     }
+    if (t->split >= 0 && !(t->test_split > 0.0)) {
+        fprintf(stderr, "hnn train: --split says how to hold data out; give --test-split too\n");
+        return usage();
+    }
     if (t->data != NULL && (t->test_split > 0.0 || t->split >= 0 || t->rule >= 0)) {
         fprintf(stderr, "hnn train: --loss, --test-split and --split need --trajectories\n");
         return usage();
@@ -465,9 +469,23 @@ static int trajectory_data(const train_args *t, hnn_dataset **train, hnn_dataset
         const hnn_split how = t->split >= 0                       ? (hnn_split)t->split
                               : hnn_trajectories_count(all) > 1 ? HNN_SPLIT_TRAJECTORIES
                                                                  : HNN_SPLIT_TIME;
-        ok = hnn_trajectories_split(all, how, 1.0 - t->test_split, &a, &b, err) == HNN_OK &&
-             hnn_trajectories_to_dataset(a, rule, NULL, train, err) == HNN_OK &&
-             hnn_trajectories_to_dataset(b, rule, NULL, test, err) == HNN_OK;
+        const char *where = "splitting";
+        ok = hnn_trajectories_split(all, how, 1.0 - t->test_split, &a, &b, err) == HNN_OK;
+        if (ok) {
+            where = "the training part";
+            ok = hnn_trajectories_to_dataset(a, rule, NULL, train, err) == HNN_OK;
+        }
+        if (ok) {
+            where = "the held-out part";
+            ok = hnn_trajectories_to_dataset(b, rule, NULL, test, err) == HNN_OK;
+        }
+        if (!ok) { /* say which side, and the option as the user gave it */
+            char why[2 * sizeof err->message]; /* room for both; cut to the message's size */
+            snprintf(why, sizeof why, "--test-split %g by %s, %s: %s", t->test_split,
+                     split_names[how], where, err->message);
+            memcpy(err->message, why, sizeof err->message - 1);
+            err->message[sizeof err->message - 1] = '\0';
+        }
     } else
         ok = hnn_trajectories_to_dataset(all, rule, NULL, train, err) == HNN_OK;
     hnn_trajectories_destroy(a);

@@ -24,19 +24,22 @@ typedef struct hnn_trajectories hnn_trajectories;
  * trajectory. Times must be finite and strictly increasing within a trajectory, states
  * finite. alloc may be NULL (malloc). Errors name the bad value: HNN_ERR_NULL,
  * HNN_ERR_INVALID_ARG (dof 0 or over HNN_MAX_DOF, count 0, a zero length, a time not after
- * the previous one), HNN_ERR_NONFINITE, HNN_ERR_TOO_LARGE, HNN_ERR_NO_MEMORY. */
+ * the previous one or too far from the first for the span to be finite), HNN_ERR_NONFINITE,
+ * HNN_ERR_TOO_LARGE, HNN_ERR_NO_MEMORY. */
 HNN_API hnn_status hnn_trajectories_create(size_t dof, size_t count, const size_t *lengths,
                                            const double *t, const double *x,
                                            const hnn_allocator *alloc, hnn_trajectories **out,
                                            hnn_error *err);
 
 /* Loads a CSV file: the header trajectory,t,q1..qn,p1..pn (n read from it), then one row per
- * observation: a trajectory label (a finite number: rows with one label form one trajectory
- * and must be contiguous), the time, the state. Times strictly increase within a
+ * observation: a trajectory label (a whole number written with at most 15 digits and an
+ * optional sign, -0 being 0: rows with one label form one trajectory and must be
+ * contiguous), the time, the state. Times strictly increase within a
  * trajectory. Blank lines are skipped; CRLF is accepted. On failure *out is NULL, nothing
  * is left allocated, and err names the file and line: HNN_ERR_IO, HNN_ERR_PARSE (a bad
- * header, a wrong column count, a cell that is not a finite number, a time that does not
- * increase, a trajectory whose rows are split, no data rows), HNN_ERR_TOO_LARGE,
+ * header, a wrong column count, a cell that is not a finite number, a bad label, a time that
+ * does not increase or whose distance from the trajectory's first overflows, a trajectory
+ * whose rows are split, no data rows), HNN_ERR_TOO_LARGE,
  * HNN_ERR_NO_MEMORY. */
 HNN_API hnn_status hnn_trajectories_load_csv(const char *path, const hnn_allocator *alloc,
                                              hnn_trajectories **out, hnn_error *err);

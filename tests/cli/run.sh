@@ -209,6 +209,12 @@ expect_msg "--loss 'rk4' is not fd, central or midpoint" "$hnn" train --trajecto
 expect_msg "hold data out with --test-split" "$hnn" train --trajectories "$dir/orbits.csv" \
   --val-split 0.2 --out "$dir/v.hnn"
 expect_msg "need --trajectories" "$hnn" train --data "$dir/spring.csv" --loss fd --out "$dir/v.hnn"
+expect_msg "give --test-split too" "$hnn" train --trajectories "$dir/orbits.csv" --split time \
+  --out "$dir/v.hnn"
+printf 'trajectory,t,q1,p1\n0,0,1,0\n0,1,1,0\n0,2,1,0\n1,0,1,0\n1,1,1,0\n1,2,1,0\n2,0,1,0\n2,1,1,0\n' \
+  > "$dir/short.csv" # the last trajectory is too short for central differences
+expect_msg "--test-split 0.34 by trajectories, the held-out part: the central rule" "$hnn" train \
+  --trajectories "$dir/short.csv" --loss central --test-split 0.34 --out "$dir/v.hnn"
 expect_msg "--test-split '1' is not in (0, 1)" "$hnn" train --trajectories "$dir/orbits.csv" \
   --test-split 1 --out "$dir/v.hnn"
 echo "OK: hnn train, info, eval, rollout and their errors, for every model kind, from trajectories too"
