@@ -287,6 +287,25 @@ static double hamiltonian_residual(const hnn_net *net, const double *row, double
     return sum;
 }
 
+/* Backprop through a direct-field net's output layer from its adjoint lw->head[1] (dim
+ * rows of bc): accumulates the layer's weight and bias gradients and returns the adjoint of
+ * the last hidden layer. */
+static double *field_head_backward(const hnn_net *net, hnn_loss_workspace *lw, size_t bc,
+                                   double *grad)
+{
+    const size_t L = net->layers - 1, dim = net->dim;
+    const double *W = net->params + net->w_off[L];
+    const double *fbar = lw->head[1];
+    size_t s, i;
+    hnni_gemm_nt_acc(dim, bc, net->in[L], fbar, bc, lw->A[L - 1], bc, grad + net->w_off[L],
+                     net->in[L], lw->bar[1]);
+    for (i = 0; i < dim; i++)
+        for (s = 0; s < bc; s++)
+            grad[net->b_off[L] + i] += fbar[i * bc + s];
+    hnni_gemm_tn(net->in[L], dim, bc, W, net->in[L], fbar, bc, lw->bar[0], bc);
+    return lw->bar[0];
+}
+
 /* The direct-field head of one chunk: f = W a + b, its residual, and plain backprop. */
 static double field_head(const hnn_net *net, hnn_loss_workspace *lw, const double *y,
                          size_t bc, double scale, double *grad, double **bar_out)
@@ -305,15 +324,8 @@ static double field_head(const hnn_net *net, hnn_loss_workspace *lw, const doubl
             fbar[i * bc + s] = scale * r;
         }
     }
-    if (grad != NULL) {
-        hnni_gemm_nt_acc(dim, bc, net->in[L], fbar, bc, lw->A[L - 1], bc, grad + net->w_off[L],
-                         net->in[L], lw->bar[1]);
-        for (i = 0; i < dim; i++)
-            for (s = 0; s < bc; s++)
-                grad[net->b_off[L] + i] += fbar[i * bc + s];
-        hnni_gemm_tn(net->in[L], dim, bc, W, net->in[L], fbar, bc, lw->bar[0], bc);
-        *bar_out = lw->bar[0];
-    }
+    if (grad != NULL)
+        *bar_out = field_head_backward(net, lw, bc, grad);
     return sum;
 }
 
@@ -401,4 +413,37 @@ hnn_status hnn_loss_mse(const hnn_net *net, hnn_loss_workspace *lw, const double
     if (loss != NULL)
         *loss = sum / (double)elems;
     return HNN_OK;
+}
+
+void hnni_field_vjp(const hnn_net *net, hnn_loss_workspace *lw, const double *x,
+                    const double *v, size_t count, double *grad)
+{
+    const size_t n = net->def.dof, dim = net->dim;
+    size_t done, s, i;
+    for (done = 0; done < count; done += lw->chunk) {
+        const size_t bc = count - done < lw->chunk ? count - done : lw->chunk;
+        const double *xc = x + done * dim, *vc = v + done * dim;
+        if (net->def.kind == HNN_NET_HAMILTONIAN) {
+            double *gbar;
+            hnni_gradient_forward(net, lw, xc, bc);
+            gbar = hnni_gradient_adjoint(lw);
+            for (s = 0; s < bc; s++)
+                for (i = 0; i < n; i++) { /* f = (dH/dp, -dH/dq): v goes back rotated */
+                    gbar[(1 + i) * bc + s] = -vc[s * dim + n + i];
+                    gbar[(1 + n + i) * bc + s] = vc[s * dim + i];
+                }
+            hnni_gradient_backward(net, lw, xc, bc, grad);
+            continue;
+        }
+        hnni_net_forward(net, xc, bc, 0, 0, lw->xT, lw->Z, lw->A);
+        for (i = 0; i < dim; i++)
+            for (s = 0; s < bc; s++)
+                lw->head[1][i * bc + s] = vc[s * dim + i];
+        backward_hidden(net, lw, field_head_backward(net, lw, bc, grad), bc, 0, grad);
+    }
+}
+
+char *hnni_loss_message(hnn_loss_workspace *lw)
+{
+    return lw->message;
 }

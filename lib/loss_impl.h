@@ -25,4 +25,14 @@ double *hnni_gradient_adjoint(hnn_loss_workspace *lw);
 void hnni_gradient_backward(const hnn_net *net, hnn_loss_workspace *lw, const double *x,
                             size_t bc, double *grad);
 
+/* Adds to grad the field's parameter vector-Jacobian product at `count` states x (count x 2n,
+ * finite, checked by the caller): sum over s of v_s . df(x_s)/dtheta, for a Hamiltonian or
+ * a direct-field net, chunk by chunk through the loss engine (the rollout loss, rollout.c). */
+void hnni_field_vjp(const hnn_net *net, hnn_loss_workspace *lw, const double *x,
+                    const double *v, size_t count, double *grad);
+
+/* The workspace's message buffer (hnn_loss_workspace_last_error), for losses in other rooms
+ * to refuse through (hnni_refuse). */
+char *hnni_loss_message(hnn_loss_workspace *lw);
+
 #endif

@@ -402,6 +402,146 @@ static void test_midpoint_loss_and_gradient(void **state)
     check_midpoint_loss(HNN_NET_FIELD);
 }
 
+/* ---- the rollout loss: its value against the library's RK4 integrator, its gradient
+ * against central differences of that ---------------------------------------------------- */
+
+/* The loss computed independently: each window stepped by hnn_integrator_step (RK4). */
+static double rollout_loss_direct(const hnn_net *net, const hnn_trajectories *tr, size_t K,
+                                  const size_t *starts, size_t count)
+{
+    const size_t dim = 2 * hnn_trajectories_dof(tr);
+    hnn_integrator_def id = hnn_integrator_def_default();
+    hnn_integrator *rk = NULL;
+    hnn_field_source src = {.struct_size = sizeof src};
+    const double *t = hnn_trajectories_times(tr, 0), *x = hnn_trajectories_states(tr, 0);
+    double sum = 0.0, y[8];
+    size_t b, j, c;
+    id.dim = dim;
+    assert_int_equal(hnn_integrator_create(&id, &rk, NULL), HNN_OK);
+    assert_int_equal(hnn_field_source_net(net, hnn_net_workspace((hnn_net *)net), &src), HNN_OK);
+    for (b = 0; b < count; b++) {
+        memcpy(y, x + starts[b] * dim, dim * sizeof *y);
+        for (j = 1; j <= K; j++) {
+            const size_t o = starts[b] + j;
+            assert_int_equal(hnn_integrator_step(rk, &src, y, t[o] - t[o - 1]), HNN_OK);
+            for (c = 0; c < dim; c++)
+                sum += (y[c] - x[o * dim + c]) * (y[c] - x[o * dim + c]);
+        }
+    }
+    hnn_integrator_destroy(rk);
+    return sum / (double)(count * K * dim);
+}
+
+static void check_rollout_loss(hnn_net *net, size_t K)
+{
+    const size_t dof = hnn_net_dof(net), dim = 2 * dof, lengths[2] = {9, 7};
+    const size_t np = hnn_net_param_count(net);
+    double t[16], x[16 * 4], loss, direct, worst = 0.0;
+    double *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g);
+    size_t starts[16], count, k, j;
+    hnn_trajectories *tr = NULL;
+    hnn_loss_workspace *lw = NULL;
+    test_rng rng = {29};
+    for (k = 0; k < 16; k++) /* uneven steps of 0.05 to 0.15, the second trajectory from 0 */
+        t[k] = k == 0 || k == 9 ? 0.0 : t[k - 1] + test_uniform(&rng, 0.05, 0.15);
+    test_fill(&rng, x, 16 * dim, -0.8, 0.8);
+    assert_int_equal(hnn_trajectories_create(dof, 2, lengths, t, x, NULL, &tr, NULL), HNN_OK);
+    count = hnn_trajectories_windows(tr, K, starts);
+    assert_int_equal(count, 16 - 2 * K); /* (9 - K) + (7 - K) */
+    assert_int_equal(hnn_loss_workspace_create(net, &lw, NULL), HNN_OK);
+    assert_int_equal(hnn_rollout_loss(net, hnn_net_workspace(net), lw, tr, K, starts, count,
+                                      &loss, g),
+                     HNN_OK);
+    direct = rollout_loss_direct(net, tr, K, starts, count);
+    if (!(fabs(loss - direct) <= 1e-13 * fabs(direct)))
+        fail_msg("rollout loss %.17g, the integrator's %.17g (K = %zu)", loss, direct, K);
+    assert_int_equal(hnn_net_params_get(net, p, np), HNN_OK);
+    for (j = 0; j < np; j += 5) {
+        const double h = 1e-5, keep = p[j];
+        double up, down, cd;
+        p[j] = keep + h;
+        assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
+        up = rollout_loss_direct(net, tr, K, starts, count);
+        p[j] = keep - h;
+        assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
+        down = rollout_loss_direct(net, tr, K, starts, count);
+        p[j] = keep;
+        cd = (up - down) / (2.0 * h);
+        worst = test_worse(worst, fabs(cd - g[j]) / (fabs(cd) + 1e-3));
+    }
+    assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
+    fprintf(stderr, "rollout loss K = %zu (n = %zu): worst relative gap to central differences "
+            "%.2e\n", K, dof, worst);
+    if (!(worst <= 1e-6))
+        fail_msg("rollout loss gradient off by %g (K = %zu)", worst, K);
+    free(p);
+    free(g);
+    hnn_loss_workspace_destroy(lw);
+    hnn_trajectories_destroy(tr);
+}
+
+static void test_rollout_loss_and_gradient(void **state)
+{
+    const size_t widths[2] = {10, 8};
+    hnn_net_def d = hnn_net_def_default();
+    hnn_net *net;
+    (void)state;
+    net = test_make_net(HNN_NET_HAMILTONIAN, 1, 2, widths, 5);
+    check_rollout_loss(net, 1);
+    check_rollout_loss(net, 4);
+    hnn_net_destroy(net);
+    net = test_make_net(HNN_NET_FIELD, 1, 2, widths, 6);
+    check_rollout_loss(net, 3);
+    hnn_net_destroy(net);
+    /* a separable net of n = 2: positions only, a known kinetic term */
+    d.dof = 2, d.depth = 2, d.widths[0] = 10, d.widths[1] = 8, d.seed = 7;
+    d.features = HNN_FEATURES_POSITIONS, d.kinetic_mass = 0.7;
+    d.activation = HNN_ACTIVATION_SOFTPLUS;
+    assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_OK);
+    check_rollout_loss(net, 3);
+    hnn_net_destroy(net);
+}
+
+static void test_rollout_loss_refusals(void **state)
+{
+    const size_t widths[1] = {6}, lengths[2] = {4, 3};
+    const double t[7] = {0, 1, 2, 3, 0, 1, 2}, x[14] = {0};
+    hnn_net *net = test_make_net(HNN_NET_HAMILTONIAN, 1, 1, widths, 1);
+    hnn_trajectories *tr = NULL;
+    hnn_loss_workspace *lw = NULL;
+    size_t starts[8] = {0, 1, 4}, bad = 2;
+    double loss = -1.0;
+    (void)state;
+    assert_int_equal(hnn_trajectories_create(1, 2, lengths, t, x, NULL, &tr, NULL), HNN_OK);
+    assert_int_equal(hnn_loss_workspace_create(net, &lw, NULL), HNN_OK);
+    assert_int_equal(hnn_trajectories_windows(tr, 2, NULL), 2 + 1);
+    assert_int_equal(hnn_trajectories_windows(tr, 3, starts), 1);
+    assert_int_equal(starts[0], 0);
+    assert_int_equal(hnn_trajectories_windows(tr, 0, NULL), 0);
+    assert_int_equal(hnn_rollout_loss(net, hnn_net_workspace(net), lw, tr, 2, &bad, 1, &loss,
+                                      NULL),
+                     HNN_ERR_INVALID_ARG); /* observation 2 has one later one */
+    assert_non_null(strstr(hnn_loss_workspace_last_error(lw), "window 0 (start 2)"));
+    assert_true(loss == -1.0);
+    assert_int_equal(hnn_rollout_loss(net, hnn_net_workspace(net), lw, tr, 0, starts, 1, &loss,
+                                      NULL),
+                     HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_rollout_loss(net, NULL, lw, tr, 1, starts, 1, &loss, NULL),
+                     HNN_ERR_NULL);
+    starts[0] = 99;
+    assert_int_equal(hnn_rollout_loss(net, hnn_net_workspace(net), lw, tr, 1, starts, 1, &loss,
+                                      NULL),
+                     HNN_ERR_INVALID_ARG);
+    starts[0] = 4; /* one step inside the second trajectory: fine */
+    assert_int_equal(hnn_rollout_loss(net, hnn_net_workspace(net), lw, tr, 2, starts, 1, &loss,
+                                      NULL),
+                     HNN_OK);
+    assert_true(loss >= 0.0);
+    hnn_loss_workspace_destroy(lw);
+    hnn_trajectories_destroy(tr);
+    hnn_net_destroy(net);
+}
+
 /* ---- CSV ------------------------------------------------------------------------------- */
 
 static char csv_path[64];
@@ -522,6 +662,8 @@ int main(void)
         cmocka_unit_test(test_split_by_trajectories),
         cmocka_unit_test(test_split_by_time_never_leaks),
         cmocka_unit_test(test_midpoint_loss_and_gradient),
+        cmocka_unit_test(test_rollout_loss_and_gradient),
+        cmocka_unit_test(test_rollout_loss_refusals),
         cmocka_unit_test(test_csv_loads_trajectories),
         cmocka_unit_test(test_csv_errors_name_the_line),
         cmocka_unit_test(test_allocation_failures_leak_nothing),

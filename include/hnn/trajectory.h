@@ -12,6 +12,8 @@
 
 #include "hnn/core.h"
 #include "hnn/data.h"
+#include "hnn/loss.h"
+#include "hnn/net.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -99,6 +101,33 @@ typedef enum hnn_difference {
 HNN_API hnn_status hnn_trajectories_to_dataset(const hnn_trajectories *tr, hnn_difference rule,
                                                const hnn_allocator *alloc, hnn_dataset **out,
                                                hnn_error *err);
+
+/* ---- the multi-step rollout loss (0.7) ------------------------------------------------- */
+
+/* The windows of `horizon` steps: observations with at least `horizon` later ones in their
+ * trajectory. Returns how many; if starts is not NULL, writes their indices in the set's
+ * flat order (trajectory i's observation k is number sum_{i' < i} length_i' + k). */
+HNN_API size_t hnn_trajectories_windows(const hnn_trajectories *tr, size_t horizon,
+                                        size_t *starts);
+
+/* The rollout loss of a net on `count` windows: from each window's first observation x_k,
+ * `horizon` = K steps of classical RK4 over the recorded steps h_k .. h_{k+K-1} give
+ * y_1 .. y_K, and
+ *     L = 1 / (2n K count) * sum over windows, j = 1..K and components of (y_j - x_{k+j})^2.
+ * If grad is not NULL it receives dL/dtheta (hnn_net_param_count numbers, overwritten),
+ * exact to rounding, by reverse through the steps: per step and window four field
+ * evaluations forward, and back four field Jacobians (hnn_net_field_jacobian) and four
+ * parameter products of the loss engine; cost and memory linear in K. ws and lw are the
+ * net's (hnn_workspace_create / hnn_net_workspace, hnn_loss_workspace_create). Allocates
+ * (count x 2n x (5K + 2n + 12) doubles) through the net's allocator for the call.
+ * Hamiltonian and direct-field nets with any feature map or kinetic term. Errors, with
+ * hnn_loss_workspace_last_error saying why: HNN_ERR_NULL, HNN_ERR_INVALID_ARG (horizon
+ * outside 1..1024, count 0, a window that leaves its trajectory), HNN_ERR_SIZE_MISMATCH,
+ * HNN_ERR_TOO_LARGE, HNN_ERR_NO_MEMORY, HNN_ERR_NONFINITE (the rollout overflowed). */
+HNN_API hnn_status hnn_rollout_loss(const hnn_net *net, hnn_workspace *ws,
+                                    hnn_loss_workspace *lw, const hnn_trajectories *tr,
+                                    size_t horizon, const size_t *starts, size_t count,
+                                    double *loss, double *grad);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,238 @@
+/* The multi-step rollout loss (hnn/trajectory.h): from each window's first observation, K
+ * steps of classical RK4 over the recorded steps, matched to the next K observations, with
+ * the exact parameter gradient by reverse through the steps.
+ *
+ * Forward, per step j and window b (state X, step h): stages S1 = X, S2 = X + h/2 k1,
+ * S3 = X + h/2 k2, S4 = X + h k3, k_i = f(S_i), X' = X + h/6 (k1 + 2 k2 + 2 k3 + k4). The
+ * stage states are kept (4 K states per window: memory linear in K). Reverse, from the
+ * adjoint Xb' of X': kb4 = h/6 Xb', sb4 = J(S4)^T kb4, kb3 = h/3 Xb' + h sb4, sb3 =
+ * J(S3)^T kb3, kb2 = h/3 Xb' + h/2 sb3, sb2 = J(S2)^T kb2, kb1 = h/6 Xb' + h/2 sb2, sb1 =
+ * J(S1)^T kb1; Xb = Xb' + sb1 + sb2 + sb3 + sb4 (+ the residual of observation j); the
+ * parameters get sum_i kb_i . df(S_i)/dtheta (hnni_field_vjp). J is the net's exact field
+ * Jacobian (hnn_net_field_jacobian). Every product of the sweep is batched over the windows. */
+#include <math.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "core.h"
+#include "hnn/loss.h"
+#include "hnn/net.h"
+#include "loss_impl.h"
+#include "net_access.h"
+#include "trajectory_impl.h"
+
+enum { MAX_HORIZON = 1024 };
+
+/* The scratch of one call: stage states S[j][i] (K x 4 blocks of count x dim), the stage
+ * fields and the running state, their adjoints, the Jacobians of one stage. */
+typedef struct sweep {
+    size_t count, dim, K;
+    double *S;    /* K x 4 x count x dim */
+    double *X;    /* (K + 1) x count x dim: the rolled-out states, X_0 the observations */
+    double *k;    /* 4 x count x dim: the stage fields of the current step */
+    double *bar;  /* count x dim: the adjoint of the current state */
+    double *kb;   /* 4 x count x dim: the stage fields' adjoints */
+    double *sb;   /* count x dim: one stage state's adjoint */
+    double *acc;  /* count x dim: the sum of a step's stage-state adjoints */
+    double *jac;  /* count x dim x dim */
+    double *h;    /* K x count: the recorded steps */
+} sweep;
+
+static size_t sweep_doubles(size_t count, size_t dim, size_t K, size_t *ok)
+{
+    /* count x dim x (4K + K + 1 + 4 + 1 + 4 + 1 + 1 + dim) + K count */
+    size_t per = 0, total = 0;
+    *ok = hnni_mul_size(dim, 5 * K + 12 + dim, &per) && hnni_mul_size(per, count, &total) &&
+          hnni_add_size(total, K * count, &total) && hnni_mul_size(total, sizeof(double), &per);
+    return total;
+}
+
+static double *block(const sweep *w, double *base, size_t i)
+{
+    return base + i * w->count * w->dim;
+}
+
+size_t hnn_trajectories_windows(const hnn_trajectories *tr, size_t horizon, size_t *starts)
+{
+    size_t i, k, n = 0;
+    if (tr == NULL || horizon == 0)
+        return 0;
+    for (i = 0; i < tr->count; i++)
+        for (k = tr->start[i]; k + horizon < tr->start[i + 1]; k++, n++)
+            if (starts != NULL)
+                starts[n] = k;
+    return n;
+}
+
+/* X_{j+1} from X_j: the four stages, kept in S[j]. */
+static hnn_status forward_step(const hnn_net *net, hnn_workspace *ws, sweep *w, size_t j)
+{
+    static const double stage_at[4] = {0.0, 0.5, 0.5, 1.0};
+    const size_t cd = w->count * w->dim;
+    const double *X = block(w, w->X, j);
+    double *Xn = block(w, w->X, j + 1);
+    size_t i, e;
+    hnn_status st;
+    for (i = 0; i < 4; i++) {
+        double *S = block(w, w->S, 4 * j + i);
+        for (e = 0; e < cd; e++) {
+            const double h = w->h[j * w->count + e / w->dim];
+            S[e] = i == 0 ? X[e] : X[e] + stage_at[i] * h * block(w, w->k, i - 1)[e];
+        }
+        if ((st = hnn_net_field(net, ws, S, w->count, block(w, w->k, i))) != HNN_OK)
+            return st;
+    }
+    for (e = 0; e < cd; e++) {
+        const double h = w->h[j * w->count + e / w->dim];
+        const double *k1 = block(w, w->k, 0), *k2 = block(w, w->k, 1), *k3 = block(w, w->k, 2),
+                     *k4 = block(w, w->k, 3);
+        Xn[e] = X[e] + h / 6.0 * (k1[e] + 2.0 * k2[e] + 2.0 * k3[e] + k4[e]);
+        if (!isfinite(Xn[e]))
+            return HNN_ERR_NONFINITE;
+    }
+    return HNN_OK;
+}
+
+/* sb = J(S)^T v for the count states of S. */
+static hnn_status jacobian_t(const hnn_net *net, hnn_workspace *ws, sweep *w, const double *S,
+                             const double *v, double *sb)
+{
+    const size_t d = w->dim;
+    size_t b, r, c;
+    hnn_status st = hnn_net_field_jacobian(net, ws, S, w->count, w->jac);
+    if (st != HNN_OK)
+        return st;
+    for (b = 0; b < w->count; b++) {
+        const double *J = w->jac + b * d * d, *vb = v + b * d;
+        double *out = sb + b * d;
+        for (c = 0; c < d; c++) {
+            double sum = 0.0;
+            for (r = 0; r < d; r++)
+                sum += J[r * d + c] * vb[r];
+            out[c] = sum;
+        }
+    }
+    return HNN_OK;
+}
+
+/* From the adjoint of X_{j+1} (in w->bar) to that of X_j, adding the parameters' share of
+ * step j to grad. */
+static hnn_status reverse_step(const hnn_net *net, hnn_workspace *ws, hnn_loss_workspace *lw,
+                               sweep *w, size_t j, double *grad)
+{
+    /* kb_i = a_i h Xb' + c_i h sb_{i+1}: a = 1/6, 1/3, 1/3, 1/6; c = 1/2, 1/2, 1 */
+    static const double a[4] = {1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0};
+    static const double c[3] = {0.5, 0.5, 1.0};
+    const size_t cd = w->count * w->dim;
+    size_t e;
+    int i;
+    hnn_status st;
+    memset(w->acc, 0, cd * sizeof *w->acc);
+    for (i = 3; i >= 0; i--) {
+        double *kb = block(w, w->kb, (size_t)i);
+        const double *S = block(w, w->S, 4 * j + (size_t)i);
+        for (e = 0; e < cd; e++) {
+            const double h = w->h[j * w->count + e / w->dim];
+            kb[e] = a[i] * h * w->bar[e] + (i < 3 ? c[i] * h * w->sb[e] : 0.0);
+        }
+        hnni_field_vjp(net, lw, S, kb, w->count, grad);
+        /* J(S_i)^T kb_i: the stage below needs it, and it adds to X_j's adjoint */
+        if ((st = jacobian_t(net, ws, w, S, kb, w->sb)) != HNN_OK)
+            return st;
+        for (e = 0; e < cd; e++)
+            w->acc[e] += w->sb[e];
+    }
+    for (e = 0; e < cd; e++)
+        w->bar[e] += w->acc[e];
+    return HNN_OK;
+}
+
+hnn_status hnn_rollout_loss(const hnn_net *net, hnn_workspace *ws, hnn_loss_workspace *lw,
+                            const hnn_trajectories *tr, size_t horizon, const size_t *starts,
+                            size_t count, double *loss, double *grad)
+{
+    const hnn_allocator *alloc;
+    char *msg;
+    sweep w;
+    size_t ok, doubles, b, j, e, np;
+    double sum = 0.0, scale;
+    double *mem;
+    hnn_status st = HNN_OK;
+    if (lw == NULL)
+        return HNN_ERR_NULL;
+    msg = hnni_loss_message(lw);
+    msg[0] = '\0';
+    if (net == NULL || ws == NULL || tr == NULL || starts == NULL)
+        return hnni_refuse(msg, HNN_ERR_NULL, "hnn_rollout_loss: net, ws, tr and starts must "
+                           "not be NULL");
+    if (horizon == 0 || horizon > MAX_HORIZON || count == 0)
+        return hnni_refuse(msg, HNN_ERR_INVALID_ARG, "hnn_rollout_loss: horizon %zu (1..%d) "
+                           "and count %zu (>= 1)", horizon, MAX_HORIZON, count);
+    if (hnn_net_dof(net) != tr->dof || !hnni_loss_fits(lw, net) || hnni_workspace_net(ws) != net)
+        return hnni_refuse(msg, HNN_ERR_SIZE_MISMATCH, "hnn_rollout_loss: the net (n = %zu), "
+                           "its workspaces and the trajectories (n = %zu) do not match",
+                           hnn_net_dof(net), tr->dof);
+    for (b = 0; b < count; b++) { /* each window inside one trajectory */
+        size_t i = 0;
+        if (starts[b] >= tr->total)
+            return hnni_refuse(msg, HNN_ERR_INVALID_ARG, "hnn_rollout_loss: window %zu starts "
+                               "at observation %zu of %zu", b, starts[b], tr->total);
+        while (tr->start[i + 1] <= starts[b])
+            i++;
+        if (starts[b] + horizon >= tr->start[i + 1])
+            return hnni_refuse(msg, HNN_ERR_INVALID_ARG, "hnn_rollout_loss: window %zu (start "
+                               "%zu) needs %zu more observations of trajectory %zu, which ends "
+                               "at %zu", b, starts[b], horizon, i, tr->start[i + 1] - 1);
+    }
+    w.count = count, w.dim = tr->dim, w.K = horizon;
+    doubles = sweep_doubles(count, w.dim, horizon, &ok);
+    if (!ok || doubles > ((size_t)1 << 31))
+        return hnni_refuse(msg, HNN_ERR_TOO_LARGE, "hnn_rollout_loss: %zu windows of horizon "
+                           "%zu need more than 16 GiB", count, horizon);
+    alloc = hnni_net_allocator(net);
+    mem = (double *)hnni_alloc(alloc, doubles * sizeof(double));
+    if (mem == NULL)
+        return hnni_refuse(msg, HNN_ERR_NO_MEMORY, "hnn_rollout_loss: cannot allocate %zu "
+                           "bytes", doubles * sizeof(double));
+    w.S = mem;
+    w.X = w.S + 4 * horizon * count * w.dim;
+    w.k = w.X + (horizon + 1) * count * w.dim;
+    w.bar = w.k + 4 * count * w.dim;
+    w.kb = w.bar + count * w.dim;
+    w.sb = w.kb + 4 * count * w.dim;
+    w.acc = w.sb + count * w.dim;
+    w.jac = w.acc + count * w.dim;
+    w.h = w.jac + count * w.dim * w.dim;
+    for (b = 0; b < count; b++) {
+        memcpy(w.X + b * w.dim, tr->x + starts[b] * w.dim, w.dim * sizeof(double));
+        for (j = 0; j < horizon; j++)
+            w.h[j * count + b] = tr->t[starts[b] + j + 1] - tr->t[starts[b] + j];
+    }
+    for (j = 0; j < horizon && st == HNN_OK; j++)
+        st = forward_step(net, ws, &w, j);
+    /* the loss, and the residuals' adjoints: dL/dX_j = scale (X_j - x_obs) */
+    scale = 2.0 / ((double)count * (double)horizon * (double)w.dim);
+    np = hnn_net_param_count(net);
+    if (st == HNN_OK && grad != NULL)
+        memset(grad, 0, np * sizeof *grad);
+    for (j = horizon; st == HNN_OK && j >= 1; j--) {
+        for (b = 0; b < count; b++)
+            for (e = 0; e < w.dim; e++) {
+                const double r = block(&w, w.X, j)[b * w.dim + e] -
+                                 tr->x[(starts[b] + j) * w.dim + e];
+                sum += r * r;
+                if (grad != NULL)
+                    w.bar[b * w.dim + e] = (j == horizon ? 0.0 : w.bar[b * w.dim + e]) +
+                                           scale * r;
+            }
+        if (grad != NULL)
+            st = reverse_step(net, ws, lw, &w, j - 1, grad);
+    }
+    if (st == HNN_OK && loss != NULL)
+        *loss = sum / ((double)count * (double)horizon * (double)w.dim);
+    hnni_free(alloc, mem, doubles * sizeof(double));
+    if (st != HNN_OK && msg[0] == '\0')
+        hnni_refuse(msg, st, "hnn_rollout_loss: %s in the rollout (a step left the range where "
+                    "the net is finite?)", hnn_status_string(st));
+    return st;
+}
