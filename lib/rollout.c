@@ -11,14 +11,17 @@
  * parameters get sum_i kb_i . df(S_i)/dtheta (hnni_field_vjp). J is the net's exact field
  * Jacobian (hnn_net_field_jacobian). Every product of the sweep is batched over the windows. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "core.h"
+#include "dataset.h"
 #include "hnn/loss.h"
 #include "hnn/net.h"
 #include "loss_impl.h"
 #include "net_access.h"
+#include "train_impl.h"
 #include "trajectory_impl.h"
 
 enum { MAX_HORIZON = 1024 };
@@ -234,5 +237,121 @@ hnn_status hnn_rollout_loss(const hnn_net *net, hnn_workspace *ws, hnn_loss_work
     if (st != HNN_OK && msg[0] == '\0')
         hnni_refuse(msg, st, "hnn_rollout_loss: %s in the rollout (a step left the range where "
                     "the net is finite?)", hnn_status_string(st));
+    return st;
+}
+
+/* ---- training on the rollout loss: hnni_train's loop over windows ----------------------- */
+
+/* The trainer shuffles and batches rows of a dataset; here each row stands for a window: its
+ * first number is the window's start, its second which set (0 training, 1 validation), the
+ * rest 0. So the rollout loss trains with hnn_train's batches, seeds, progress and results. */
+typedef struct rollout_model {
+    hnn_net *net;
+    hnn_loss_workspace *lw;
+    const hnn_trajectories *sets[2];
+    size_t horizon;
+    size_t *starts; /* a batch's window starts */
+    size_t cap;
+} rollout_model;
+
+static hnn_status rollout_rows(const hnn_trajectories *tr, size_t horizon, int set,
+                               const hnn_allocator *alloc, hnn_dataset **out, size_t *max,
+                               hnn_error *err)
+{
+    const size_t count = hnn_trajectories_windows(tr, horizon, NULL), dim = tr->dim;
+    size_t w = 0, i, k;
+    hnn_status st;
+    if (count == 0)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "the %s trajectories have no window of %zu "
+                         "steps (a trajectory of at least %zu observations)",
+                         set ? "validation" : "training", horizon, horizon + 1);
+    if ((st = hnni_dataset_new(alloc, tr->dof, count, out, err)) != HNN_OK)
+        return st;
+    for (i = 0; i < tr->count; i++)
+        for (k = tr->start[i]; k + horizon < tr->start[i + 1]; k++, w++) {
+            (*out)->x[w * dim] = (double)k;
+            (*out)->x[w * dim + 1] = (double)set;
+        }
+    if (count > *max)
+        *max = count;
+    return HNN_OK;
+}
+
+static hnn_status rollout_batch_loss(void *self, const double *x, const double *y, size_t count,
+                                     double *loss, double *grad)
+{
+    rollout_model *m = (rollout_model *)self;
+    const size_t dim = 2 * hnn_net_dof(m->net);
+    const hnn_trajectories *tr = m->sets[x[1] != 0.0];
+    size_t b;
+    (void)y;
+    for (b = 0; b < count; b++) /* count <= cap: no batch is larger than the larger set */
+        m->starts[b] = (size_t)x[b * dim];
+    return hnn_rollout_loss(m->net, hnn_net_workspace(m->net), m->lw, tr, m->horizon,
+                            m->starts, count, loss, grad);
+}
+
+static void rollout_sync(void *self)
+{
+    hnni_net_params_changed(((rollout_model *)self)->net);
+}
+
+hnn_status hnn_train_rollout(hnn_net *net, hnn_optimizer *opt, const hnn_trajectories *train,
+                             const hnn_trajectories *val, size_t horizon,
+                             const hnn_train_def *def, hnn_train_result *result,
+                             hnn_error *err)
+{
+    rollout_model m;
+    hnni_trainable t;
+    hnn_dataset *rows[2] = {NULL, NULL};
+    hnn_status st;
+    size_t max = 0;
+    if (net == NULL || train == NULL)
+        return hnni_fail(err, HNN_ERR_NULL, "hnn_train_rollout: net, opt, train and def must "
+                         "not be NULL");
+    if (horizon == 0 || horizon > MAX_HORIZON)
+        return hnni_fail(err, HNN_ERR_INVALID_ARG, "hnn_train_rollout: horizon %zu is not in "
+                         "1..%d", horizon, MAX_HORIZON);
+    if (train->dof != hnn_net_dof(net) || (val != NULL && val->dof != hnn_net_dof(net)))
+        return hnni_fail(err, HNN_ERR_SIZE_MISMATCH, "hnn_train_rollout: the trajectories "
+                         "have n = %zu, the net n = %zu",
+                         val != NULL && val->dof != hnn_net_dof(net) ? val->dof : train->dof,
+                         hnn_net_dof(net));
+    memset(&m, 0, sizeof m);
+    m.net = net;
+    m.sets[0] = train;
+    m.sets[1] = val;
+    m.horizon = horizon;
+    t.self = &m;
+    t.alloc = hnni_net_allocator(net);
+    t.dof = hnn_net_dof(net);
+    t.param_count = hnn_net_param_count(net);
+    t.params = hnni_net_params_for_update(net);
+    t.loss = rollout_batch_loss;
+    t.sync = rollout_sync;
+    if ((st = rollout_rows(train, horizon, 0, t.alloc, &rows[0], &max, err)) == HNN_OK &&
+        (val == NULL || (st = rollout_rows(val, horizon, 1, t.alloc, &rows[1], &max, err)) ==
+                            HNN_OK) &&
+        (st = hnni_train_check(&t, opt, rows[0], rows[1], def, result, err)) == HNN_OK &&
+        (st = hnn_loss_workspace_create(net, &m.lw, err)) == HNN_OK) {
+        m.cap = max;
+        m.starts = (size_t *)hnni_alloc(t.alloc, max * sizeof *m.starts);
+        st = m.starts == NULL ? hnni_fail(err, HNN_ERR_NO_MEMORY, "cannot allocate %zu window "
+                                          "starts", max)
+                              : hnni_train(&t, opt, rows[0], rows[1], def, result, err);
+    }
+    if (st != HNN_OK && err != NULL && m.lw != NULL &&
+        hnn_loss_workspace_last_error(m.lw)[0] != '\0' &&
+        strstr(err->message, hnn_loss_workspace_last_error(m.lw)) == NULL) {
+        char why[2 * HNN_ERROR_MESSAGE_SIZE]; /* the trainer's words, then the loss's */
+        snprintf(why, sizeof why, "%s (%s)", err->message,
+                 hnn_loss_workspace_last_error(m.lw));
+        memcpy(err->message, why, sizeof err->message - 1);
+        err->message[sizeof err->message - 1] = '\0';
+    }
+    hnni_free(t.alloc, m.starts, m.cap * sizeof *m.starts);
+    hnn_loss_workspace_destroy(m.lw);
+    hnn_dataset_destroy(rows[0]);
+    hnn_dataset_destroy(rows[1]);
     return st;
 }

@@ -542,6 +542,80 @@ static void test_rollout_loss_refusals(void **state)
     hnn_net_destroy(net);
 }
 
+/* hnn_train_rollout: one full-batch step is the optimizer's step on hnn_rollout_loss's
+ * gradient over every window; runs repeat bit for bit; the loss falls; refusals. */
+static void test_train_rollout(void **state)
+{
+    const size_t widths[2] = {8, 8};
+    hnn_net *net = test_make_net(HNN_NET_HAMILTONIAN, 1, 2, widths, 9);
+    hnn_net *twin = test_make_net(HNN_NET_HAMILTONIAN, 1, 2, widths, 9);
+    hnn_trajectories *tr = spring_trajectory(0.1, 40), *val = spring_trajectory(0.13, 12);
+    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
+    hnn_train_def td = hnn_train_def_default();
+    hnn_train_result res = {.struct_size = sizeof res};
+    hnn_optimizer *opt = NULL, *opt2 = NULL;
+    hnn_loss_workspace *lw = NULL;
+    const size_t np = hnn_net_param_count(net), K = 3;
+    double *p = malloc(np * sizeof *p), *q = malloc(np * sizeof *q), *g = malloc(np * sizeof *g);
+    size_t starts[64], count, i;
+    double first;
+    hnn_error err;
+    (void)state;
+    td.steps = 1, td.batch_size = 0, td.report_every = 0;
+    assert_int_equal(hnn_optimizer_create(&od, np, &opt, NULL), HNN_OK);
+    assert_int_equal(hnn_optimizer_create(&od, np, &opt2, NULL), HNN_OK);
+    assert_int_equal(hnn_train_rollout(net, opt, tr, val, K, &td, &res, &err), HNN_OK);
+    count = hnn_trajectories_windows(tr, K, starts);
+    assert_int_equal(count, 40 - K);
+    assert_int_equal(hnn_loss_workspace_create(twin, &lw, NULL), HNN_OK);
+    assert_int_equal(hnn_rollout_loss(twin, hnn_net_workspace(twin), lw, tr, K, starts, count,
+                                      &first, g),
+                     HNN_OK);
+    assert_int_equal(hnn_net_params_get(twin, q, np), HNN_OK);
+    assert_int_equal(hnn_optimizer_step(opt2, q, g, np), HNN_OK);
+    assert_int_equal(hnn_net_params_get(net, p, np), HNN_OK);
+    for (i = 0; i < np; i++)
+        if (!(p[i] == q[i]))
+            fail_msg("parameter %zu after one trainer step: %.17g, by hand %.17g", i, p[i], q[i]);
+    assert_true(res.steps_done == 1 && isfinite(res.val_loss) && res.train_loss < first);
+    /* 200 more minibatch steps: the loss falls well below its start, and a second run from
+     * the same start repeats every bit */
+    td.steps = 200, td.batch_size = 8, td.seed = 4;
+    assert_int_equal(hnn_net_params_set(twin, p, np), HNN_OK);
+    hnn_optimizer_destroy(opt2);
+    opt2 = NULL;
+    {
+        const size_t ss = hnn_optimizer_state_size(opt);
+        double *st = malloc(ss * sizeof *st);
+        assert_int_equal(hnn_optimizer_state_get(opt, st, ss), HNN_OK);
+        assert_int_equal(hnn_optimizer_create(&od, np, &opt2, NULL), HNN_OK);
+        assert_int_equal(hnn_optimizer_state_set(opt2, st, ss), HNN_OK);
+        free(st);
+    }
+    assert_int_equal(hnn_train_rollout(net, opt, tr, val, K, &td, &res, &err), HNN_OK);
+    assert_true(res.train_loss < 0.5 * first);
+    assert_int_equal(hnn_train_rollout(twin, opt2, tr, val, K, &td, NULL, &err), HNN_OK);
+    assert_int_equal(hnn_net_params_get(net, p, np), HNN_OK);
+    assert_int_equal(hnn_net_params_get(twin, q, np), HNN_OK);
+    assert_memory_equal(p, q, np * sizeof *p);
+    /* refusals */
+    assert_int_equal(hnn_train_rollout(net, opt, tr, val, 0, &td, NULL, &err), HNN_ERR_INVALID_ARG);
+    assert_int_equal(hnn_train_rollout(net, opt, tr, val, 12, &td, NULL, &err),
+                     HNN_ERR_INVALID_ARG); /* val has 12 observations: no window of 12 steps */
+    assert_non_null(strstr(err.message, "validation trajectories have no window of 12"));
+    assert_int_equal(hnn_train_rollout(NULL, opt, tr, val, 2, &td, NULL, &err), HNN_ERR_NULL);
+    free(p);
+    free(q);
+    free(g);
+    hnn_loss_workspace_destroy(lw);
+    hnn_optimizer_destroy(opt);
+    hnn_optimizer_destroy(opt2);
+    hnn_trajectories_destroy(tr);
+    hnn_trajectories_destroy(val);
+    hnn_net_destroy(net);
+    hnn_net_destroy(twin);
+}
+
 /* ---- CSV ------------------------------------------------------------------------------- */
 
 static char csv_path[64];
@@ -664,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_midpoint_loss_and_gradient),
         cmocka_unit_test(test_rollout_loss_and_gradient),
         cmocka_unit_test(test_rollout_loss_refusals),
+        cmocka_unit_test(test_train_rollout),
         cmocka_unit_test(test_csv_loads_trajectories),
         cmocka_unit_test(test_csv_errors_name_the_line),
         cmocka_unit_test(test_allocation_failures_leak_nothing),

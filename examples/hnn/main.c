@@ -38,7 +38,10 @@ static void print_usage(FILE *out)
             "  hnn train --trajectories T.csv --out M.hnn [options]\n"
             "                        train on recorded trajectories (trajectory,t,q..,p..)\n"
             "      --loss RULE       fd (forward differences), central, midpoint (the\n"
-            "                        implicit-midpoint residual) (default midpoint)\n"
+            "                        implicit-midpoint residual) or rollout (K RK4 steps over\n"
+            "                        the recorded steps matched to the next K observations;\n"
+            "                        nets only) (default midpoint)\n"
+            "      --horizon K       the rollout loss's steps, 1..1024 (default 8)\n"
             "      --test-split F    hold out a fraction F in (0, 1) of the trajectories, or\n"
             "                        of each one's time span, and report its loss\n"
             "      --split HOW       trajectories or time (default: trajectories when the\n"
@@ -276,7 +279,8 @@ typedef struct train_args {
     double val_split, test_split;
     int force;
     int dissipation; /* -1: a net; else an hnn_dissipation */
-    int rule;        /* an hnn_difference (--loss), or -1: not given (midpoint) */
+    int rule;        /* an hnn_difference or RULE_ROLLOUT (--loss), or -1: not given (midpoint) */
+    size_t horizon;  /* --horizon: the rollout loss's steps */
     int split;       /* an hnn_split (--split), or -1: by the file */
 } train_args;
 
@@ -284,7 +288,9 @@ static const char *const feature_names[4] = {"identity", "translation", "rotatio
 static const char *const optimizer_names[3] = {"sgd", "adam", "adamw"};
 static const char *const activation_names[5] = {"tanh", "softplus", "sine", "silu", "relu"};
 static const char *const model_names[4] = {"hnn", "mlp", "dissipative", "port"};
-static const char *const rule_names[3] = {"fd", "central", "midpoint"}; /* hnn_difference order */
+/* --loss: the hnn_difference rules in their order, then the rollout loss */
+static const char *const rule_names[4] = {"fd", "central", "midpoint", "rollout"};
+#define RULE_ROLLOUT 3
 static const char *const split_names[2] = {"trajectories", "time"};     /* hnn_split order */
 
 /* Reads hnn train's options into *t, *nd and *od; prints and returns 2 on a bad one, else 0. */
@@ -312,8 +318,12 @@ static int train_options(int argc, char **argv, train_args *t, hnn_net_def *nd,
         else if (strcmp(a, "--trajectories") == 0)
             t->trajectories = v;
         else if (strcmp(a, "--loss") == 0) {
-            if ((t->rule = name_index(v, rule_names, 3)) < 0)
-                why = "is not fd, central or midpoint";
+            if ((t->rule = name_index(v, rule_names, 4)) < 0)
+                why = "is not fd, central, midpoint or rollout";
+        } else if (strcmp(a, "--horizon") == 0) {
+            if ((why = size_problem(v, &t->horizon)) == NULL &&
+                !(t->horizon >= 1 && t->horizon <= 1024))
+                why = "is not in 1..1024";
         } else if (strcmp(a, "--split") == 0) {
             if ((t->split = name_index(v, split_names, 2)) < 0)
                 why = "is not trajectories or time";
@@ -384,6 +394,12 @@ static int train_options(int argc, char **argv, train_args *t, hnn_net_def *nd,
                 "row split would share observations between the sides)\n");
         return usage();
     }
+    if (t->horizon != 0 && t->rule != RULE_ROLLOUT) {
+        fprintf(stderr, "hnn train: --horizon is the rollout loss's: give --loss rollout\n");
+        return usage();
+    }
+    if (t->horizon == 0)
+        t->horizon = 8;
     if (t->split >= 0 && !(t->test_split > 0.0)) {
         fprintf(stderr, "hnn train: --split says how to hold data out; give --test-split too\n");
         return usage();
@@ -455,42 +471,48 @@ static int split_data(const hnn_dataset *all, double fraction, hnn_dataset **tra
                               y + (count - nval) * dim, NULL, val, err) == HNN_OK;
 }
 
-/* --trajectories: the file's pairs under --loss, as the training set *train, and with
- * --test-split those of the held-out part as *test (by whole trajectories or in time). */
-static int trajectory_data(const train_args *t, hnn_dataset **train, hnn_dataset **test,
+/* --trajectories: the file's trajectories as *tr_train and, with --test-split, the held-out
+ * part as *tr_test (by whole trajectories or in time); for a difference rule (--loss) also
+ * their pairs as *train and *test. */
+static int trajectory_data(const train_args *t, hnn_trajectories **tr_train,
+                           hnn_trajectories **tr_test, hnn_dataset **train, hnn_dataset **test,
                            hnn_error *err)
 {
-    const hnn_difference rule = t->rule >= 0 ? (hnn_difference)t->rule : HNN_DIFF_MIDPOINT;
-    hnn_trajectories *all = NULL, *a = NULL, *b = NULL;
+    const int rule = t->rule >= 0 ? t->rule : HNN_DIFF_MIDPOINT;
+    hnn_trajectories *all = NULL;
+    const char *where = "splitting";
+    hnn_split how = HNN_SPLIT_TRAJECTORIES;
     int ok;
     if (hnn_trajectories_load_csv(t->trajectories, NULL, &all, err) != HNN_OK)
         return 0;
     if (t->test_split > 0.0) {
-        const hnn_split how = t->split >= 0                       ? (hnn_split)t->split
-                              : hnn_trajectories_count(all) > 1 ? HNN_SPLIT_TRAJECTORIES
-                                                                 : HNN_SPLIT_TIME;
-        const char *where = "splitting";
-        ok = hnn_trajectories_split(all, how, 1.0 - t->test_split, &a, &b, err) == HNN_OK;
-        if (ok) {
-            where = "the training part";
-            ok = hnn_trajectories_to_dataset(a, rule, NULL, train, err) == HNN_OK;
-        }
-        if (ok) {
+        how = t->split >= 0 ? (hnn_split)t->split
+                            : hnn_trajectories_count(all) > 1 ? HNN_SPLIT_TRAJECTORIES
+                                                              : HNN_SPLIT_TIME;
+        ok = hnn_trajectories_split(all, how, 1.0 - t->test_split, tr_train, tr_test, err) ==
+             HNN_OK;
+        hnn_trajectories_destroy(all);
+    } else {
+        *tr_train = all;
+        ok = 1;
+    }
+    if (ok && rule != RULE_ROLLOUT) {
+        where = "the training part";
+        ok = hnn_trajectories_to_dataset(*tr_train, (hnn_difference)rule, NULL, train, err) ==
+             HNN_OK;
+        if (ok && *tr_test != NULL) {
             where = "the held-out part";
-            ok = hnn_trajectories_to_dataset(b, rule, NULL, test, err) == HNN_OK;
+            ok = hnn_trajectories_to_dataset(*tr_test, (hnn_difference)rule, NULL, test, err) ==
+                 HNN_OK;
         }
-        if (!ok) { /* say which side, and the option as the user gave it */
-            char why[2 * sizeof err->message]; /* room for both; cut to the message's size */
-            snprintf(why, sizeof why, "--test-split %g by %s, %s: %s", t->test_split,
-                     split_names[how], where, err->message);
-            memcpy(err->message, why, sizeof err->message - 1);
-            err->message[sizeof err->message - 1] = '\0';
-        }
-    } else
-        ok = hnn_trajectories_to_dataset(all, rule, NULL, train, err) == HNN_OK;
-    hnn_trajectories_destroy(a);
-    hnn_trajectories_destroy(b);
-    hnn_trajectories_destroy(all);
+    }
+    if (!ok && t->test_split > 0.0) { /* say which side, and the option as the user gave it */
+        char why[2 * sizeof err->message]; /* room for both; cut to the message's size */
+        snprintf(why, sizeof why, "--test-split %g by %s, %s: %s", t->test_split,
+                 split_names[how], where, err->message);
+        memcpy(err->message, why, sizeof err->message - 1);
+        err->message[sizeof err->message - 1] = '\0';
+    }
     return ok;
 }
 
@@ -499,8 +521,9 @@ static int cmd_train(int argc, char **argv)
     hnn_net_def nd = hnn_net_def_default();
     hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
     hnn_train_def td = hnn_train_def_default();
-    train_args t = {NULL, NULL, NULL, NULL, 128, 2, 2000, 256, 0.0, 0.0, 0, -1, -1, -1};
+    train_args t = {NULL, NULL, NULL, NULL, 128, 2, 2000, 256, 0.0, 0.0, 0, -1, -1, 0, -1};
     hnn_dataset *all = NULL, *train = NULL, *val = NULL;
+    hnn_trajectories *tr_train = NULL, *tr_test = NULL;
     model m = {NULL, NULL};
     hnn_optimizer *opt = NULL;
     hnn_train_result res = {.struct_size = sizeof res};
@@ -519,11 +542,20 @@ static int cmd_train(int argc, char **argv)
         return 1;
     }
     err.message[0] = '\0';
-    if ((t.trajectories != NULL ? !trajectory_data(&t, &all, &val, &err)
-                                : hnn_dataset_load_csv(t.data, NULL, &all, &err) != HNN_OK) ||
+    if ((t.trajectories != NULL
+             ? !trajectory_data(&t, &tr_train, &tr_test, &all, &val, &err)
+             : hnn_dataset_load_csv(t.data, NULL, &all, &err) != HNN_OK) ||
         (t.val_split > 0.0 && !split_data(all, t.val_split, &train, &val, &err)) ||
-        !train_start(&t, &nd, &od, hnn_dataset_dof(all), &m, &opt, &before, &err))
+        !train_start(&t, &nd, &od,
+                     tr_train != NULL ? hnn_trajectories_dof(tr_train) : hnn_dataset_dof(all),
+                     &m, &opt, &before, &err))
         goto done;
+    if (t.rule == RULE_ROLLOUT && m.dm != NULL) {
+        snprintf(err.message, sizeof err.message, "--loss rollout trains nets (--model hnn or "
+                 "mlp); dissipative models learn from trajectories with fd, central or "
+                 "midpoint");
+        goto done;
+    }
     td.seed = nd.seed; /* one seed: initialisation and shuffling, so a resumed run continues */
     td.steps = t.steps;
     td.batch_size = t.batch;
@@ -533,10 +565,13 @@ static int cmd_train(int argc, char **argv)
                                     : (t.steps >= 10 ? t.steps / 10 : 1);
     td.progress = show_progress;
     td.user = &prog;
-    if ((m.dm != NULL ? hnn_dissipative_train(m.dm, opt, train != NULL ? train : all, val, &td,
-                                              &res, &err)
-                      : hnn_train(m.net, opt, train != NULL ? train : all, val, &td, &res, &err)) !=
-        HNN_OK)
+    if (t.rule == RULE_ROLLOUT)
+        st = hnn_train_rollout(m.net, opt, tr_train, tr_test, t.horizon, &td, &res, &err);
+    else if (m.dm != NULL)
+        st = hnn_dissipative_train(m.dm, opt, train != NULL ? train : all, val, &td, &res, &err);
+    else
+        st = hnn_train(m.net, opt, train != NULL ? train : all, val, &td, &res, &err);
+    if (st != HNN_OK)
         goto done;
     meta.present = 1;
     meta.steps_done = before + res.steps_done;
@@ -544,12 +579,17 @@ static int cmd_train(int argc, char **argv)
     meta.val_loss = res.val_loss;
     if (model_save(t.out, &m, opt, &meta, &err) != HNN_OK)
         goto done;
-    printf("trained a %s (n = %zu, %zu hidden %s layers, %zu parameters) on %zu states for %llu "
+    printf("trained a %s (n = %zu, %zu hidden %s layers, %zu parameters) on %zu %s for %llu "
            "steps (%llu in all): loss %.4e", model_name(&m), nd.dof, nd.depth,
            activation_names[nd.activation], model_params(&m),
-           hnn_dataset_count(train != NULL ? train : all), (unsigned long long)res.steps_done,
+           t.rule == RULE_ROLLOUT ? hnn_trajectories_windows(tr_train, t.horizon, NULL)
+                                  : hnn_dataset_count(train != NULL ? train : all),
+           t.rule == RULE_ROLLOUT ? "windows" : "states", (unsigned long long)res.steps_done,
            (unsigned long long)meta.steps_done, res.train_loss);
-    if (val != NULL)
+    if (t.rule == RULE_ROLLOUT && tr_test != NULL)
+        printf(", validation loss %.4e on %zu windows", res.val_loss,
+               hnn_trajectories_windows(tr_test, t.horizon, NULL));
+    else if (val != NULL)
         printf(", validation loss %.4e on %zu states", res.val_loss, hnn_dataset_count(val));
     printf("\nsaved %s\n", t.out);
     ok = 1;
@@ -561,6 +601,8 @@ done:
     hnn_dataset_destroy(train);
     hnn_dataset_destroy(val);
     hnn_dataset_destroy(all);
+    hnn_trajectories_destroy(tr_train);
+    hnn_trajectories_destroy(tr_test);
     return ok ? 0 : 1;
 }
 

@@ -14,6 +14,8 @@
 #include "hnn/data.h"
 #include "hnn/loss.h"
 #include "hnn/net.h"
+#include "hnn/optim.h"
+#include "hnn/train.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -128,6 +130,17 @@ HNN_API hnn_status hnn_rollout_loss(const hnn_net *net, hnn_workspace *ws,
                                     hnn_loss_workspace *lw, const hnn_trajectories *tr,
                                     size_t horizon, const size_t *starts, size_t count,
                                     double *loss, double *grad);
+
+/* hnn_train on the rollout loss: every window of `horizon` steps of `train` is a sample
+ * (shuffled, batched, def->batch_size windows per step; 0: all), `val`'s windows (NULL: none)
+ * give the validation loss; the same determinism, progress, stopping and result as
+ * hnn_train (docs/training.md). Hamiltonian and direct-field nets. Errors as hnn_train, and
+ * HNN_ERR_INVALID_ARG for a horizon outside 1..1024 or a set with no window that long. */
+HNN_API hnn_status hnn_train_rollout(hnn_net *net, hnn_optimizer *opt,
+                                     const hnn_trajectories *train,
+                                     const hnn_trajectories *val, size_t horizon,
+                                     const hnn_train_def *def, hnn_train_result *result,
+                                     hnn_error *err);
 
 #ifdef __cplusplus
 }

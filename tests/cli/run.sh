@@ -199,12 +199,27 @@ for rule in fd central; do
     --width 8 --steps 20 --out "$dir/traj_$rule.hnn" > "$dir/traj.out" 2>&1 || fail "--loss $rule"
   grep -q "validation loss" "$dir/traj.out" || fail "--loss $rule: no validation loss"
 done
+# the rollout loss: 4 RK4 steps from each observation, matched to the next 4
+"$hnn" train --trajectories "$dir/orbits.csv" --loss rollout --horizon 4 --test-split 0.25 \
+  --width 16 --steps 600 --batch 64 --lr 0.01 --out "$dir/roll.hnn" > "$dir/roll.out" 2>&1 \
+  || { cat "$dir/roll.out"; fail "--loss rollout"; }
+grep -q "on 324 windows" "$dir/roll.out" && grep -q "validation loss .* on 108 windows" "$dir/roll.out" \
+  || fail "--loss rollout: 9 x 36 windows of 4 steps to train, 3 x 36 to test"
+"$hnn" eval "$dir/roll.hnn" 0.5 0.3 | awk '/^field/ { d1 = $2 - 0.3; d2 = $3 + 0.5;
+    if (!(d1 * d1 + d2 * d2 <= 0.01)) exit 1; ok = 1 } END { if (!ok) exit 1 }' \
+  || fail "--loss rollout: the learned field at (0.5, 0.3) is not the spring's (0.3, -0.5)"
+expect_msg "--horizon is the rollout loss's" "$hnn" train --trajectories "$dir/orbits.csv" \
+  --horizon 4 --out "$dir/v.hnn"
+expect_msg "no window of 40 steps" "$hnn" train --trajectories "$dir/orbits.csv" --loss rollout \
+  --horizon 40 --out "$dir/v.hnn"
+expect_msg "--loss rollout trains nets" "$hnn" train --trajectories "$dir/orbits.csv" \
+  --loss rollout --model dissipative --out "$dir/v.hnn"
 "$hnn" train --trajectories "$dir/orbits.csv" --model port --width 6 --steps 10 \
   --out "$dir/traj_port.hnn" > /dev/null 2>&1 || fail "a port model from trajectories"
 printf 'trajectory,t,q1,p1\n0,0,1,0\n1,0,1,0\n0,1,1,0\n' > "$dir/split.csv"
 expect_msg "split.csv:4: trajectory 0 starts again" "$hnn" train --trajectories "$dir/split.csv" \
   --out "$dir/v.hnn"
-expect_msg "--loss 'rk4' is not fd, central or midpoint" "$hnn" train --trajectories \
+expect_msg "--loss 'rk4' is not fd, central, midpoint or rollout" "$hnn" train --trajectories \
   "$dir/orbits.csv" --loss rk4 --out "$dir/v.hnn"
 expect_msg "hold data out with --test-split" "$hnn" train --trajectories "$dir/orbits.csv" \
   --val-split 0.2 --out "$dir/v.hnn"
