@@ -24,7 +24,9 @@
 #include "train_impl.h"
 #include "trajectory_impl.h"
 
-enum { MAX_HORIZON = 1024 };
+/* The longest horizon, and the windows swept at once: the scratch is sized for one chunk,
+ * so memory does not grow with the number of windows (only with K, n and the chunk). */
+enum { MAX_HORIZON = 1024, ROLLOUT_CHUNK = 256 };
 
 /* The scratch of one call: stage states S[j][i] (K x 4 blocks of count x dim), the stage
  * fields and the running state, their adjoints, the Jacobians of one stage. */
@@ -61,7 +63,7 @@ size_t hnn_trajectories_windows(const hnn_trajectories *tr, size_t horizon, size
     if (tr == NULL || horizon == 0)
         return 0;
     for (i = 0; i < tr->count; i++)
-        for (k = tr->start[i]; k + horizon < tr->start[i + 1]; k++, n++)
+        for (k = tr->start[i]; tr->start[i + 1] - k > horizon; k++, n++)
             if (starts != NULL)
                 starts[n] = k;
     return n;
@@ -150,16 +152,76 @@ static hnn_status reverse_step(const hnn_net *net, hnn_workspace *ws, hnn_loss_w
     return HNN_OK;
 }
 
+/* The sweep's arrays for bc windows, in the block mem (sweep_doubles(bc, ...) doubles). */
+static void layout(sweep *w, double *mem, size_t bc, size_t dim, size_t K)
+{
+    w->count = bc, w->dim = dim, w->K = K;
+    w->S = mem;
+    w->X = w->S + 4 * K * bc * dim;
+    w->k = w->X + (K + 1) * bc * dim;
+    w->bar = w->k + 4 * bc * dim;
+    w->kb = w->bar + bc * dim;
+    w->sb = w->kb + 4 * bc * dim;
+    w->acc = w->sb + bc * dim;
+    w->jac = w->acc + bc * dim;
+    w->h = w->jac + bc * dim * dim;
+}
+
+/* The trajectory that observation k belongs to (binary search over the starts). */
+static size_t trajectory_of(const hnn_trajectories *tr, size_t k)
+{
+    size_t lo = 0, hi = tr->count; /* start[lo] <= k < start[hi] */
+    while (hi - lo > 1) {
+        const size_t mid = lo + (hi - lo) / 2;
+        if (tr->start[mid] <= k)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* One chunk of bc windows: adds its squared residuals to *sum and, with grad, its share of
+ * the gradient (scale = d/dy of the whole loss's mean). */
+static hnn_status rollout_chunk(const hnn_net *net, hnn_workspace *ws, hnn_loss_workspace *lw,
+                                const hnn_trajectories *tr, const size_t *starts, double scale,
+                                sweep *w, double *sum, double *grad)
+{
+    const size_t bc = w->count, dim = w->dim, K = w->K;
+    size_t b, j, e;
+    hnn_status st = HNN_OK;
+    for (b = 0; b < bc; b++) {
+        memcpy(w->X + b * dim, tr->x + starts[b] * dim, dim * sizeof(double));
+        for (j = 0; j < K; j++)
+            w->h[j * bc + b] = tr->t[starts[b] + j + 1] - tr->t[starts[b] + j];
+    }
+    for (j = 0; j < K && st == HNN_OK; j++)
+        st = forward_step(net, ws, w, j);
+    /* the residuals, and their adjoints dL/dX_j = scale (X_j - x_obs), from the last step */
+    for (j = K; st == HNN_OK && j >= 1; j--) {
+        for (b = 0; b < bc; b++)
+            for (e = 0; e < dim; e++) {
+                const double r = block(w, w->X, j)[b * dim + e] - tr->x[(starts[b] + j) * dim + e];
+                *sum += r * r;
+                if (grad != NULL)
+                    w->bar[b * dim + e] = (j == K ? 0.0 : w->bar[b * dim + e]) + scale * r;
+            }
+        if (grad != NULL)
+            st = reverse_step(net, ws, lw, w, j - 1, grad);
+    }
+    return st;
+}
+
 hnn_status hnn_rollout_loss(const hnn_net *net, hnn_workspace *ws, hnn_loss_workspace *lw,
                             const hnn_trajectories *tr, size_t horizon, const size_t *starts,
                             size_t count, double *loss, double *grad)
 {
     const hnn_allocator *alloc;
+    const size_t chunk = count < ROLLOUT_CHUNK ? count : ROLLOUT_CHUNK;
     char *msg;
     sweep w;
-    size_t ok, doubles, b, j, e, np;
-    double sum = 0.0, scale;
-    double *mem;
+    size_t ok, doubles, b, done;
+    double sum = 0.0, scale, *mem;
     hnn_status st = HNN_OK;
     if (lw == NULL)
         return HNN_ERR_NULL;
@@ -176,63 +238,35 @@ hnn_status hnn_rollout_loss(const hnn_net *net, hnn_workspace *ws, hnn_loss_work
                            "its workspaces and the trajectories (n = %zu) do not match",
                            hnn_net_dof(net), tr->dof);
     for (b = 0; b < count; b++) { /* each window inside one trajectory */
-        size_t i = 0;
+        size_t i;
         if (starts[b] >= tr->total)
             return hnni_refuse(msg, HNN_ERR_INVALID_ARG, "hnn_rollout_loss: window %zu starts "
                                "at observation %zu of %zu", b, starts[b], tr->total);
-        while (tr->start[i + 1] <= starts[b])
-            i++;
-        if (starts[b] + horizon >= tr->start[i + 1])
+        i = trajectory_of(tr, starts[b]);
+        if (tr->start[i + 1] - starts[b] <= horizon)
             return hnni_refuse(msg, HNN_ERR_INVALID_ARG, "hnn_rollout_loss: window %zu (start "
                                "%zu) needs %zu more observations of trajectory %zu, which ends "
                                "at %zu", b, starts[b], horizon, i, tr->start[i + 1] - 1);
     }
-    w.count = count, w.dim = tr->dim, w.K = horizon;
-    doubles = sweep_doubles(count, w.dim, horizon, &ok);
+    doubles = sweep_doubles(chunk, tr->dim, horizon, &ok);
     if (!ok || doubles > ((size_t)1 << 31))
-        return hnni_refuse(msg, HNN_ERR_TOO_LARGE, "hnn_rollout_loss: %zu windows of horizon "
-                           "%zu need more than 16 GiB", count, horizon);
+        return hnni_refuse(msg, HNN_ERR_TOO_LARGE, "hnn_rollout_loss: a chunk of %zu windows "
+                           "of horizon %zu for n = %zu needs more than 16 GiB", chunk, horizon,
+                           tr->dof);
     alloc = hnni_net_allocator(net);
     mem = (double *)hnni_alloc(alloc, doubles * sizeof(double));
     if (mem == NULL)
         return hnni_refuse(msg, HNN_ERR_NO_MEMORY, "hnn_rollout_loss: cannot allocate %zu "
                            "bytes", doubles * sizeof(double));
-    w.S = mem;
-    w.X = w.S + 4 * horizon * count * w.dim;
-    w.k = w.X + (horizon + 1) * count * w.dim;
-    w.bar = w.k + 4 * count * w.dim;
-    w.kb = w.bar + count * w.dim;
-    w.sb = w.kb + 4 * count * w.dim;
-    w.acc = w.sb + count * w.dim;
-    w.jac = w.acc + count * w.dim;
-    w.h = w.jac + count * w.dim * w.dim;
-    for (b = 0; b < count; b++) {
-        memcpy(w.X + b * w.dim, tr->x + starts[b] * w.dim, w.dim * sizeof(double));
-        for (j = 0; j < horizon; j++)
-            w.h[j * count + b] = tr->t[starts[b] + j + 1] - tr->t[starts[b] + j];
-    }
-    for (j = 0; j < horizon && st == HNN_OK; j++)
-        st = forward_step(net, ws, &w, j);
-    /* the loss, and the residuals' adjoints: dL/dX_j = scale (X_j - x_obs) */
-    scale = 2.0 / ((double)count * (double)horizon * (double)w.dim);
-    np = hnn_net_param_count(net);
-    if (st == HNN_OK && grad != NULL)
-        memset(grad, 0, np * sizeof *grad);
-    for (j = horizon; st == HNN_OK && j >= 1; j--) {
-        for (b = 0; b < count; b++)
-            for (e = 0; e < w.dim; e++) {
-                const double r = block(&w, w.X, j)[b * w.dim + e] -
-                                 tr->x[(starts[b] + j) * w.dim + e];
-                sum += r * r;
-                if (grad != NULL)
-                    w.bar[b * w.dim + e] = (j == horizon ? 0.0 : w.bar[b * w.dim + e]) +
-                                           scale * r;
-            }
-        if (grad != NULL)
-            st = reverse_step(net, ws, lw, &w, j - 1, grad);
+    scale = 2.0 / ((double)count * (double)horizon * (double)tr->dim);
+    if (grad != NULL)
+        memset(grad, 0, hnn_net_param_count(net) * sizeof *grad);
+    for (done = 0; done < count && st == HNN_OK; done += chunk) {
+        layout(&w, mem, count - done < chunk ? count - done : chunk, tr->dim, horizon);
+        st = rollout_chunk(net, ws, lw, tr, starts + done, scale, &w, &sum, grad);
     }
     if (st == HNN_OK && loss != NULL)
-        *loss = sum / ((double)count * (double)horizon * (double)w.dim);
+        *loss = sum / ((double)count * (double)horizon * (double)tr->dim);
     hnni_free(alloc, mem, doubles * sizeof(double));
     if (st != HNN_OK && msg[0] == '\0')
         hnni_refuse(msg, st, "hnn_rollout_loss: %s in the rollout (a step left the range where "
@@ -268,7 +302,7 @@ static hnn_status rollout_rows(const hnn_trajectories *tr, size_t horizon, int s
     if ((st = hnni_dataset_new(alloc, tr->dof, count, out, err)) != HNN_OK)
         return st;
     for (i = 0; i < tr->count; i++)
-        for (k = tr->start[i]; k + horizon < tr->start[i + 1]; k++, w++) {
+        for (k = tr->start[i]; tr->start[i + 1] - k > horizon; k++, w++) {
             (*out)->x[w * dim] = (double)k;
             (*out)->x[w * dim + 1] = (double)set;
         }

@@ -492,6 +492,38 @@ static void test_rollout_loss_and_gradient(void **state)
     hnn_net_destroy(net);
     net = test_make_net(HNN_NET_FIELD, 1, 2, widths, 6);
     check_rollout_loss(net, 3);
+    /* more windows than one sweep holds (256): the chunks add up to the whole */
+    {
+        hnn_trajectories *tr = spring_trajectory(0.02, 302);
+        hnn_loss_workspace *lw = NULL;
+        size_t starts[300];
+        const size_t np = hnn_net_param_count(net), count = hnn_trajectories_windows(tr, 2, starts);
+        double *g = malloc(np * sizeof *g), *p = malloc(np * sizeof *p), loss, direct, up, down;
+        assert_int_equal(count, 300);
+        assert_int_equal(hnn_loss_workspace_create(net, &lw, NULL), HNN_OK);
+        assert_int_equal(hnn_rollout_loss(net, hnn_net_workspace(net), lw, tr, 2, starts, count,
+                                          &loss, g),
+                         HNN_OK);
+        direct = rollout_loss_direct(net, tr, 2, starts, count);
+        if (!(fabs(loss - direct) <= 1e-13 * fabs(direct)))
+            fail_msg("300 windows: rollout loss %.17g, the integrator's %.17g", loss, direct);
+        assert_int_equal(hnn_net_params_get(net, p, np), HNN_OK);
+        p[3] += 1e-5; /* one parameter by central differences */
+        assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
+        up = rollout_loss_direct(net, tr, 2, starts, count);
+        p[3] -= 2e-5;
+        assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
+        down = rollout_loss_direct(net, tr, 2, starts, count);
+        p[3] += 1e-5;
+        assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
+        if (!(fabs((up - down) / 2e-5 - g[3]) <= 1e-6 * (fabs(g[3]) + 1e-3)))
+            fail_msg("300 windows: gradient %.17g, central differences %.17g", g[3],
+                     (up - down) / 2e-5);
+        free(g);
+        free(p);
+        hnn_loss_workspace_destroy(lw);
+        hnn_trajectories_destroy(tr);
+    }
     hnn_net_destroy(net);
     /* a separable net of n = 2: positions only, a known kinetic term */
     d.dof = 2, d.depth = 2, d.widths[0] = 10, d.widths[1] = 8, d.seed = 7;
@@ -518,6 +550,8 @@ static void test_rollout_loss_refusals(void **state)
     assert_int_equal(hnn_trajectories_windows(tr, 3, starts), 1);
     assert_int_equal(starts[0], 0);
     assert_int_equal(hnn_trajectories_windows(tr, 0, NULL), 0);
+    assert_int_equal(hnn_trajectories_windows(tr, SIZE_MAX, NULL), 0); /* no wrap-around */
+    assert_int_equal(hnn_trajectories_windows(tr, SIZE_MAX - 2, NULL), 0);
     assert_int_equal(hnn_rollout_loss(net, hnn_net_workspace(net), lw, tr, 2, &bad, 1, &loss,
                                       NULL),
                      HNN_ERR_INVALID_ARG); /* observation 2 has one later one */
@@ -594,6 +628,18 @@ static void test_train_rollout(void **state)
     }
     assert_int_equal(hnn_train_rollout(net, opt, tr, val, K, &td, &res, &err), HNN_OK);
     assert_true(res.train_loss < 0.5 * first);
+    { /* the reported losses are the rollout losses of the right sets' windows */
+        size_t vstarts[16];
+        const size_t vcount = hnn_trajectories_windows(val, K, vstarts);
+        double tl, vl;
+        assert_int_equal(hnn_rollout_loss(net, hnn_net_workspace(net), lw, tr, K, starts, count,
+                                          &tl, NULL),
+                         HNN_OK);
+        assert_int_equal(hnn_rollout_loss(net, hnn_net_workspace(net), lw, val, K, vstarts,
+                                          vcount, &vl, NULL),
+                         HNN_OK);
+        assert_true(tl == res.train_loss && vl == res.val_loss && vl != tl);
+    }
     assert_int_equal(hnn_train_rollout(twin, opt2, tr, val, K, &td, NULL, &err), HNN_OK);
     assert_int_equal(hnn_net_params_get(net, p, np), HNN_OK);
     assert_int_equal(hnn_net_params_get(twin, q, np), HNN_OK);

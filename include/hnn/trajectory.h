@@ -120,8 +120,9 @@ HNN_API size_t hnn_trajectories_windows(const hnn_trajectories *tr, size_t horiz
  * exact to rounding, by reverse through the steps: per step and window four field
  * evaluations forward, and back four field Jacobians (hnn_net_field_jacobian) and four
  * parameter products of the loss engine; cost and memory linear in K. ws and lw are the
- * net's (hnn_workspace_create / hnn_net_workspace, hnn_loss_workspace_create). Allocates
- * (count x 2n x (5K + 2n + 12) doubles) through the net's allocator for the call.
+ * net's (hnn_workspace_create / hnn_net_workspace, hnn_loss_workspace_create). Sweeps 256
+ * windows at a time, allocating one chunk's scratch (min(count, 256) x (2n (5K + 2n + 12) +
+ * K) doubles) through the net's allocator for the call. On error grad may be partly written.
  * Hamiltonian and direct-field nets with any feature map or kinetic term. Errors, with
  * hnn_loss_workspace_last_error saying why: HNN_ERR_NULL, HNN_ERR_INVALID_ARG (horizon
  * outside 1..1024, count 0, a window that leaves its trajectory), HNN_ERR_SIZE_MISMATCH,
@@ -134,8 +135,10 @@ HNN_API hnn_status hnn_rollout_loss(const hnn_net *net, hnn_workspace *ws,
 /* hnn_train on the rollout loss: every window of `horizon` steps of `train` is a sample
  * (shuffled, batched, def->batch_size windows per step; 0: all), `val`'s windows (NULL: none)
  * give the validation loss; the same determinism, progress, stopping and result as
- * hnn_train (docs/training.md). Hamiltonian and direct-field nets. Errors as hnn_train, and
- * HNN_ERR_INVALID_ARG for a horizon outside 1..1024 or a set with no window that long. */
+ * hnn_train (docs/training.md), except that each loss evaluation allocates its sweep.
+ * Hamiltonian and direct-field nets. Errors as hnn_train, HNN_ERR_INVALID_ARG for a horizon
+ * outside 1..1024 or a set with no window that long, and HNN_ERR_TOO_LARGE /
+ * HNN_ERR_NONFINITE from the loss. */
 HNN_API hnn_status hnn_train_rollout(hnn_net *net, hnn_optimizer *opt,
                                      const hnn_trajectories *train,
                                      const hnn_trajectories *val, size_t horizon,
