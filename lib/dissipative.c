@@ -377,16 +377,56 @@ hnn_status hnn_dissipative_field(hnn_dissipative *m, const double *x, size_t cou
     return HNN_OK;
 }
 
+/* u = J^T v - R v (R for port only): what an adjoint v of the field sends to grad H, since
+ * f = J grad H (- R grad H) and R is symmetric. */
+static void to_grad_h(const hnn_dissipative *m, const double *v, double *u)
+{
+    const size_t n = m->n, dim = m->dim;
+    size_t i, c;
+    for (i = 0; i < dim; i++) {
+        u[i] = i < n ? -v[n + i] : v[i - n];
+        if (m->kind == HNN_DISSIPATION_PORT)
+            for (c = 0; c < dim; c++)
+                u[i] -= m->R[i * dim + c] * v[c];
+    }
+}
+
+/* Sends the adjoint scale v of the field at state s of a chunk of bc (grad H there: g) back
+ * to the nets' gradient rows: dL/d(grad H) = J^T v (- R v for port), dL/d(grad D) = v; and,
+ * for port with grad_L, adds L's share: f = ... - L L^T g gives -(v g^T + g v^T) L. */
+static void send_adjoint(hnn_dissipative *m, const double *g, const double *v, size_t s,
+                         size_t bc, double scale, double *grad_L)
+{
+    const size_t dim = m->dim;
+    double *bh = hnni_gradient_adjoint(m->lw_h);
+    double *bd = m->d != NULL ? hnni_gradient_adjoint(m->lw_d) : NULL;
+    double *u = m->scratch + 4 * dim;
+    size_t i, a, b, c;
+    to_grad_h(m, v, u);
+    for (i = 0; i < dim; i++)
+        bh[(1 + i) * bc + s] = scale * u[i];
+    if (bd != NULL)
+        for (i = 0; i < dim; i++)
+            bd[(1 + i) * bc + s] = scale * v[i];
+    if (grad_L != NULL)
+        for (a = 0; a < dim; a++)
+            for (b = 0; b <= a; b++) {
+                double sum_c = 0.0;
+                for (c = b; c < dim; c++) /* L[c][b] is 0 above the diagonal */
+                    sum_c += (v[a] * g[c] + g[a] * v[c]) * *L_at(m, c, b);
+                grad_L[a * (a + 1) / 2 + b] -= scale * sum_c;
+            }
+}
+
 /* One chunk of the loss: residuals of f against y, each net's adjoint, and (port) L's
  * gradient. Returns the chunk's sum of squares. */
 static double chunk_residual(hnn_dissipative *m, const double *rh, const double *rd,
                              const double *y, size_t bc, double scale, double *grad_L)
 {
-    const size_t n = m->n, dim = m->dim;
-    double *bh = hnni_gradient_adjoint(m->lw_h), *bd = rd != NULL ? hnni_gradient_adjoint(m->lw_d) : NULL;
-    double *g = m->scratch, *gd = g + dim, *f = gd + dim, *r = f + dim, *Rr = r + dim;
+    const size_t dim = m->dim;
+    double *g = m->scratch, *gd = g + dim, *f = gd + dim, *r = f + dim;
     double sum = 0.0;
-    size_t s, i, a, b, c;
+    size_t s, i;
     for (s = 0; s < bc; s++) {
         for (i = 0; i < dim; i++) {
             g[i] = rh[(1 + i) * bc + s];
@@ -397,28 +437,7 @@ static double chunk_residual(hnn_dissipative *m, const double *rh, const double 
             r[i] = f[i] - y[s * dim + i];
             sum += r[i] * r[i];
         }
-        /* dL/d(grad H) = scale J^T r (- scale R r for port); dL/d(grad D) = scale r */
-        for (i = 0; i < dim; i++) {
-            Rr[i] = 0.0;
-            if (m->kind == HNN_DISSIPATION_PORT)
-                for (c = 0; c < dim; c++)
-                    Rr[i] += m->R[i * dim + c] * r[c];
-        }
-        for (i = 0; i < n; i++) {
-            bh[(1 + i) * bc + s] = scale * (-r[n + i] - Rr[i]);
-            bh[(1 + n + i) * bc + s] = scale * (r[i] - Rr[n + i]);
-        }
-        if (bd != NULL)
-            for (i = 0; i < dim; i++)
-                bd[(1 + i) * bc + s] = scale * r[i];
-        if (grad_L != NULL) /* f = ... - L L^T g: dL/dL = -scale (r g^T + g r^T) L */
-            for (a = 0; a < dim; a++)
-                for (b = 0; b <= a; b++) {
-                    double sum_c = 0.0;
-                    for (c = b; c < dim; c++) /* L[c][b] is 0 above the diagonal */
-                        sum_c += (r[a] * g[c] + g[a] * r[c]) * *L_at(m, c, b);
-                    grad_L[a * (a + 1) / 2 + b] -= scale * sum_c;
-                }
+        send_adjoint(m, g, r, s, bc, scale, grad_L);
     }
     return sum;
 }
@@ -452,6 +471,90 @@ hnn_status hnn_dissipative_loss_mse(hnn_dissipative *m, const double *x, const d
     if (loss != NULL)
         *loss = sum / (double)elems;
     return HNN_OK;
+}
+
+/* ---- for the rollout loss (rollout.c, through dissipative_access.h) ------------------- */
+
+const hnn_allocator *hnni_dissipative_allocator(const hnn_dissipative *m)
+{
+    return &m->alloc;
+}
+
+char *hnni_dissipative_message(hnn_dissipative *m)
+{
+    return m->message;
+}
+
+double *hnni_dissipative_params_for_update(hnn_dissipative *m)
+{
+    return m->params;
+}
+
+void hnni_dissipative_params_changed(hnn_dissipative *m)
+{
+    sync(m);
+}
+
+/* out_s = J_f(x_s)^T v_s. f = J grad H + grad D has J_f = J Hess H + Hess D, and f =
+ * (J - R) grad H has J_f = (J - R) Hess H; the Hessians and R are symmetric, so J_f^T v =
+ * Hess H (J^T v - R v) + Hess D v (the last for Helmholtz only). */
+hnn_status hnni_dissipative_field_t(hnn_dissipative *m, const double *x, const double *v,
+                                    size_t count, double *jac, double *out)
+{
+    const size_t dim = m->dim;
+    double *u = m->scratch;
+    size_t s, i, c;
+    hnn_status st;
+    if ((st = hnn_net_hessian(m->h, hnn_net_workspace(m->h), x, count, jac)) != HNN_OK)
+        return hnni_refuse(m->message, st, "the Hessian of H failed: %s",
+                           hnn_status_string(st));
+    for (s = 0; s < count; s++) {
+        const double *Hs = jac + s * dim * dim;
+        to_grad_h(m, v + s * dim, u);
+        for (i = 0; i < dim; i++) {
+            double sum = 0.0;
+            for (c = 0; c < dim; c++)
+                sum += Hs[i * dim + c] * u[c];
+            out[s * dim + i] = sum;
+        }
+    }
+    if (m->d == NULL)
+        return HNN_OK;
+    if ((st = hnn_net_hessian(m->d, hnn_net_workspace(m->d), x, count, jac)) != HNN_OK)
+        return hnni_refuse(m->message, st, "the Hessian of D failed: %s",
+                           hnn_status_string(st));
+    for (s = 0; s < count; s++)
+        for (i = 0; i < dim; i++) {
+            double sum = 0.0;
+            for (c = 0; c < dim; c++)
+                sum += jac[s * dim * dim + i * dim + c] * v[s * dim + c];
+            out[s * dim + i] += sum;
+        }
+    return HNN_OK;
+}
+
+void hnni_dissipative_field_vjp(hnn_dissipative *m, const double *x, const double *v,
+                                size_t count, double *grad)
+{
+    const size_t chunk = hnni_loss_chunk(m->lw_h), dim = m->dim;
+    double *g = m->scratch;
+    size_t done, s, i;
+    for (done = 0; done < count; done += chunk) {
+        const size_t bc = count - done < chunk ? count - done : chunk;
+        const double *xc = x + done * dim;
+        const double *rh = hnni_gradient_forward(m->h, m->lw_h, xc, bc);
+        if (m->d != NULL)
+            hnni_gradient_forward(m->d, m->lw_d, xc, bc);
+        for (s = 0; s < bc; s++) {
+            for (i = 0; i < dim; i++)
+                g[i] = rh[(1 + i) * bc + s];
+            send_adjoint(m, g, v + (done + s) * dim, s, bc, 1.0,
+                         m->kind == HNN_DISSIPATION_PORT ? grad + m->count_h : NULL);
+        }
+        hnni_gradient_backward(m->h, m->lw_h, xc, bc, grad);
+        if (m->d != NULL)
+            hnni_gradient_backward(m->d, m->lw_d, xc, bc, grad + m->count_h);
+    }
 }
 
 static hnn_status trainable_loss(void *self, const double *x, const double *y, size_t count,

@@ -32,4 +32,23 @@ hnn_status hnni_dissipative_fill_params(hnn_dissipative *m,
                                         double (*value)(const void *ctx, size_t i),
                                         const void *ctx, size_t *bad);
 
+/* For the rollout loss (rollout.c): the model's allocator, its message buffer
+ * (hnn_dissipative_last_error), its flat parameters for a trainer that updates them in place
+ * (call hnni_dissipative_params_changed after every change). */
+const hnn_allocator *hnni_dissipative_allocator(const hnn_dissipative *m);
+char *hnni_dissipative_message(hnn_dissipative *m);
+double *hnni_dissipative_params_for_update(hnn_dissipative *m);
+void hnni_dissipative_params_changed(hnn_dissipative *m);
+
+/* out_s = J_f(x_s)^T v_s for count finite states x (count x 2n), v alike: the transposed field
+ * Jacobian by the nets' Hessians; jac is count x 2n x 2n of scratch. A Hessian's failure is
+ * returned, with the message set. */
+hnn_status hnni_dissipative_field_t(hnn_dissipative *m, const double *x, const double *v,
+                                    size_t count, double *jac, double *out);
+
+/* Adds to grad (hnn_dissipative_param_count numbers) sum_s v_s . df(x_s)/dtheta at count
+ * finite states x. */
+void hnni_dissipative_field_vjp(hnn_dissipative *m, const double *x, const double *v,
+                                size_t count, double *grad);
+
 #endif

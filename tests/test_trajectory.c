@@ -405,79 +405,166 @@ static void test_midpoint_loss_and_gradient(void **state)
 /* ---- the rollout loss: its value against the library's RK4 integrator, its gradient
  * against central differences of that ---------------------------------------------------- */
 
-/* The loss computed independently: each window stepped by hnn_integrator_step (RK4). */
-static double rollout_loss_direct(const hnn_net *net, const hnn_trajectories *tr, size_t K,
+/* A model under test: its parameters, the library's rollout loss, and a field source with the
+ * method that computes the same loss independently (hnn_integrator_step). */
+typedef struct rollout_case {
+    void *model;
+    size_t np;
+    hnn_field_source src;
+    hnn_method method;
+    hnn_status (*get)(void *model, double *p, size_t np);
+    hnn_status (*set)(void *model, const double *p, size_t np);
+    hnn_status (*loss)(void *model, hnn_method method, const hnn_trajectories *tr, size_t K,
+                       const size_t *starts, size_t count, double *loss, double *grad);
+} rollout_case;
+
+static hnn_status net_get(void *m, double *p, size_t np)
+{
+    return hnn_net_params_get((hnn_net *)m, p, np);
+}
+
+static hnn_status net_set(void *m, const double *p, size_t np)
+{
+    return hnn_net_params_set((hnn_net *)m, p, np);
+}
+
+static hnn_status net_rollout(void *m, hnn_method method, const hnn_trajectories *tr, size_t K,
+                              const size_t *starts, size_t count, double *loss, double *grad)
+{
+    hnn_net *net = (hnn_net *)m;
+    hnn_loss_workspace *lw = NULL;
+    hnn_status st;
+    assert_int_equal(hnn_loss_workspace_create(net, &lw, NULL), HNN_OK);
+    st = hnn_rollout_loss_with(net, hnn_net_workspace(net), lw, tr, method, K, starts, count,
+                               loss, grad);
+    hnn_loss_workspace_destroy(lw);
+    return st;
+}
+
+static hnn_status dm_get(void *m, double *p, size_t np)
+{
+    return hnn_dissipative_params_get((hnn_dissipative *)m, p, np);
+}
+
+static hnn_status dm_set(void *m, const double *p, size_t np)
+{
+    return hnn_dissipative_params_set((hnn_dissipative *)m, p, np);
+}
+
+static hnn_status dm_rollout(void *m, hnn_method method, const hnn_trajectories *tr, size_t K,
+                             const size_t *starts, size_t count, double *loss, double *grad)
+{
+    assert_int_equal(method, HNN_METHOD_RK4);
+    return hnn_dissipative_rollout_loss((hnn_dissipative *)m, tr, K, starts, count, loss, grad);
+}
+
+static rollout_case net_case(hnn_net *net, hnn_method method)
+{
+    rollout_case c = {net, hnn_net_param_count(net), {.struct_size = sizeof c.src}, method,
+                      net_get, net_set, net_rollout};
+    assert_int_equal(hnn_field_source_net(net, hnn_net_workspace(net), &c.src), HNN_OK);
+    return c;
+}
+
+static rollout_case dissipative_case(hnn_dissipative *m)
+{
+    rollout_case c = {m, hnn_dissipative_param_count(m), {.struct_size = sizeof c.src},
+                      HNN_METHOD_RK4, dm_get, dm_set, dm_rollout};
+    assert_int_equal(hnn_field_source_dissipative(m, &c.src), HNN_OK);
+    return c;
+}
+
+/* The loss computed independently: each window stepped by hnn_integrator_step (c->method). */
+static double rollout_loss_direct(const rollout_case *c, const hnn_trajectories *tr, size_t K,
                                   const size_t *starts, size_t count)
 {
     const size_t dim = 2 * hnn_trajectories_dof(tr);
     hnn_integrator_def id = hnn_integrator_def_default();
-    hnn_integrator *rk = NULL;
-    hnn_field_source src = {.struct_size = sizeof src};
+    hnn_integrator *in = NULL;
     const double *t = hnn_trajectories_times(tr, 0), *x = hnn_trajectories_states(tr, 0);
     double sum = 0.0, y[8];
-    size_t b, j, c;
+    size_t b, j, e;
     id.dim = dim;
-    assert_int_equal(hnn_integrator_create(&id, &rk, NULL), HNN_OK);
-    assert_int_equal(hnn_field_source_net(net, hnn_net_workspace((hnn_net *)net), &src), HNN_OK);
+    id.method = c->method;
+    assert_int_equal(hnn_integrator_create(&id, &in, NULL), HNN_OK);
     for (b = 0; b < count; b++) {
         memcpy(y, x + starts[b] * dim, dim * sizeof *y);
         for (j = 1; j <= K; j++) {
             const size_t o = starts[b] + j;
-            assert_int_equal(hnn_integrator_step(rk, &src, y, t[o] - t[o - 1]), HNN_OK);
-            for (c = 0; c < dim; c++)
-                sum += (y[c] - x[o * dim + c]) * (y[c] - x[o * dim + c]);
+            assert_int_equal(hnn_integrator_step(in, &c->src, y, t[o] - t[o - 1]), HNN_OK);
+            for (e = 0; e < dim; e++)
+                sum += (y[e] - x[o * dim + e]) * (y[e] - x[o * dim + e]);
         }
     }
-    hnn_integrator_destroy(rk);
+    hnn_integrator_destroy(in);
     return sum / (double)(count * K * dim);
 }
 
-static void check_rollout_loss(hnn_net *net, size_t K)
+/* The loss of c against the integrator's, and its gradient against central differences of
+ * that (every parameter of a small model, every fifth of a larger one). */
+static void check_rollout_case(const rollout_case *c, const hnn_trajectories *tr, size_t K,
+                               const size_t *starts, size_t count, const char *what)
 {
-    const size_t dof = hnn_net_dof(net), dim = 2 * dof, lengths[2] = {9, 7};
-    const size_t np = hnn_net_param_count(net);
-    double t[16], x[16 * 4], loss, direct, worst = 0.0;
-    double *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g);
-    size_t starts[16], count, k, j;
-    hnn_trajectories *tr = NULL;
-    hnn_loss_workspace *lw = NULL;
-    test_rng rng = {29};
-    for (k = 0; k < 16; k++) /* uneven steps of 0.05 to 0.15, the second trajectory from 0 */
-        t[k] = k == 0 || k == 9 ? 0.0 : t[k - 1] + test_uniform(&rng, 0.05, 0.15);
-    test_fill(&rng, x, 16 * dim, -0.8, 0.8);
-    assert_int_equal(hnn_trajectories_create(dof, 2, lengths, t, x, NULL, &tr, NULL), HNN_OK);
-    count = hnn_trajectories_windows(tr, K, starts);
-    assert_int_equal(count, 16 - 2 * K); /* (9 - K) + (7 - K) */
-    assert_int_equal(hnn_loss_workspace_create(net, &lw, NULL), HNN_OK);
-    assert_int_equal(hnn_rollout_loss(net, hnn_net_workspace(net), lw, tr, K, starts, count,
-                                      &loss, g),
-                     HNN_OK);
-    direct = rollout_loss_direct(net, tr, K, starts, count);
+    const size_t np = c->np, every = np > 200 ? 5 : 1;
+    double *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g), loss, direct, worst = 0.0;
+    size_t j;
+    assert_int_equal(c->loss(c->model, c->method, tr, K, starts, count, &loss, g), HNN_OK);
+    direct = rollout_loss_direct(c, tr, K, starts, count);
     if (!(fabs(loss - direct) <= 1e-13 * fabs(direct)))
-        fail_msg("rollout loss %.17g, the integrator's %.17g (K = %zu)", loss, direct, K);
-    assert_int_equal(hnn_net_params_get(net, p, np), HNN_OK);
-    for (j = 0; j < np; j += 5) {
+        fail_msg("%s: rollout loss %.17g, the integrator's %.17g (K = %zu)", what, loss, direct,
+                 K);
+    assert_int_equal(c->get(c->model, p, np), HNN_OK);
+    for (j = 0; j < np; j += every) {
         const double h = 1e-5, keep = p[j];
         double up, down, cd;
         p[j] = keep + h;
-        assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
-        up = rollout_loss_direct(net, tr, K, starts, count);
+        assert_int_equal(c->set(c->model, p, np), HNN_OK);
+        up = rollout_loss_direct(c, tr, K, starts, count);
         p[j] = keep - h;
-        assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
-        down = rollout_loss_direct(net, tr, K, starts, count);
+        assert_int_equal(c->set(c->model, p, np), HNN_OK);
+        down = rollout_loss_direct(c, tr, K, starts, count);
         p[j] = keep;
         cd = (up - down) / (2.0 * h);
         worst = test_worse(worst, fabs(cd - g[j]) / (fabs(cd) + 1e-3));
     }
-    assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
-    fprintf(stderr, "rollout loss K = %zu (n = %zu): worst relative gap to central differences "
-            "%.2e\n", K, dof, worst);
+    assert_int_equal(c->set(c->model, p, np), HNN_OK);
+    fprintf(stderr, "rollout loss, %s, K = %zu: worst relative gap to central differences "
+            "%.2e\n", what, K, worst);
     if (!(worst <= 1e-6))
-        fail_msg("rollout loss gradient off by %g (K = %zu)", worst, K);
+        fail_msg("%s: rollout loss gradient off by %g (K = %zu)", what, worst, K);
     free(p);
     free(g);
-    hnn_loss_workspace_destroy(lw);
+}
+
+/* Two trajectories (9 and 7 observations, uneven steps of 0.05 to 0.15) of random states. */
+static hnn_trajectories *random_pair(size_t dof)
+{
+    const size_t dim = 2 * dof, lengths[2] = {9, 7};
+    double t[16], x[16 * 4];
+    hnn_trajectories *tr = NULL;
+    test_rng rng = {29};
+    size_t k;
+    for (k = 0; k < 16; k++) /* the second trajectory from 0 */
+        t[k] = k == 0 || k == 9 ? 0.0 : t[k - 1] + test_uniform(&rng, 0.05, 0.15);
+    test_fill(&rng, x, 16 * dim, -0.8, 0.8);
+    assert_int_equal(hnn_trajectories_create(dof, 2, lengths, t, x, NULL, &tr, NULL), HNN_OK);
+    return tr;
+}
+
+static void check_rollout_model(const rollout_case *c, size_t dof, size_t K, const char *what)
+{
+    hnn_trajectories *tr = random_pair(dof);
+    size_t starts[16];
+    const size_t count = hnn_trajectories_windows(tr, K, starts);
+    assert_int_equal(count, 16 - 2 * K); /* (9 - K) + (7 - K) */
+    check_rollout_case(c, tr, K, starts, count, what);
     hnn_trajectories_destroy(tr);
+}
+
+static void check_rollout_loss(hnn_net *net, size_t K)
+{
+    const rollout_case c = net_case(net, HNN_METHOD_RK4);
+    check_rollout_model(&c, hnn_net_dof(net), K, "net, RK4");
 }
 
 static void test_rollout_loss_and_gradient(void **state)
@@ -496,6 +583,7 @@ static void test_rollout_loss_and_gradient(void **state)
     {
         hnn_trajectories *tr = spring_trajectory(0.02, 302);
         hnn_loss_workspace *lw = NULL;
+        const rollout_case c = net_case(net, HNN_METHOD_RK4);
         size_t starts[300];
         const size_t np = hnn_net_param_count(net), count = hnn_trajectories_windows(tr, 2, starts);
         double *g = malloc(np * sizeof *g), *p = malloc(np * sizeof *p), loss, direct, up, down;
@@ -504,16 +592,16 @@ static void test_rollout_loss_and_gradient(void **state)
         assert_int_equal(hnn_rollout_loss(net, hnn_net_workspace(net), lw, tr, 2, starts, count,
                                           &loss, g),
                          HNN_OK);
-        direct = rollout_loss_direct(net, tr, 2, starts, count);
+        direct = rollout_loss_direct(&c, tr, 2, starts, count);
         if (!(fabs(loss - direct) <= 1e-13 * fabs(direct)))
             fail_msg("300 windows: rollout loss %.17g, the integrator's %.17g", loss, direct);
         assert_int_equal(hnn_net_params_get(net, p, np), HNN_OK);
         p[3] += 1e-5; /* one parameter by central differences */
         assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
-        up = rollout_loss_direct(net, tr, 2, starts, count);
+        up = rollout_loss_direct(&c, tr, 2, starts, count);
         p[3] -= 2e-5;
         assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
-        down = rollout_loss_direct(net, tr, 2, starts, count);
+        down = rollout_loss_direct(&c, tr, 2, starts, count);
         p[3] += 1e-5;
         assert_int_equal(hnn_net_params_set(net, p, np), HNN_OK);
         if (!(fabs((up - down) / 2e-5 - g[3]) <= 1e-6 * (fabs(g[3]) + 1e-3)))
@@ -574,6 +662,203 @@ static void test_rollout_loss_refusals(void **state)
     hnn_loss_workspace_destroy(lw);
     hnn_trajectories_destroy(tr);
     hnn_net_destroy(net);
+}
+
+/* Explicit leapfrog for a separable net: the loss is the library's Stormer-Verlet integrator's
+ * (a different room, symplectic.c), its gradient central differences'; a net that is not
+ * separable, and a method the rollout does not take, are refused with the reason. */
+static void test_rollout_leapfrog(void **state)
+{
+    const size_t widths[2] = {10, 8};
+    hnn_net_def d = hnn_net_def_default();
+    hnn_net *net = NULL, *plain;
+    rollout_case c;
+    hnn_trajectories *tr = random_pair(1);
+    hnn_loss_workspace *lw = NULL;
+    size_t starts[16];
+    double rk4, lf;
+    (void)state;
+    d.dof = 2, d.depth = 2, d.widths[0] = 10, d.widths[1] = 8, d.seed = 11;
+    d.features = HNN_FEATURES_POSITIONS, d.kinetic_mass = 1.3;
+    assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_OK);
+    c = net_case(net, HNN_METHOD_LEAPFROG);
+    check_rollout_model(&c, 2, 1, "separable net, leapfrog");
+    check_rollout_model(&c, 2, 4, "separable net, leapfrog");
+    hnn_net_destroy(net);
+    /* n = 1: leapfrog and RK4 give different losses (the scheme is not silently RK4) */
+    d.dof = 1, d.activation = HNN_ACTIVATION_SILU;
+    assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_OK);
+    c = net_case(net, HNN_METHOD_LEAPFROG);
+    check_rollout_model(&c, 1, 3, "separable net (n = 1, SiLU), leapfrog");
+    assert_int_equal(hnn_trajectories_windows(tr, 3, starts), 10);
+    assert_int_equal(net_rollout(net, HNN_METHOD_RK4, tr, 3, starts, 10, &rk4, NULL), HNN_OK);
+    assert_int_equal(net_rollout(net, HNN_METHOD_LEAPFROG, tr, 3, starts, 10, &lf, NULL), HNN_OK);
+    if (!(fabs(rk4 - lf) > 1e-9 * rk4))
+        fail_msg("leapfrog loss %.17g equals RK4's %.17g", lf, rk4);
+    assert_int_equal(hnn_loss_workspace_create(net, &lw, NULL), HNN_OK);
+    assert_int_equal(hnn_rollout_loss_with(net, hnn_net_workspace(net), lw, tr,
+                                           HNN_METHOD_EULER, 3, starts, 10, &lf, NULL),
+                     HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(hnn_loss_workspace_last_error(lw), "HNN_METHOD_RK4 or"));
+    hnn_loss_workspace_destroy(lw);
+    hnn_net_destroy(net);
+    plain = test_make_net(HNN_NET_HAMILTONIAN, 1, 2, widths, 5);
+    assert_int_equal(hnn_loss_workspace_create(plain, &lw, NULL), HNN_OK);
+    assert_int_equal(hnn_rollout_loss_with(plain, hnn_net_workspace(plain), lw, tr,
+                                           HNN_METHOD_LEAPFROG, 3, starts, 10, &lf, NULL),
+                     HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(hnn_loss_workspace_last_error(lw), "separable"));
+    hnn_loss_workspace_destroy(lw);
+    hnn_net_destroy(plain);
+    hnn_trajectories_destroy(tr);
+}
+
+/* A dissipative model with every parameter moved off its initial value (so L is full and no
+ * gradient entry is zero by symmetry). */
+static hnn_dissipative *perturbed_model(hnn_dissipation kind, const hnn_net_def *d,
+                                        unsigned long seed)
+{
+    hnn_dissipative *m = NULL;
+    test_rng rng = {seed};
+    size_t np, i;
+    double *p;
+    assert_int_equal(hnn_dissipative_create(kind, d, &m, NULL), HNN_OK);
+    np = hnn_dissipative_param_count(m);
+    p = malloc(np * sizeof *p);
+    assert_int_equal(hnn_dissipative_params_get(m, p, np), HNN_OK);
+    for (i = 0; i < np; i++)
+        p[i] += test_uniform(&rng, -0.1, 0.1);
+    assert_int_equal(hnn_dissipative_params_set(m, p, np), HNN_OK);
+    free(p);
+    return m;
+}
+
+/* The rollout loss of Helmholtz and port-Hamiltonian models: the loss is the RK4 integrator's
+ * on the model's field source, its gradient (H's, D's and L's parameters) central
+ * differences'. */
+static void test_rollout_dissipative(void **state)
+{
+    hnn_net_def d = hnn_net_def_default();
+    hnn_dissipative *m;
+    rollout_case c;
+    hnn_trajectories *tr = random_pair(1);
+    size_t starts[2] = {0, 13};
+    double loss;
+    (void)state;
+    d.dof = 1, d.depth = 2, d.widths[0] = 8, d.widths[1] = 6, d.seed = 3;
+    m = perturbed_model(HNN_DISSIPATION_HELMHOLTZ, &d, 41);
+    c = dissipative_case(m);
+    check_rollout_model(&c, 1, 1, "Helmholtz model");
+    check_rollout_model(&c, 1, 3, "Helmholtz model");
+    /* a refusal names the window, in the model's message */
+    assert_int_equal(hnn_dissipative_rollout_loss(m, tr, 3, starts, 2, &loss, NULL),
+                     HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(hnn_dissipative_last_error(m), "window 1 (start 13)"));
+    assert_int_equal(hnn_dissipative_rollout_loss(m, NULL, 3, starts, 2, &loss, NULL),
+                     HNN_ERR_NULL);
+    assert_int_equal(hnn_dissipative_rollout_loss(NULL, tr, 3, starts, 2, &loss, NULL),
+                     HNN_ERR_NULL);
+    hnn_dissipative_destroy(m);
+    m = perturbed_model(HNN_DISSIPATION_PORT, &d, 43);
+    c = dissipative_case(m);
+    check_rollout_model(&c, 1, 3, "port model");
+    hnn_dissipative_destroy(m);
+    /* n = 2, a separable H (positions with a kinetic term) and a port R of 4 x 4 */
+    d.dof = 2, d.features = HNN_FEATURES_POSITIONS, d.kinetic_mass = 0.8;
+    m = perturbed_model(HNN_DISSIPATION_PORT, &d, 47);
+    c = dissipative_case(m);
+    check_rollout_model(&c, 2, 2, "port model, n = 2, separable H");
+    hnn_dissipative_destroy(m);
+    m = perturbed_model(HNN_DISSIPATION_HELMHOLTZ, &d, 53);
+    c = dissipative_case(m);
+    check_rollout_model(&c, 2, 2, "Helmholtz model, n = 2, separable H");
+    hnn_dissipative_destroy(m);
+    hnn_trajectories_destroy(tr);
+}
+
+/* hnn_dissipative_train_rollout: one full-batch step is the optimizer's step on the model's
+ * rollout gradient; minibatch training lowers the loss of a damped spring; and
+ * hnn_train_rollout_with trains a separable net by leapfrog. */
+static void test_train_rollout_dissipative_and_leapfrog(void **state)
+{
+    hnn_net_def d = hnn_net_def_default();
+    hnn_dissipative *m = NULL, *twin = NULL;
+    hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
+    hnn_train_def td = hnn_train_def_default();
+    hnn_train_result res = {.struct_size = sizeof res};
+    hnn_optimizer *opt = NULL, *opt2 = NULL;
+    hnn_trajectories *tr;
+    hnn_net *net = NULL;
+    const size_t K = 3, len = 30;
+    double t[30], x[60], first, *p, *q, *g;
+    size_t np, i, starts[30], count;
+    hnn_error err;
+    (void)state;
+    od.lr = 0.01;
+    for (i = 0; i < len; i++) { /* a damped spring, x = e^{-0.1 t} (cos t, -sin t) roughly */
+        t[i] = 0.15 * (double)i;
+        x[2 * i] = exp(-0.1 * t[i]) * cos(t[i]);
+        x[2 * i + 1] = -exp(-0.1 * t[i]) * sin(t[i]);
+    }
+    assert_int_equal(hnn_trajectories_create(1, 1, &len, t, x, NULL, &tr, NULL), HNN_OK);
+    d.dof = 1, d.depth = 2, d.widths[0] = 8, d.widths[1] = 8, d.seed = 5;
+    assert_int_equal(hnn_dissipative_create(HNN_DISSIPATION_PORT, &d, &m, NULL), HNN_OK);
+    assert_int_equal(hnn_dissipative_create(HNN_DISSIPATION_PORT, &d, &twin, NULL), HNN_OK);
+    np = hnn_dissipative_param_count(m);
+    p = malloc(np * sizeof *p), q = malloc(np * sizeof *q), g = malloc(np * sizeof *g);
+    assert_int_equal(hnn_optimizer_create(&od, np, &opt, NULL), HNN_OK);
+    assert_int_equal(hnn_optimizer_create(&od, np, &opt2, NULL), HNN_OK);
+    td.steps = 1, td.batch_size = 0, td.report_every = 0;
+    assert_int_equal(hnn_dissipative_train_rollout(m, opt, tr, NULL, K, &td, &res, &err),
+                     HNN_OK);
+    count = hnn_trajectories_windows(tr, K, starts);
+    assert_int_equal(hnn_dissipative_rollout_loss(twin, tr, K, starts, count, &first, g), HNN_OK);
+    assert_int_equal(hnn_dissipative_params_get(twin, q, np), HNN_OK);
+    assert_int_equal(hnn_optimizer_step(opt2, q, g, np), HNN_OK);
+    assert_int_equal(hnn_dissipative_params_get(m, p, np), HNN_OK);
+    for (i = 0; i < np; i++)
+        if (!(p[i] == q[i]))
+            fail_msg("parameter %zu after one step: %.17g, by hand %.17g", i, p[i], q[i]);
+    td.steps = 150, td.batch_size = 8;
+    assert_int_equal(hnn_dissipative_train_rollout(m, opt, tr, tr, K, &td, &res, &err), HNN_OK);
+    if (!(res.train_loss < 0.5 * first && res.val_loss < 0.5 * first))
+        fail_msg("port model: rollout loss %g (validation %g) from %g", res.train_loss,
+                 res.val_loss, first);
+    assert_int_equal(hnn_dissipative_train_rollout(m, opt, tr, NULL, 0, &td, &res, &err),
+                     HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "horizon 0"));
+    /* leapfrog training of a separable net on the undamped part of the data */
+    d.features = HNN_FEATURES_POSITIONS, d.kinetic_mass = 1.0;
+    assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_OK);
+    hnn_optimizer_destroy(opt);
+    opt = NULL;
+    assert_int_equal(hnn_optimizer_create(&od, hnn_net_param_count(net), &opt, NULL), HNN_OK);
+    td.steps = 1;
+    assert_int_equal(hnn_train_rollout_with(net, opt, tr, NULL, HNN_METHOD_LEAPFROG, K, &td,
+                                            &res, &err),
+                     HNN_OK);
+    first = res.train_loss;
+    td.steps = 150;
+    assert_int_equal(hnn_train_rollout_with(net, opt, tr, NULL, HNN_METHOD_LEAPFROG, K, &td,
+                                            &res, &err),
+                     HNN_OK);
+    if (!(res.train_loss < 0.5 * first))
+        fail_msg("leapfrog training: loss %g from %g", res.train_loss, first);
+    hnn_net_destroy(net);
+    net = NULL;
+    d.features = HNN_FEATURES_IDENTITY, d.kinetic_mass = 0.0;
+    assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_OK);
+    assert_int_equal(hnn_train_rollout_with(net, opt, tr, NULL, HNN_METHOD_LEAPFROG, K, &td,
+                                            &res, &err),
+                     HNN_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "separable"));
+    hnn_net_destroy(net);
+    free(p), free(q), free(g);
+    hnn_optimizer_destroy(opt);
+    hnn_optimizer_destroy(opt2);
+    hnn_dissipative_destroy(m);
+    hnn_dissipative_destroy(twin);
+    hnn_trajectories_destroy(tr);
 }
 
 /* hnn_train_rollout: one full-batch step is the optimizer's step on hnn_rollout_loss's
@@ -785,6 +1070,9 @@ int main(void)
         cmocka_unit_test(test_rollout_loss_and_gradient),
         cmocka_unit_test(test_rollout_loss_refusals),
         cmocka_unit_test(test_train_rollout),
+        cmocka_unit_test(test_rollout_leapfrog),
+        cmocka_unit_test(test_rollout_dissipative),
+        cmocka_unit_test(test_train_rollout_dissipative_and_leapfrog),
         cmocka_unit_test(test_csv_loads_trajectories),
         cmocka_unit_test(test_csv_errors_name_the_line),
         cmocka_unit_test(test_allocation_failures_leak_nothing),

@@ -38,10 +38,12 @@ static void print_usage(FILE *out)
             "  hnn train --trajectories T.csv --out M.hnn [options]\n"
             "                        train on recorded trajectories (trajectory,t,q..,p..)\n"
             "      --loss RULE       fd (forward differences), central, midpoint (the\n"
-            "                        implicit-midpoint residual) or rollout (K RK4 steps over\n"
-            "                        the recorded steps matched to the next K observations;\n"
-            "                        nets only) (default midpoint)\n"
+            "                        implicit-midpoint residual) or rollout (K steps over the\n"
+            "                        recorded steps matched to the next K observations; any\n"
+            "                        --model) (default midpoint)\n"
             "      --horizon K       the rollout loss's steps, 1..1024 (default 8)\n"
+            "      --scheme NAME     the rollout loss's steps: rk4, or leapfrog for a separable\n"
+            "                        net (--features positions --kinetic-mass M) (default rk4)\n"
             "      --test-split F    hold out a fraction F in (0, 1) of the trajectories, or\n"
             "                        of each one's time span, and report its loss\n"
             "      --split HOW       trajectories or time (default: trajectories when the\n"
@@ -281,6 +283,7 @@ typedef struct train_args {
     int dissipation; /* -1: a net; else an hnn_dissipation */
     int rule;        /* an hnn_difference or RULE_ROLLOUT (--loss), or -1: not given (midpoint) */
     size_t horizon;  /* --horizon: the rollout loss's steps */
+    int scheme;      /* --scheme: an index of scheme_names, or -1: not given (rk4) */
     int split;       /* an hnn_split (--split), or -1: by the file */
 } train_args;
 
@@ -292,6 +295,8 @@ static const char *const model_names[4] = {"hnn", "mlp", "dissipative", "port"};
 static const char *const rule_names[4] = {"fd", "central", "midpoint", "rollout"};
 #define RULE_ROLLOUT 3
 static const char *const split_names[2] = {"trajectories", "time"};     /* hnn_split order */
+static const char *const scheme_names[2] = {"rk4", "leapfrog"};
+static const hnn_method scheme_methods[2] = {HNN_METHOD_RK4, HNN_METHOD_LEAPFROG};
 
 /* Reads hnn train's options into *t, *nd and *od; prints and returns 2 on a bad one, else 0. */
 static int train_options(int argc, char **argv, train_args *t, hnn_net_def *nd,
@@ -324,6 +329,9 @@ static int train_options(int argc, char **argv, train_args *t, hnn_net_def *nd,
             if ((why = size_problem(v, &t->horizon)) == NULL &&
                 !(t->horizon >= 1 && t->horizon <= 1024))
                 why = "is not in 1..1024";
+        } else if (strcmp(a, "--scheme") == 0) {
+            if ((t->scheme = name_index(v, scheme_names, 2)) < 0)
+                why = "is not rk4 or leapfrog";
         } else if (strcmp(a, "--split") == 0) {
             if ((t->split = name_index(v, split_names, 2)) < 0)
                 why = "is not trajectories or time";
@@ -394,10 +402,18 @@ static int train_options(int argc, char **argv, train_args *t, hnn_net_def *nd,
                 "row split would share observations between the sides)\n");
         return usage();
     }
-    if (t->horizon != 0 && t->rule != RULE_ROLLOUT) {
-        fprintf(stderr, "hnn train: --horizon is the rollout loss's: give --loss rollout\n");
+    if ((t->horizon != 0 || t->scheme >= 0) && t->rule != RULE_ROLLOUT) {
+        fprintf(stderr, "hnn train: --horizon and --scheme are the rollout loss's: give --loss "
+                "rollout\n");
         return usage();
     }
+    if (t->scheme == 1 && t->dissipation >= 0) {
+        fprintf(stderr, "hnn train: --scheme leapfrog steps separable nets; a dissipative "
+                "model's field is not separable: use rk4\n");
+        return usage();
+    }
+    if (t->scheme < 0)
+        t->scheme = 0;
     if (t->horizon == 0)
         t->horizon = 8;
     if (t->split >= 0 && !(t->test_split > 0.0)) {
@@ -521,7 +537,7 @@ static int cmd_train(int argc, char **argv)
     hnn_net_def nd = hnn_net_def_default();
     hnn_optimizer_def od = hnn_optimizer_def_default(HNN_OPT_ADAM);
     hnn_train_def td = hnn_train_def_default();
-    train_args t = {NULL, NULL, NULL, NULL, 128, 2, 2000, 256, 0.0, 0.0, 0, -1, -1, 0, -1};
+    train_args t = {NULL, NULL, NULL, NULL, 128, 2, 2000, 256, 0.0, 0.0, 0, -1, -1, 0, -1, -1};
     hnn_dataset *all = NULL, *train = NULL, *val = NULL;
     hnn_trajectories *tr_train = NULL, *tr_test = NULL;
     model m = {NULL, NULL};
@@ -550,12 +566,6 @@ static int cmd_train(int argc, char **argv)
                      tr_train != NULL ? hnn_trajectories_dof(tr_train) : hnn_dataset_dof(all),
                      &m, &opt, &before, &err))
         goto done;
-    if (t.rule == RULE_ROLLOUT && m.dm != NULL) {
-        snprintf(err.message, sizeof err.message, "--loss rollout trains nets (--model hnn or "
-                 "mlp); dissipative models learn from trajectories with fd, central or "
-                 "midpoint");
-        goto done;
-    }
     td.seed = nd.seed; /* one seed: initialisation and shuffling, so a resumed run continues */
     td.steps = t.steps;
     td.batch_size = t.batch;
@@ -565,8 +575,12 @@ static int cmd_train(int argc, char **argv)
                                     : (t.steps >= 10 ? t.steps / 10 : 1);
     td.progress = show_progress;
     td.user = &prog;
-    if (t.rule == RULE_ROLLOUT)
-        st = hnn_train_rollout(m.net, opt, tr_train, tr_test, t.horizon, &td, &res, &err);
+    if (t.rule == RULE_ROLLOUT && m.dm != NULL)
+        st = hnn_dissipative_train_rollout(m.dm, opt, tr_train, tr_test, t.horizon, &td, &res,
+                                           &err);
+    else if (t.rule == RULE_ROLLOUT)
+        st = hnn_train_rollout_with(m.net, opt, tr_train, tr_test, scheme_methods[t.scheme],
+                                    t.horizon, &td, &res, &err);
     else if (m.dm != NULL)
         st = hnn_dissipative_train(m.dm, opt, train != NULL ? train : all, val, &td, &res, &err);
     else

@@ -12,6 +12,8 @@
 
 #include "hnn/core.h"
 #include "hnn/data.h"
+#include "hnn/dissipative.h"
+#include "hnn/integrate.h"
 #include "hnn/loss.h"
 #include "hnn/net.h"
 #include "hnn/optim.h"
@@ -121,7 +123,7 @@ HNN_API size_t hnn_trajectories_windows(const hnn_trajectories *tr, size_t horiz
  * evaluations forward, and back four field Jacobians (hnn_net_field_jacobian) and four
  * parameter products of the loss engine; cost and memory linear in K. ws and lw are the
  * net's (hnn_workspace_create / hnn_net_workspace, hnn_loss_workspace_create). Sweeps 256
- * windows at a time, allocating one chunk's scratch (min(count, 256) x (2n (5K + 2n + 12) +
+ * windows at a time, allocating one chunk's scratch (min(count, 256) x (2n (5K + 2n + 14) +
  * K) doubles) through the net's allocator for the call. On error grad may be partly written.
  * Hamiltonian and direct-field nets with any feature map or kinetic term. Errors, with
  * hnn_loss_workspace_last_error saying why: HNN_ERR_NULL, HNN_ERR_INVALID_ARG (horizon
@@ -144,6 +146,41 @@ HNN_API hnn_status hnn_train_rollout(hnn_net *net, hnn_optimizer *opt,
                                      const hnn_trajectories *val, size_t horizon,
                                      const hnn_train_def *def, hnn_train_result *result,
                                      hnn_error *err);
+
+/* hnn_rollout_loss and hnn_train_rollout with the scheme chosen: HNN_METHOD_RK4 (what the
+ * two above use) or HNN_METHOD_LEAPFROG, explicit Stormer-Verlet (kick, drift, kick: three
+ * field evaluations per step, order 2, symplectic) for separable nets only (positions
+ * features with a kinetic mass, H = |p|^2 / (2m) + V(q)); any other method, or leapfrog on
+ * a net that is not separable, is HNN_ERR_INVALID_ARG with the reason. The same loss
+ * otherwise, its exact gradient by reverse through the leapfrog steps. (0.7) */
+HNN_API hnn_status hnn_rollout_loss_with(const hnn_net *net, hnn_workspace *ws,
+                                         hnn_loss_workspace *lw, const hnn_trajectories *tr,
+                                         hnn_method method, size_t horizon,
+                                         const size_t *starts, size_t count, double *loss,
+                                         double *grad);
+HNN_API hnn_status hnn_train_rollout_with(hnn_net *net, hnn_optimizer *opt,
+                                          const hnn_trajectories *train,
+                                          const hnn_trajectories *val, hnn_method method,
+                                          size_t horizon, const hnn_train_def *def,
+                                          hnn_train_result *result, hnn_error *err);
+
+/* The rollout loss and its training for a dissipative or port-Hamiltonian model: the same
+ * windows, RK4 steps and L as hnn_rollout_loss, on the model's field (hnn_dissipative_field);
+ * grad receives hnn_dissipative_param_count numbers in the model's flat order. The field's
+ * Jacobian comes from the Hessians of H and D (hnn_net_hessian), so a step costs more than a
+ * net's; scratch as hnn_rollout_loss, through the model's allocator. The model's own buffers
+ * are used: one thread per model. Errors as hnn_rollout_loss, with
+ * hnn_dissipative_last_error saying why; the trainer as hnn_train_rollout, the model's
+ * parameters updated in place. (0.7) */
+HNN_API hnn_status hnn_dissipative_rollout_loss(hnn_dissipative *m,
+                                                const hnn_trajectories *tr, size_t horizon,
+                                                const size_t *starts, size_t count,
+                                                double *loss, double *grad);
+HNN_API hnn_status hnn_dissipative_train_rollout(hnn_dissipative *m, hnn_optimizer *opt,
+                                                 const hnn_trajectories *train,
+                                                 const hnn_trajectories *val, size_t horizon,
+                                                 const hnn_train_def *def,
+                                                 hnn_train_result *result, hnn_error *err);
 
 #ifdef __cplusplus
 }

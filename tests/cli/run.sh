@@ -208,12 +208,30 @@ grep -q "on 324 windows" "$dir/roll.out" && grep -q "validation loss .* on 108 w
 "$hnn" eval "$dir/roll.hnn" 0.5 0.3 | awk '/^field/ { d1 = $2 - 0.3; d2 = $3 + 0.5;
     if (!(d1 * d1 + d2 * d2 <= 0.01)) exit 1; ok = 1 } END { if (!ok) exit 1 }' \
   || fail "--loss rollout: the learned field at (0.5, 0.3) is not the spring's (0.3, -0.5)"
-expect_msg "--horizon is the rollout loss's" "$hnn" train --trajectories "$dir/orbits.csv" \
+expect_msg "--horizon and --scheme are the rollout loss's" "$hnn" train --trajectories "$dir/orbits.csv" \
   --horizon 4 --out "$dir/v.hnn"
 expect_msg "no window of 40 steps" "$hnn" train --trajectories "$dir/orbits.csv" --loss rollout \
   --horizon 40 --out "$dir/v.hnn"
-expect_msg "--loss rollout trains nets" "$hnn" train --trajectories "$dir/orbits.csv" \
-  --loss rollout --model dissipative --out "$dir/v.hnn"
+# a port model and a separable net stepped by leapfrog on the rollout loss
+"$hnn" train --trajectories "$dir/orbits.csv" --loss rollout --horizon 3 --model port --width 8 \
+  --steps 300 --batch 64 --lr 0.01 --out "$dir/roll_port.hnn" > "$dir/roll.out" 2>&1 \
+  || { cat "$dir/roll.out"; fail "--loss rollout --model port"; }
+grep -q "trained a port.* on 444 windows" "$dir/roll.out" \
+  || { cat "$dir/roll.out"; fail "--loss rollout --model port: 12 x 37 windows"; }
+"$hnn" train --trajectories "$dir/orbits.csv" --loss rollout --horizon 4 --scheme leapfrog \
+  --features positions --kinetic-mass 1 --width 16 --steps 600 --batch 64 --lr 0.01 \
+  --out "$dir/roll_lf.hnn" > "$dir/roll.out" 2>&1 || { cat "$dir/roll.out"; fail "--scheme leapfrog"; }
+"$hnn" eval "$dir/roll_lf.hnn" 0.5 0.3 | awk '/^field/ { d1 = $2 - 0.3; d2 = $3 + 0.5;
+    if (!(d1 * d1 + d2 * d2 <= 0.01)) exit 1; ok = 1 } END { if (!ok) exit 1 }' \
+  || fail "--scheme leapfrog: the learned field at (0.5, 0.3) is not the spring's (0.3, -0.5)"
+expect_msg "explicit leapfrog needs a separable net" "$hnn" train --trajectories "$dir/orbits.csv" \
+  --loss rollout --scheme leapfrog --steps 1 --out "$dir/v.hnn"
+expect_msg "field is not separable: use rk4" "$hnn" train --trajectories "$dir/orbits.csv" \
+  --loss rollout --scheme leapfrog --model dissipative --out "$dir/v.hnn"
+expect_msg "--scheme 'euler' is not rk4 or leapfrog" "$hnn" train --trajectories "$dir/orbits.csv" \
+  --loss rollout --scheme euler --out "$dir/v.hnn"
+expect_msg "--horizon and --scheme are the rollout loss's" "$hnn" train --trajectories \
+  "$dir/orbits.csv" --scheme rk4 --out "$dir/v.hnn"
 "$hnn" train --trajectories "$dir/orbits.csv" --model port --width 6 --steps 10 \
   --out "$dir/traj_port.hnn" > /dev/null 2>&1 || fail "a port model from trajectories"
 printf 'trajectory,t,q1,p1\n0,0,1,0\n1,0,1,0\n0,1,1,0\n' > "$dir/split.csv"
