@@ -540,7 +540,7 @@ static void check_rollout_case(const rollout_case *c, const hnn_trajectories *tr
 static hnn_trajectories *random_pair(size_t dof)
 {
     const size_t dim = 2 * dof, lengths[2] = {9, 7};
-    double t[16], x[16 * 4];
+    double t[16], x[16 * 8]; /* n <= 4 */
     hnn_trajectories *tr = NULL;
     test_rng rng = {29};
     size_t k;
@@ -619,6 +619,16 @@ static void test_rollout_loss_and_gradient(void **state)
     d.activation = HNN_ACTIVATION_SOFTPLUS;
     assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_OK);
     check_rollout_loss(net, 3);
+    hnn_net_destroy(net);
+    /* feature maps: two planar bodies (n = 4) through the rotation and translation maps */
+    d.dof = 4, d.bodies = 2, d.widths[0] = 8, d.widths[1] = 6, d.activation = HNN_ACTIVATION_TANH;
+    d.features = HNN_FEATURES_ROTATION, d.kinetic_mass = 0.9;
+    assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_OK);
+    check_rollout_loss(net, 2);
+    hnn_net_destroy(net);
+    d.features = HNN_FEATURES_TRANSLATION, d.kinetic_mass = 0.0;
+    assert_int_equal(hnn_net_create(&d, &net, NULL), HNN_OK);
+    check_rollout_loss(net, 2);
     hnn_net_destroy(net);
 }
 
@@ -772,6 +782,12 @@ static void test_rollout_dissipative(void **state)
     m = perturbed_model(HNN_DISSIPATION_HELMHOLTZ, &d, 53);
     c = dissipative_case(m);
     check_rollout_model(&c, 2, 2, "Helmholtz model, n = 2, separable H");
+    hnn_dissipative_destroy(m);
+    /* n = 4: H through the rotation map of two planar bodies */
+    d.dof = 4, d.bodies = 2, d.features = HNN_FEATURES_ROTATION, d.kinetic_mass = 0.0;
+    m = perturbed_model(HNN_DISSIPATION_PORT, &d, 59);
+    c = dissipative_case(m);
+    check_rollout_model(&c, 4, 2, "port model, n = 4, rotation map");
     hnn_dissipative_destroy(m);
     hnn_trajectories_destroy(tr);
 }
